@@ -1,0 +1,37 @@
+"""The shared Rich console and the progress bar every long step uses."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+# Progress and diagnostics go to stderr so that stdout stays clean for tables and --json.
+console = Console(stderr=True)
+
+
+def progress(*, transfer: bool = False, transient: bool = False) -> Progress:
+    """A Rich progress display: items done/total with ETA, or bytes with speed when `transfer`."""
+    counter = (DownloadColumn(), TransferSpeedColumn()) if transfer else (MofNCompleteColumn(),)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        *counter,
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+    )
