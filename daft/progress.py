@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -18,6 +21,12 @@ from rich.progress import (
 
 # Progress and diagnostics go to stderr so that stdout stays clean for tables and --json.
 console = Console(stderr=True)
+
+
+def output_console() -> Console:
+    """A stdout console for tables; wide when not a terminal, so logs (CI) keep whole table rows."""
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+    return Console(width=width)
 
 
 def progress(*, transfer: bool = False, transient: bool = False) -> Progress:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from rich.markup import escape
+
 from daft.errors import UserError
 from daft.progress import console
 
@@ -16,7 +18,8 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         return int(args.func(args) or 0)
     except UserError as err:
         # soft_wrap: Rich must not break the message over several lines (CI greps it).
-        console.print(f"[bold red]error:[/] {err}", soft_wrap=True, highlight=False, markup=True)
+        # escape: messages quote TOML tables like [latency], which Rich would take for markup.
+        console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True, highlight=False)
         return UserError.exit_code
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")

@@ -1,0 +1,393 @@
+"""Text encoders: a transformer with CLS or mean pooling, the static L0 encoder, and an optional projection.
+
+Every encoder is a `torch.nn.Module` that owns its tokenizer and splits encoding into the two steps a
+latency bench must time separately: `tokenize(texts) -> features` and `forward(**features) -> vectors`.
+`encode(texts)` chains them in length-sorted batches and returns L2-normalised numpy rows.
+
+On disk an encoder is a directory that plain `transformers` can read (config, safetensors weights,
+tokenizer files) plus `daft_encoder.json` (type, pooling, projection); nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from daft.errors import UserError
+
+ENCODER_FILE = "daft_encoder.json"
+PROJECTION_FILE = "projection.safetensors"
+STATIC_FILE = "static.safetensors"
+POOLINGS = ("mean", "cls")
+
+
+def _mean_pool(hidden: Tensor, mask: Tensor) -> Tensor:
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
+class Encoder(nn.Module):
+    """Base class: tokenizer + module; `forward` returns unnormalised vectors of size `dim`."""
+
+    kind: str = "abstract"
+
+    def __init__(self, tokenizer: Any, max_length: int = 256):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.projection: nn.Linear | None = None
+
+    # -- sizes ------------------------------------------------------------------------------------------
+    @property
+    def hidden_size(self) -> int:
+        """Width of the pooled vector before the projection."""
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        """Width of the output vectors."""
+        return self.projection.out_features if self.projection is not None else self.hidden_size
+
+    def parameter_count(self) -> int:
+        """Number of parameters (embedding tables included)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def add_projection(self, dim: int, *, seed: int = 0) -> None:
+        """Project pooled vectors to `dim` with a bias-free linear map (needed when pair sides differ)."""
+        generator = torch.Generator().manual_seed(seed)
+        layer = nn.Linear(self.hidden_size, dim, bias=False)
+        with torch.no_grad():
+            bound = 1.0 / self.hidden_size**0.5
+            layer.weight.copy_(torch.empty_like(layer.weight).uniform_(-bound, bound, generator=generator))
+        self.projection = layer
+
+    # -- encoding ---------------------------------------------------------------------------------------
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The tokenizer outputs that `forward` takes, in a fixed order (also the ONNX input names)."""
+        return ("input_ids", "attention_mask")
+
+    def tokenize(
+        self, texts: Sequence[str], *, max_length: int | None = None, padding: str = "longest"
+    ) -> dict:
+        """Tokenise a batch into int64 tensors named by `input_names`."""
+        for index, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise UserError(
+                    f"empty text at position {index} of the batch: every query/document needs text"
+                )
+        batch = self.tokenizer(
+            list(texts),
+            padding=padding,
+            truncation=True,
+            max_length=max_length or self.max_length,
+            return_tensors="pt",
+            add_special_tokens=self.kind != "static",
+        )
+        return {name: batch[name] for name in self.input_names}
+
+    def pool(self, **features: Tensor) -> Tensor:
+        """The pooled vector before projection."""
+        raise NotImplementedError
+
+    def forward(self, **features: Tensor) -> Tensor:
+        """Unnormalised output vectors for tokenised features."""
+        vectors = self.pool(**features)
+        return self.projection(vectors) if self.projection is not None else vectors
+
+    def embed(self, **features: Tensor) -> Tensor:
+        """L2-normalised output vectors for tokenised features."""
+        return F.normalize(self(**features), dim=-1)
+
+    @torch.inference_mode()
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        max_length: int | None = None,
+        device: str | None = None,
+    ) -> np.ndarray:
+        """L2-normalised float32 embeddings, one row per text, in input order."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        was_training = self.training
+        self.eval()
+        target = torch.device(device) if device else next(self.parameters()).device
+        # Length-sorted batches waste less compute on padding; the order is restored at the end.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            features = self.tokenize([texts[i] for i in index], max_length=max_length)
+            features = {k: v.to(target) for k, v in features.items()}
+            out[index] = self.embed(**features).float().cpu().numpy()
+        self.train(was_training)
+        return out
+
+    # -- persistence ------------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The daft-specific description stored next to the weights."""
+        return {
+            "type": self.kind,
+            "max_length": self.max_length,
+            "hidden_size": self.hidden_size,
+            "dim": self.dim,
+            "projection": self.projection is not None,
+            "parameters": self.parameter_count(),
+        }
+
+    def save(self, directory: Path) -> None:
+        """Write the encoder into `directory` (created) as safetensors + tokenizer + daft_encoder.json."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._save_body(directory)
+        self.tokenizer.save_pretrained(directory)
+        if self.projection is not None:
+            weight = self.projection.weight.detach().cpu().contiguous()
+            save_file({"weight": weight}, directory / PROJECTION_FILE)
+        (directory / ENCODER_FILE).write_text(json.dumps(self.config(), indent=2), "utf-8")
+
+    def _save_body(self, directory: Path) -> None:
+        raise NotImplementedError
+
+
+class TransformerEncoder(Encoder):
+    """A transformer (any `AutoModel`) with CLS or mean pooling."""
+
+    kind = "transformer"
+
+    def __init__(self, model: nn.Module, tokenizer: Any, *, pooling: str = "mean", max_length: int = 256):
+        super().__init__(tokenizer, max_length)
+        if pooling not in POOLINGS:
+            raise UserError(f"unknown pooling {pooling!r}; known: {', '.join(POOLINGS)}")
+        self.model = model
+        self.pooling = pooling
+        takes_types = "token_type_ids" in inspect.signature(model.forward).parameters
+        self._input_names = ("input_ids", "attention_mask") + (
+            ("token_type_ids",) if takes_types and "token_type_ids" in tokenizer.model_input_names else ()
+        )
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._input_names
+
+    def pool(self, **features: Tensor) -> Tensor:
+        hidden = self.model(**features).last_hidden_state
+        return hidden[:, 0] if self.pooling == "cls" else _mean_pool(hidden, features["attention_mask"])
+
+    def config(self) -> dict[str, Any]:
+        layers = getattr(self.model.config, "num_hidden_layers", None)
+        return {**super().config(), "pooling": self.pooling, "layers": layers}
+
+    def _save_body(self, directory: Path) -> None:
+        self.model.save_pretrained(directory, safe_serialization=True)
+
+
+class StaticEncoder(Encoder):
+    """L0: the mean of static token embeddings over the non-padding tokens (no special tokens)."""
+
+    kind = "static"
+
+    def __init__(self, embedding: nn.Embedding, tokenizer: Any, *, max_length: int = 256):
+        super().__init__(tokenizer, max_length)
+        self.embedding = embedding
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.embedding.embedding_dim)
+
+    def pool(self, **features: Tensor) -> Tensor:
+        return _mean_pool(self.embedding(features["input_ids"]), features["attention_mask"])
+
+    def _save_body(self, directory: Path) -> None:
+        from safetensors.torch import save_file
+
+        save_file(
+            {"embedding.weight": self.embedding.weight.detach().cpu().contiguous()}, directory / STATIC_FILE
+        )
+
+
+# --- construction -------------------------------------------------------------------------------------------
+
+
+def _tokenizer(ref: str | Path) -> Any:
+    from transformers import AutoTokenizer
+
+    from daft.assets import resolve_model
+
+    # A bare tokenizer directory (no model config) is fine here: only the tokenizer is needed.
+    path = Path(ref).expanduser()
+    return AutoTokenizer.from_pretrained(path if path.is_dir() else resolve_model(str(ref)))
+
+
+def _default_pooling(model_dir: Path) -> str:
+    """Sentence-transformers records its pooling in 1_Pooling/config.json; otherwise mean pooling."""
+    path = model_dir / "1_Pooling" / "config.json"
+    if path.is_file():
+        config = json.loads(path.read_text("utf-8"))
+        if config.get("pooling_mode_cls_token") and not config.get("pooling_mode_mean_tokens"):
+            return "cls"
+    return "mean"
+
+
+def _pretrained(model_dir: Path) -> nn.Module:
+    from transformers import AutoConfig, AutoModel
+    from transformers.utils import logging as hf_logging
+
+    # Its per-load progress bars and key reports would drown our own Rich progress.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    config = AutoConfig.from_pretrained(model_dir)
+    kwargs = {"add_pooling_layer": False} if config.model_type in {"bert", "roberta", "mpnet"} else {}
+    return AutoModel.from_pretrained(model_dir, **kwargs)
+
+
+def from_model(ref: str | Path, *, pooling: str | None = None, max_length: int = 256) -> TransformerEncoder:
+    """A pretrained transformer encoder from a model asset, a local directory or a hub id."""
+    from daft.assets import resolve_model
+
+    model_dir = resolve_model(str(ref))
+    return TransformerEncoder(
+        _pretrained(model_dir),
+        _tokenizer(model_dir),
+        pooling=pooling or _default_pooling(model_dir),
+        max_length=max_length,
+    )
+
+
+def static_from_model(ref: str | Path, *, max_length: int = 256) -> StaticEncoder:
+    """An L0 encoder whose table is initialised from a model's input (word) embeddings."""
+    from daft.assets import resolve_model
+
+    model_dir = resolve_model(str(ref))
+    table = _pretrained(model_dir).get_input_embeddings()
+    embedding = nn.Embedding.from_pretrained(table.weight.detach().clone(), freeze=False)
+    return StaticEncoder(embedding, _tokenizer(model_dir), max_length=max_length)
+
+
+def static_random(tokenizer: str | Path, dim: int, *, seed: int = 0, max_length: int = 256) -> StaticEncoder:
+    """An L0 encoder with a randomly initialised table (normal, std 0.02 as in BERT)."""
+    tok = _tokenizer(tokenizer)
+    generator = torch.Generator().manual_seed(seed)
+    weight = torch.randn(len(tok), dim, generator=generator) * 0.02
+    return StaticEncoder(nn.Embedding.from_pretrained(weight, freeze=False), tok, max_length=max_length)
+
+
+def from_arch(
+    tokenizer: str | Path,
+    *,
+    layers: int,
+    hidden: int,
+    heads: int,
+    intermediate: int | None = None,
+    pooling: str = "mean",
+    seed: int = 0,
+    max_length: int = 256,
+) -> TransformerEncoder:
+    """A randomly initialised BERT of the given shape with an existing model's tokenizer."""
+    from transformers import BertConfig, BertModel
+
+    if hidden % heads:
+        raise UserError(f"arch: hidden ({hidden}) must be a multiple of heads ({heads})")
+    tok = _tokenizer(tokenizer)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate or 4 * hidden,
+        max_position_embeddings=max(512, max_length),
+    )
+    torch.manual_seed(seed)
+    return TransformerEncoder(
+        BertModel(config, add_pooling_layer=False), tok, pooling=pooling, max_length=max_length
+    )
+
+
+def build(spec: Mapping[str, Any]) -> Encoder:
+    """An encoder from a declarative spec: {model|arch|pair|path, type, pooling, dim, tokenizer, seed}."""
+    kind = spec.get("type", "transformer")
+    max_length = int(spec.get("max_length", 256))
+    seed = int(spec.get("seed", 0))
+    if "pair" in spec:
+        from daft.pair import load_pair_side
+
+        encoder = load_pair_side(Path(spec["pair"]), spec.get("side", "query"))
+    elif "path" in spec:
+        encoder = load_encoder(Path(spec["path"]))
+    elif "arch" in spec:
+        arch = dict(spec["arch"])
+        tokenizer = spec.get("tokenizer")
+        if tokenizer is None:
+            raise UserError("an encoder with `arch` needs `tokenizer` (a model whose tokenizer to use)")
+        if kind == "static":
+            encoder = static_random(tokenizer, int(arch["hidden"]), seed=seed, max_length=max_length)
+        else:
+            encoder = from_arch(
+                tokenizer, **arch, pooling=spec.get("pooling", "mean"), seed=seed, max_length=max_length
+            )
+    elif "model" in spec:
+        if kind == "static":
+            encoder = static_from_model(spec["model"], max_length=max_length)
+        elif kind == "transformer":
+            encoder = from_model(spec["model"], pooling=spec.get("pooling"), max_length=max_length)
+        else:
+            raise UserError(f"unknown encoder type {kind!r}; known: transformer, static")
+    else:
+        raise UserError("an encoder spec needs one of: model, arch, pair, path")
+    if spec.get("dim") and int(spec["dim"]) != encoder.dim:
+        encoder.add_projection(int(spec["dim"]), seed=seed)
+    return encoder.eval()
+
+
+def load_encoder(directory: Path) -> Encoder:
+    """Load an encoder saved with `Encoder.save` (safetensors only; never unpickles)."""
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer
+
+    directory = Path(directory)
+    config_path = directory / ENCODER_FILE
+    if not config_path.is_file():
+        raise UserError(f"{directory}: not a daft encoder directory (no {ENCODER_FILE})")
+    try:
+        config = json.loads(config_path.read_text("utf-8"))
+    except ValueError as err:
+        raise UserError(f"{config_path}: invalid JSON ({err})") from None
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    max_length = int(config.get("max_length", 256))
+    if config.get("type") == "static":
+        weights = load_file(directory / STATIC_FILE)
+        encoder: Encoder = StaticEncoder(
+            nn.Embedding.from_pretrained(weights["embedding.weight"], freeze=False),
+            tokenizer,
+            max_length=max_length,
+        )
+    elif config.get("type") == "transformer":
+        encoder = TransformerEncoder(
+            _pretrained(directory), tokenizer, pooling=config.get("pooling", "mean"), max_length=max_length
+        )
+    else:
+        raise UserError(f"{config_path}: unknown encoder type {config.get('type')!r}")
+    if config.get("projection"):
+        weight = load_file(directory / PROJECTION_FILE)["weight"]
+        encoder.projection = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+        with torch.no_grad():
+            encoder.projection.weight.copy_(weight)
+    if config.get("dim") is not None and encoder.dim != int(config["dim"]):
+        raise UserError(f"{config_path}: dim {config['dim']} does not match the weights ({encoder.dim})")
+    return encoder.eval()

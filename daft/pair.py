@@ -1,0 +1,73 @@
+"""An encoder pair on disk: `query/` and `doc/` encoder directories plus a `pair.json` manifest."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from daft.encoders import Encoder, load_encoder
+from daft.errors import UserError
+
+MANIFEST = "pair.json"
+SIDES = ("query", "doc")
+
+
+@dataclass
+class EncoderPair:
+    """A query encoder and a document encoder that embed into the same space."""
+
+    query: Encoder
+    doc: Encoder
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def encode_queries(self, texts: list[str], **kwargs: Any) -> np.ndarray:
+        """L2-normalised query embeddings."""
+        return self.query.encode(texts, **kwargs)
+
+    def encode_docs(self, texts: list[str], **kwargs: Any) -> np.ndarray:
+        """L2-normalised document embeddings."""
+        return self.doc.encode(texts, **kwargs)
+
+    def save(self, directory: Path) -> None:
+        """Write both encoders and the manifest (sizes and parameter counts filled in)."""
+        if self.query.dim != self.doc.dim:
+            raise UserError(f"{directory}: query dim {self.query.dim} != doc dim {self.doc.dim}")
+        directory = Path(directory)
+        self.query.save(directory / "query")
+        self.doc.save(directory / "doc")
+        manifest = {**self.manifest, "query": self.query.config(), "doc": self.doc.config()}
+        (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The pair manifest, or a UserError naming the directory."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        raise UserError(f"{directory}: not an encoder pair (no {MANIFEST})")
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except ValueError as err:
+        raise UserError(f"{path}: invalid JSON ({err})") from None
+
+
+def load_pair_side(directory: Path, side: str = "query") -> Encoder:
+    """One side (`query` or `doc`) of a saved pair."""
+    if side not in SIDES:
+        raise UserError(f"unknown pair side {side!r}; known: {', '.join(SIDES)}")
+    read_manifest(directory)
+    return load_encoder(Path(directory) / side)
+
+
+def load_pair(directory: Path) -> EncoderPair:
+    """Load a saved pair: both encoders ready to use, in eval mode."""
+    manifest = read_manifest(directory)
+    pair = EncoderPair(
+        load_encoder(Path(directory) / "query"), load_encoder(Path(directory) / "doc"), manifest
+    )
+    if pair.query.dim != pair.doc.dim:
+        raise UserError(f"{directory}: query dim {pair.query.dim} != doc dim {pair.doc.dim}")
+    return pair
