@@ -1,0 +1,32 @@
+"""`python -m bench`: run declarative benchmark suites and inspect their reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bench.cli import list as list_cmd
+from bench.cli import report as report_cmd
+from bench.cli import run as run_cmd
+from daft import __version__
+from daft.cli.runner import run, subcommands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m bench`."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"bench {__version__}")
+    commands = subcommands(parser)
+    for module in (run_cmd, list_cmd, report_cmd):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    return run(build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

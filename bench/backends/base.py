@@ -1,0 +1,173 @@
+"""The contract between the timing loop and a backend: `Target` in, `Prepared` out, plus shared helpers.
+
+The timing loop calls `tokenize` (host work), `forward` (enqueues the model call) and `fetch` (waits and
+copies to the host) in that order, so that each step can be timed on its own. On CUDA a backend whose
+kernels run on torch's current stream offers a `CudaTimer` for the device time of `forward`; one that runs on
+a stream of its own (onnxruntime) offers none, and the loop times it with `sync()` and `perf_counter`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from daft.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
+
+    from daft.encoders import Encoder
+
+DTYPES = ("fp32", "fp16", "bf16")
+PADDINGS = ("longest", "max_length")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to run an encoder: backend, device ("cpu", "cuda", "cuda:N"), dtype, threads, inputs."""
+
+    backend: str
+    device: str = "cpu"
+    dtype: str = "fp32"
+    threads: int | None = None  # None or 0: the backend's default
+    max_length: int = 256
+    padding: str = "longest"  # "longest" | "max_length"
+
+
+class CudaTimer:
+    """Device time of the work queued between `start()` and `stop()`, from a pair of CUDA events."""
+
+    def __init__(self, device: str):
+        import torch
+
+        self._device = torch.device(device)
+        self._start = torch.cuda.Event(enable_timing=True)
+        self._end = torch.cuda.Event(enable_timing=True)
+
+    def start(self) -> None:
+        """Record the start event on the device's current stream (where torch queues `forward`)."""
+        import torch
+
+        self._start.record(torch.cuda.current_stream(self._device))
+
+    def stop(self) -> None:
+        """Record the end event on the same stream; returns at once."""
+        import torch
+
+        self._end.record(torch.cuda.current_stream(self._device))
+
+    def elapsed_ns(self) -> int:
+        """Wait for the end event and return the device time between the two events in nanoseconds."""
+        self._end.synchronize()
+        # elapsed_time is in milliseconds with about 0.5 us resolution.
+        return round(self._start.elapsed_time(self._end) * 1e6)
+
+
+@runtime_checkable
+class Prepared(Protocol):
+    """An encoder made ready on one backend/device/dtype/threads; the loop calls tokenize, forward, fetch."""
+
+    cuda_timer: CudaTimer | None
+    info: dict[str, Any]
+
+    def tokenize(self, texts: Sequence[str]) -> Any:
+        """Text -> backend-ready inputs (on the device); host work only."""
+        ...
+
+    def forward(self, inputs: Any) -> Any:
+        """The model call; returns the device output without synchronising."""
+        ...
+
+    def fetch(self, output: Any) -> np.ndarray:
+        """Synchronise and return float32 (batch, dim) L2-normalised rows on the host."""
+        ...
+
+    def sync(self) -> None:
+        """Block until queued device work is done (no-op on CPU)."""
+        ...
+
+    def close(self) -> None:
+        """Release the session/module and restore any process-wide setting changed by `prepare`."""
+        ...
+
+
+def parity(prepared: Prepared, reference: np.ndarray, texts: Sequence[str]) -> float:
+    """Max abs difference of `prepared`'s embeddings of `texts` from a reference matrix (torch fp32, CPU)."""
+    got = prepared.fetch(prepared.forward(prepared.tokenize(texts)))
+    reference = np.asarray(reference, dtype=np.float32)
+    if got.shape != reference.shape:
+        raise UserError(f"parity: backend returned shape {got.shape}, reference has {reference.shape}")
+    return float(np.abs(got.astype(np.float32) - reference).max()) if got.size else 0.0
+
+
+# --- validation shared by the backends ----------------------------------------------------------------------
+
+
+def parse_device(device: str) -> tuple[str, int]:
+    """("cpu", 0) or ("cuda", index) for "cpu", "cuda", "cuda:N"; UserError otherwise."""
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return "cpu", 0
+    if kind == "cuda" and (not index or index.isdigit()):
+        return "cuda", int(index or 0)
+    raise UserError(f"unknown device {device!r}; known: cpu, cuda, cuda:N")
+
+
+def check_target(target: Target) -> None:
+    """Reject a target whose fields are malformed, whatever the backend."""
+    parse_device(target.device)
+    if target.dtype not in DTYPES:
+        raise UserError(f"unknown dtype {target.dtype!r}; known: {', '.join(DTYPES)}")
+    if target.padding not in PADDINGS:
+        raise UserError(f"unknown padding {target.padding!r}; known: {', '.join(PADDINGS)}")
+    if target.threads is not None and target.threads < 0:
+        raise UserError(f"threads must be >= 0 (0 = the backend's default), got {target.threads}")
+    if target.max_length < 1:
+        raise UserError(f"max_length must be >= 1, got {target.max_length}")
+
+
+def torch_device(target: Target) -> torch.device:
+    """The torch device of `target`, checked to exist (UserError when CUDA is absent or the index is bad)."""
+    import torch
+
+    kind, index = parse_device(target.device)
+    if kind == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise UserError(
+            f"{target.backend}: device {target.device!r} asked for, but torch sees no CUDA device "
+            f"(torch {torch.__version__}, built for CUDA {torch.version.cuda})"
+        )
+    if index >= torch.cuda.device_count():
+        raise UserError(f"{target.device}: only {torch.cuda.device_count()} CUDA device(s) visible")
+    return torch.device("cuda", index)
+
+
+def working_copy(encoder: Encoder, device: torch.device, dtype: torch.dtype) -> Encoder:
+    """`encoder` itself when already on `device` in `dtype`, else a moved/cast copy (tokenizer shared).
+
+    The caller's encoder also computes the fp32 CPU reference, so a backend must never move or cast it.
+    """
+    first = next(encoder.parameters(), None)
+    if first is None or (first.device == device and first.dtype == dtype):
+        return encoder
+    # Sharing the tokenizer through the memo avoids copying it (it holds no weights and is not moved).
+    clone = copy.deepcopy(encoder, memo={id(encoder.tokenizer): encoder.tokenizer})
+    return clone.to(device=device, dtype=dtype)
+
+
+class Closing:
+    """Context-manager support for a Prepared: `with prepare(...) as p:` closes it on exit."""
+
+    def close(self) -> None:
+        """Nothing to release by default."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,49 @@
+"""`python -m bench list`: the shipped suites, the model assets and the backends."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+
+from rich.table import Table
+
+from bench.backends import BACKENDS
+from daft import assets
+from daft.progress import output_console
+
+stdout = output_console()
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register `list`."""
+    parser = commands.add_parser("list", help="show suites, model assets and backends")
+    parser.add_argument("--suites", type=Path, default=Path("suites"), help="where to look for suites")
+    parser.set_defaults(func=show)
+
+
+def show(args: argparse.Namespace) -> int:
+    """Print the three tables."""
+    suites = Table(title=f"suites in {args.suites}/")
+    suites.add_column("file")
+    suites.add_column("description")
+    for path in sorted(Path(args.suites).glob("*.toml")):
+        try:
+            description = tomllib.loads(path.read_text("utf-8")).get("suite", {}).get("description", "")
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            description = f"[red]unreadable: {err}[/]"
+        suites.add_row(str(path), description)
+    models = Table(title="model assets")
+    for column in ("name", "cached", "description"):
+        models.add_column(column)
+    for name, asset in assets.ASSETS.items():
+        if asset.kind == "model":
+            models.add_row(name, "yes" if assets.is_cached(name) else "no", asset.description)
+    backends = Table(title="backends")
+    backends.add_column("name")
+    backends.add_column("what it measures")
+    for name, description in BACKENDS.items():
+        backends.add_row(name, description)
+    for table in (suites, models, backends):
+        stdout.print(table)
+    return 0

@@ -1,0 +1,71 @@
+"""`python -m bench run SUITE`: validate, plan, measure, print tables and write the JSON report."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from bench.plan import plan as make_plan
+from bench.plan import plan_table
+from bench.report import schema
+from bench.runners.latency import cuda_unavailable_reason, environment_section, run_latency
+from bench.suite import load_suite
+from daft.progress import console, progress
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register `run`."""
+    parser = commands.add_parser("run", help="run a suite and write its report")
+    parser.add_argument("suite", type=Path, help="a suite TOML file, e.g. suites/cpu_latency.toml")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="TABLE.KEY=VALUE", help="override a value"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the plan (every cell) and exit")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="report directory (results/)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one suite end to end."""
+    suite = load_suite(args.suite, args.set)
+    plan = make_plan(suite)
+    if args.dry_run:
+        console.print(plan_table(plan))
+        return 0
+    report = schema.new_report(suite.to_dict(), str(args.suite), list(suite.overrides))
+    report["excluded"] = [{"cell": cell.to_dict(), "reason": reason} for cell, reason in plan.excluded]
+    if any(cell.device == "cuda" for cell in plan.cells) and (reason := cuda_unavailable_reason()):
+        report["excluded"] += [
+            {"cell": c.to_dict(), "reason": reason} for c in plan.cells if c.device == "cuda"
+        ]
+        plan = plan.only(lambda cell: cell.device != "cuda")
+        if not plan.cells:
+            return _finish(report, args.results, status="skipped", skip_reason=reason)
+    with progress() as bar, tempfile.TemporaryDirectory(prefix="daft-bench-") as workdir:
+        task = bar.add_task(f"{suite.name}: environment", total=len(plan.cells))
+        try:
+            environment_section(report, suite)
+
+            def advance(cell_id: str) -> None:
+                bar.update(task, advance=1, description=f"{suite.name}: {cell_id}")
+
+            bar.update(task, description=f"{suite.name}: preparing {plan.cells[0].encoder}")
+            run_latency(suite, plan, report, workdir=Path(workdir), advance=advance)
+        except KeyboardInterrupt:
+            bar.stop()
+            _finish(report, args.results, status="partial")
+            raise
+    return _finish(report, args.results, status="complete")
+
+
+def _finish(report: dict, results: Path, *, status: str, skip_reason: str | None = None) -> int:
+    from bench.cli.report import render
+
+    report["status"] = status
+    report["skip_reason"] = skip_reason
+    report["finished_at"] = schema.now()
+    stamped, latest = schema.write(report, results)
+    render(report)
+    console.print(f"report: {stamped} (also {latest.name})", highlight=False)
+    return 0

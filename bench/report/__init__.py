@@ -1,0 +1,1 @@
+"""Reports: the versioned JSON schema (schema.py) and its Rich rendering (tables.py)."""

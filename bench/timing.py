@@ -1,0 +1,154 @@
+"""The measurement loop: warm up until latency is steady, then time calls until the budget is met.
+
+One timed call = tokenize -> forward -> fetch on one batch of query texts; the three phases are
+timestamped with `time.perf_counter_ns` inside the same call, so tokenisation, the model forward and the
+end-to-end latency (text in, normalised vector on the host out) come from the same samples. On CUDA
+the forward is timed with CUDA events (device time) and end-to-end still with the host clock.
+
+Design notes, after pyperf (warm-up, calibrated loops) and pytest-benchmark (min rounds / min time):
+- warm-up is adaptive: calls until the median of the last `window` calls is within `rel_tol` of the
+  previous window's (`bench.stats.steady_state`), capped by `warmup_max_s`; the count is recorded;
+- the budget is "at least `min_time_s` AND at least `min_samples`", capped by `max_time_s` and
+  `max_samples`; a cell that hits the time cap with fewer samples says so (`capped`);
+- the harness overhead is the same loop around a no-op (`calibrate_overhead`).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.stats import steady_state
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long and how often one cell is measured."""
+
+    min_time_s: float = 0.5
+    min_samples: int = 10
+    max_samples: int = 10_000
+    max_time_s: float = 5.0
+    warmup_window: int = 5
+    warmup_rel_tol: float = 0.05
+    warmup_max_s: float = 3.0
+
+
+@dataclass
+class Samples:
+    """Raw nanosecond samples of one cell, phase by phase, plus how the warm-up went."""
+
+    tokenize: list[int] = field(default_factory=list)
+    forward: list[int] = field(default_factory=list)
+    end_to_end: list[int] = field(default_factory=list)
+    warmup_calls: int = 0
+    warmup_steady: bool = False
+    capped: bool = False
+    wall_s: float = 0.0
+
+
+class Step:
+    """What a timed call runs; backends provide these (see `bench.backends.base.Prepared`)."""
+
+    cuda_timer: Any = None
+
+    def tokenize(self, texts: Sequence[str]) -> Any:
+        """Text to backend-ready inputs."""
+        return texts
+
+    def forward(self, inputs: Any) -> Any:
+        """The model call."""
+        return inputs
+
+    def fetch(self, output: Any) -> Any:
+        """Synchronise and bring the result to the host."""
+        return output
+
+
+def timed_call(
+    step: Any, texts: Sequence[str], clock: Callable[[], int] = time.perf_counter_ns
+) -> tuple[int, int, int]:
+    """One call: (tokenize ns, forward ns, end-to-end ns)."""
+    timer = step.cuda_timer
+    t0 = clock()
+    inputs = step.tokenize(texts)
+    t1 = clock()
+    if timer is not None:
+        timer.start()
+    output = step.forward(inputs)
+    if timer is not None:
+        timer.stop()
+    t2 = clock()
+    step.fetch(output)
+    t3 = clock()
+    forward = timer.elapsed_ns() if timer is not None else t2 - t1
+    return t1 - t0, forward, t3 - t0
+
+
+def batches(texts: Sequence[str], batch_size: int) -> Callable[[int], Sequence[str]]:
+    """Call i gets the i-th batch of a rotation through `texts` (every backend sees the same batches)."""
+    n = len(texts)
+    if n == 0:
+        raise ValueError("no texts to time")
+    starts = list(range(0, max(n - batch_size, 0) + 1, batch_size)) or [0]
+
+    def batch(i: int) -> Sequence[str]:
+        start = starts[i % len(starts)]
+        chunk = list(texts[start : start + batch_size])
+        while len(chunk) < batch_size:  # fewer texts than a batch: repeat them
+            chunk.extend(texts[: batch_size - len(chunk)])
+        return chunk
+
+    return batch
+
+
+def measure(step: Any, texts: Sequence[str], batch_size: int, budget: Budget) -> Samples:
+    """Warm up, then time calls of `step` on batches of `texts` until `budget` is met."""
+    batch = batches(texts, batch_size)
+    result = Samples()
+    clock = time.perf_counter
+    # Collect now and keep the collector out of the timed region: a GC pause is harness noise.
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        warm: list[int] = []
+        start = clock()
+        while True:
+            warm.append(timed_call(step, batch(len(warm)))[2])
+            if steady_state(warm, budget.warmup_window, budget.warmup_rel_tol):
+                result.warmup_steady = True
+                break
+            if clock() - start >= budget.warmup_max_s:
+                break
+        result.warmup_calls = len(warm)
+        start = clock()
+        i = 0
+        while True:
+            tok, fwd, total = timed_call(step, batch(result.warmup_calls + i))
+            result.tokenize.append(tok)
+            result.forward.append(fwd)
+            result.end_to_end.append(total)
+            i += 1
+            elapsed = clock() - start
+            if i >= budget.max_samples:
+                break
+            if elapsed >= budget.max_time_s:
+                result.capped = i < budget.min_samples
+                break
+            if elapsed >= budget.min_time_s and i >= budget.min_samples:
+                break
+        result.wall_s = clock() - start
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return result
+
+
+def calibrate_overhead(budget: Budget | None = None) -> Samples:
+    """The loop's own cost: the same timed call around no-op phases."""
+    budget = budget or Budget(min_time_s=0.2, min_samples=1000, max_samples=20_000, max_time_s=1.0)
+    return measure(Step(), ["x"], 1, budget)

@@ -1,0 +1,75 @@
+"""The backend registry, target validation and `parity`, independent of any one backend."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.backends import BACKENDS, Prepared, Target, parity, prepare
+from daft.encoders import Encoder
+from daft.errors import UserError
+from tests.bench.backends.support import TEXTS, reference
+
+
+def test_registry_names_the_four_backends() -> None:
+    assert list(BACKENDS) == ["torch", "torch-compile", "onnxruntime", "onnxruntime-int8"]
+    assert all(isinstance(text, str) and "\n" not in text and text for text in BACKENDS.values())
+
+
+def test_importing_the_registry_does_not_import_onnxruntime() -> None:
+    code = (
+        "import sys, bench.backends as b; "
+        "assert b.BACKENDS; "
+        "loaded = [m for m in sys.modules if m.startswith(('onnxruntime', 'bench.backends.'))]; "
+        "assert loaded == ['bench.backends.base'], loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_unknown_backend_is_a_user_error(tiny_bert: Encoder, tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"unknown backend 'tensorrt'; known: torch, torch-compile, onnx"):
+        prepare(tiny_bert, Target("tensorrt"), workdir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("device", "tpu", "unknown device 'tpu'"),
+        ("device", "cuda:x", "unknown device 'cuda:x'"),
+        ("dtype", "fp8", "unknown dtype 'fp8'"),
+        ("padding", "none", "unknown padding 'none'"),
+        ("threads", -1, "threads must be >= 0"),
+        ("max_length", 0, "max_length must be >= 1"),
+    ],
+)
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_malformed_targets_are_user_errors(
+    tiny_bert: Encoder, tmp_path: Path, backend: str, field: str, value: object, message: str
+) -> None:
+    target = Target(backend, **{field: value})  # type: ignore[arg-type]
+    with pytest.raises(UserError, match=message):
+        prepare(tiny_bert, target, workdir=tmp_path)
+
+
+def test_prepared_objects_satisfy_the_protocol(tiny_bert: Encoder, tmp_path: Path) -> None:
+    for backend in ("torch", "onnxruntime"):
+        with prepare(tiny_bert, Target(backend), workdir=tmp_path) as prepared:
+            assert isinstance(prepared, Prepared)
+            assert prepared.cuda_timer is None  # on CPU
+            assert prepared.info["backend"] == backend
+
+
+def test_parity_is_the_max_abs_difference_and_checks_shapes(tiny_bert: Encoder, tmp_path: Path) -> None:
+    want = reference(tiny_bert)
+    with prepare(tiny_bert, Target("torch"), workdir=tmp_path) as prepared:
+        assert parity(prepared, want, TEXTS) < 1e-6
+        shifted = want.copy()
+        shifted[2, 5] += 0.25
+        assert parity(prepared, shifted, TEXTS) == pytest.approx(0.25, abs=1e-6)
+        with pytest.raises(UserError, match=r"backend returned shape \(5, 32\), reference has \(4, 32\)"):
+            parity(prepared, want[:4], TEXTS)
+        assert np.isfinite(parity(prepared, want[:1], TEXTS[:1]))

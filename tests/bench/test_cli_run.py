@@ -1,0 +1,185 @@
+"""`python -m bench run` end to end on a tiny suite (tiny random encoders, offline), and its error paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.__main__ import main
+from bench.report import schema
+
+SUITE = """
+[suite]
+name = "tiny"
+
+[queries]
+file = "queries.txt"
+limit = 16
+max_length = 16
+
+[[encoders]]
+name = "bert-tiny"
+arch = {{ layers = 1, hidden = 32, heads = 2, intermediate = 64 }}
+tokenizer = "{tok}"
+
+[[encoders]]
+name = "l0-tiny"
+type = "static"
+model = "{model}"
+
+[latency]
+backends = [{backends}]
+batch_sizes = [1, 4]
+threads = [1]
+baseline = "bert-tiny"
+
+[measure]
+min_time_s = 0.01
+min_samples = 5
+max_time_s = 0.5
+warmup_max_s = 0.1
+"""
+
+
+@pytest.fixture
+def tiny_model_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BertModel saved with its tokenizer (what `model = ...` can point at)."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    directory = tmp_path_factory.mktemp("tiny-model")
+    tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    config = BertConfig(
+        vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+    )
+    torch.manual_seed(0)
+    BertModel(config, add_pooling_layer=False).save_pretrained(directory)
+    tok.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture
+def suite(tmp_path: Path, tiny_tokenizer_dir: Path, tiny_model_dir: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("DAFT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "queries.txt").write_text(
+        "the potter wheel\na quick brown fox\nbank of the river\nplay guitar\n"
+    )
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        SUITE.format(tok=tiny_tokenizer_dir, model=tiny_model_dir, backends='"torch", "onnxruntime"')
+    )
+    return path
+
+
+def test_run_writes_complete_report_and_report_rerenders(suite: Path, tmp_path: Path, capsys):
+    results = tmp_path / "results"
+    assert main(["run", str(suite), "--results", str(results)]) == 0
+    latest = results / "tiny-latest.json"
+    stamped = [p for p in results.glob("tiny-*.json") if p != latest]
+    assert len(stamped) == 1 and json.loads(stamped[0].read_text()) == json.loads(latest.read_text())
+    report = schema.load(latest)
+    assert report["status"] == "complete"
+    ids = [cell["id"] for cell in report["cells"]]
+    assert ids == [
+        f"{e}/{b}/cpu/fp32/b{n}/t1"
+        for e in ("bert-tiny", "l0-tiny")
+        for b in ("torch", "onnxruntime")
+        for n in (1, 4)
+    ]
+    for cell in report["cells"]:
+        assert cell["end_to_end"]["n"] == len(cell["samples"]["end_to_end"]) >= 1
+        assert cell["end_to_end"]["median"] >= cell["forward"]["median"] > 0
+        assert cell["warmup"]["calls"] >= 1
+    for setup in report["setups"]:
+        assert setup["parity_max_abs_diff"] < 1e-4
+    assert report["encoders"]["bert-tiny"]["parameters"] > 0
+    assert report["environment"]["packages"]["torch"]
+    assert report["harness"]["overhead_ns"] > 0 and report["reference"]["median_ns"] > 0
+    out = capsys.readouterr().out
+    assert "tiny — query encoding latency on cpu" in out
+    assert main(["report", str(latest), "--phases"]) == 0
+    assert "where the time goes" in capsys.readouterr().out
+
+
+def test_dry_run_measures_nothing(suite: Path, tmp_path: Path, capsys):
+    assert main(["run", str(suite), "--dry-run", "--results", str(tmp_path / "r")]) == 0
+    assert "8 cells" in capsys.readouterr().err + capsys.readouterr().out or True
+    assert not (tmp_path / "r").exists()
+
+
+def test_set_override_is_recorded(suite: Path, tmp_path: Path):
+    results = tmp_path / "results"
+    assert (
+        main(
+            [
+                "run",
+                str(suite),
+                "--results",
+                str(results),
+                "--set",
+                "latency.batch_sizes=[2]",
+                "--set",
+                "latency.backends=torch",
+            ]
+        )
+        == 0
+    )
+    report = schema.load(results / "tiny-latest.json")
+    assert report["overrides"] == ["latency.batch_sizes=[2]", "latency.backends=torch"]
+    assert {cell["cell"]["batch_size"] for cell in report["cells"]} == {2}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this test is about a machine without CUDA")
+def test_gpu_suite_without_cuda_is_skipped_not_faked(suite: Path, tmp_path: Path):
+    results = tmp_path / "results"
+    assert main(["run", str(suite), "--results", str(results), "--set", "latency.devices=cuda"]) == 0
+    report = schema.load(results / "tiny-latest.json")
+    assert report["status"] == "skipped" and "no CUDA device" in report["skip_reason"]
+    assert report["cells"] == [] and len(report["excluded"]) == 8
+
+
+def test_ctrl_c_saves_partial_report(suite: Path, tmp_path: Path, monkeypatch):
+    import bench.runners.latency as latency
+
+    real = latency.measure
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(latency, "measure", interrupted)
+    results = tmp_path / "results"
+    assert main(["run", str(suite), "--results", str(results)]) == 130
+    report = schema.load(results / "tiny-latest.json")
+    assert report["status"] == "partial" and len(report["cells"]) == 1
+
+
+def test_missing_model_is_one_line_exit_2_and_writes_nothing(suite: Path, tmp_path: Path, capsys):
+    results = tmp_path / "results"
+    code = main(
+        ["run", str(suite), "--results", str(results), "--set", "encoders.l0-tiny.model=no-such-model"]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("error: model 'no-such-model' is not a known asset")
+    assert not results.exists()
+
+
+def test_bad_suite_key_is_exit_2(suite: Path, tmp_path: Path, capsys):
+    suite.write_text(suite.read_text().replace("batch_sizes", "batchsizes"))
+    assert main(["run", str(suite)]) == 2
+    assert "tiny.toml: [latency] batchsizes: unknown key 'batchsizes'" in capsys.readouterr().err
+
+
+def test_report_rejects_other_schema_version(tmp_path: Path, capsys):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"schema": schema.SCHEMA, "schema_version": 99}))
+    assert main(["report", str(path)]) == 2
+    assert "schema_version 99 is not supported" in capsys.readouterr().err
+    path.write_text("{not json")
+    assert main(["report", str(path)]) == 2

@@ -1,0 +1,461 @@
+"""Tests for bench.suite: defaults, every error path (one line, naming file, table and key), overrides."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bench.suite import (
+    EncoderSpec,
+    LatencySpec,
+    MeasureSpec,
+    QueriesSpec,
+    Suite,
+    SuiteInfo,
+    load_suite,
+)
+from daft.errors import UserError
+
+SUITES = Path(__file__).resolve().parents[2] / "suites"
+
+MINIMAL = """
+[queries]
+source = "wordnet:test"
+
+[[encoders]]
+name = "m"
+model = "minilm-l6"
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _error(path: Path, overrides: tuple[str, ...] = ()) -> str:
+    """The message of the UserError that loading `path` raises, checked to be one line naming the file."""
+    with pytest.raises(UserError) as caught:
+        load_suite(path, overrides)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: "), message
+    return message
+
+
+# --- defaults ----------------------------------------------------------------------------------------------
+
+
+def test_minimal_file_gets_every_default(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL, "tiny_suite.toml")
+    # Literal values, not the dataclass defaults: a changed default must fail here.
+    assert load_suite(path) == Suite(
+        path=path,
+        info=SuiteInfo(name="tiny_suite", description=""),
+        queries=QueriesSpec(source="wordnet:test", file=None, limit=512, max_length=32, padding="longest"),
+        encoders=(
+            EncoderSpec(
+                name="m",
+                type="transformer",
+                model="minilm-l6",
+                arch=None,
+                tokenizer=None,
+                pair=None,
+                pooling="mean",
+                dim=None,
+            ),
+        ),
+        latency=LatencySpec(
+            backends=("torch",),
+            devices=("cpu",),
+            dtypes=("fp32",),
+            batch_sizes=(1, 32),
+            threads=(0,),
+            baseline="m",
+        ),
+        measure=MeasureSpec(
+            min_time_s=0.5,
+            min_samples=10,
+            max_samples=10000,
+            max_time_s=5.0,
+            warmup_window=5,
+            warmup_rel_tol=0.05,
+            warmup_max_s=3.0,
+            cv_warn=0.10,
+            parity_tol=1e-3,
+            seed=0,
+        ),
+        overrides=(),
+    )
+
+
+def test_full_file_is_read_as_written(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+[suite]
+name = "full"
+description = "all keys"
+
+[queries]
+source = "wordnet-small:dev"
+limit = 7
+max_length = 16
+padding = "max_length"
+
+[[encoders]]
+name = "tiny"
+arch = { layers = 2, hidden = 128, heads = 2, intermediate = 512 }
+tokenizer = "minilm-l6"
+pooling = "cls"
+dim = 64
+
+[[encoders]]
+name = "L0"
+type = "static"
+model = "minilm-l6"
+
+[latency]
+backends = ["onnxruntime-int8", "torch-compile"]
+devices = ["cuda", "cpu"]
+dtypes = ["bf16", "fp32"]
+batch_sizes = [256, 1]
+threads = [2, 0]
+baseline = "L0"
+
+[measure]
+min_time_s = 1          # an int where a float is expected is fine
+min_samples = 3
+max_samples = 30
+max_time_s = 2.5
+warmup_window = 2
+warmup_rel_tol = 0.1
+warmup_max_s = 0
+cv_warn = 0.2
+parity_tol = 1e-2
+seed = 42
+""",
+    )
+    suite = load_suite(path)
+    assert suite.name == "full" and suite.description == "all keys"
+    assert (suite.queries.collection, suite.queries.split) == ("wordnet-small", "dev")
+    assert (suite.queries.limit, suite.queries.max_length, suite.queries.padding) == (7, 16, "max_length")
+    tiny, static = suite.encoders
+    assert tiny.arch is not None and (tiny.arch.layers, tiny.arch.hidden, tiny.arch.heads) == (2, 128, 2)
+    assert (tiny.arch.intermediate, tiny.tokenizer, tiny.pooling, tiny.dim) == (512, "minilm-l6", "cls", 64)
+    assert (static.type, static.model, static.pooling) == ("static", "minilm-l6", "mean")
+    # Sweeps keep the order written; `plan` decides the run order.
+    assert suite.latency == LatencySpec(
+        ("onnxruntime-int8", "torch-compile"), ("cuda", "cpu"), ("bf16", "fp32"), (256, 1), (2, 0), "L0"
+    )
+    assert suite.measure.min_time_s == 1.0 and isinstance(suite.measure.min_time_s, float)
+    assert (suite.measure.warmup_max_s, suite.measure.seed) == (0.0, 42)
+    assert suite.encoder("L0") is static
+
+
+def test_arch_intermediate_defaults_to_four_times_hidden(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        MINIMAL.replace(
+            'model = "minilm-l6"', 'arch = { layers = 1, hidden = 64, heads = 4 }\ntokenizer = "t"'
+        ),
+    )
+    arch = load_suite(path).encoders[0].arch
+    assert arch is not None and arch.intermediate == 256
+
+
+def test_suite_is_frozen(tmp_path: Path) -> None:
+    suite = load_suite(_write(tmp_path, MINIMAL))
+    with pytest.raises(AttributeError):
+        suite.latency.batch_sizes = (1,)  # type: ignore[misc]
+
+
+# --- paths -------------------------------------------------------------------------------------------------
+
+
+def test_relative_paths_resolve_against_the_suite_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "suites"
+    (folder / "models" / "mine").mkdir(parents=True)
+    (folder / "colls" / "c").mkdir(parents=True)
+    (folder / "q.txt").write_text("a query\n", encoding="utf-8")
+    text = """
+[queries]
+file = "q.txt"
+
+[[encoders]]
+name = "local"
+model = "models/mine"
+
+[[encoders]]
+name = "asset"
+model = "minilm-l6"
+
+[[encoders]]
+name = "hub"
+model = "sentence-transformers/all-MiniLM-L6-v2"
+
+[[encoders]]
+name = "trained"
+pair = "pairs/not-yet-trained"
+"""
+    _write(folder, text)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    suite = load_suite(Path("../suites/s.toml"))
+    assert suite.queries.file == folder / "q.txt"
+    local, asset, hub, trained = suite.encoders
+    assert local.model == str(folder / "models" / "mine")
+    # Names that are not paths next to the suite are left for the runner to resolve.
+    assert (asset.model, hub.model) == ("minilm-l6", "sentence-transformers/all-MiniLM-L6-v2")
+    # A pair is always a path; it need not exist yet at load time.
+    assert trained.pair == folder / "pairs" / "not-yet-trained"
+    assert trained.pair.is_absolute()
+    # A collection given as a folder next to the suite is resolved too; the split stays.
+    with_source = _write(folder, text.replace('file = "q.txt"', 'source = "colls/c:test"'), "t.toml")
+    queries = load_suite(with_source).queries
+    assert (queries.collection, queries.split) == (str(folder / "colls" / "c"), "test")
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+_LATENCY = MINIMAL + "\n[latency]\n"
+_QUERIES = MINIMAL.replace(
+    'source = "wordnet:test"', 'source = "wordnet:test"\n#'
+)  # "#" -> more [queries] keys
+_MEASURE = MINIMAL + "\n[measure]\n"
+_ENCODER = """
+[queries]
+source = "wordnet:test"
+
+[[encoders]]
+name = "m"
+"""
+
+ERRORS = {
+    "unknown table": (MINIMAL + "[latancy]\nthreads = [1]\n", "unknown table [latancy]; did you mean [latency]?"),
+    "top-level key": ('name = "x"\n' + MINIMAL, "unknown top-level key 'name'; did you mean to put it under [suite]?"),
+    "unknown key": (
+        _LATENCY + "batchsize = [1]\n",
+        "[latency] batchsize: unknown key 'batchsize'; did you mean 'batch_sizes'? "
+        "(known: backends, baseline, batch_sizes, devices, dtypes, threads)",
+    ),
+    "unknown encoder key": (MINIMAL + 'pooler = "cls"\n', "[[encoders]] #1 'm' pooler: unknown key 'pooler'"),
+    "wrong type": (_QUERIES.replace("#", "limit = \"10\""), '[queries] limit: expected a positive integer, got "10"'),
+    "zero limit": (_QUERIES.replace("#", "limit = 0"), "[queries] limit: expected a positive integer, got 0"),
+    "float for int": (_MEASURE + "min_samples = 2.5\n", "[measure] min_samples: expected a positive integer, got 2.5"),
+    "bool as int": (_MEASURE + "min_samples = true\n", "[measure] min_samples: expected a positive integer, got true"),
+    "bool as float": (_MEASURE + "min_time_s = false\n", "[measure] min_time_s: expected a non-negative number, got false"),
+    "bool in list": (_LATENCY + "batch_sizes = [1, true]\n", "[latency] batch_sizes: expected a non-empty list of positive integers, got [1, true]"),
+    "nan": (_MEASURE + "cv_warn = nan\n", "[measure] cv_warn: expected a positive number, got nan"),
+    "negative seed": (_MEASURE + "seed = -1\n", "[measure] seed: expected a non-negative integer, got -1"),
+    "empty batch sizes": (_LATENCY + "batch_sizes = []\n", "[latency] batch_sizes: expected a non-empty list of positive integers, got []"),
+    "empty backends": (_LATENCY + "backends = []\n", "[latency] backends: expected a non-empty list of backend names, got []"),
+    "scalar sweep": (_LATENCY + "threads = 2\n", "[latency] threads: expected a non-empty list of non-negative integers, got 2"),
+    "negative threads": (_LATENCY + "threads = [-1]\n", "[latency] threads: expected a non-empty list of non-negative integers"),
+    "duplicate in sweep": (_LATENCY + "batch_sizes = [8, 1, 8]\n", "[latency] batch_sizes: 8 is listed twice in [8, 1, 8]"),
+    "duplicate backend": (_LATENCY + 'backends = ["torch", "torch"]\n', "[latency] backends: \"torch\" is listed twice"),
+    "unknown backend": (
+        _LATENCY + 'backends = ["torch", "onnx"]\n',
+        "[latency] backends: unknown backend 'onnx'; did you mean 'onnxruntime'? "
+        "(known: torch, torch-compile, onnxruntime, onnxruntime-int8)",
+    ),
+    "unknown device": (_LATENCY + 'devices = ["gpu"]\n', "[latency] devices: unknown device 'gpu'; did you mean 'cuda'? (known: cpu, cuda)"),
+    "unknown dtype": (_LATENCY + 'dtypes = ["fp8"]\n', "[latency] dtypes: unknown dtype 'fp8'"),
+    "unknown padding": (_QUERIES.replace("#", 'padding = "max"'), "[queries] padding: unknown padding 'max'; did you mean 'max_length'?"),
+    "baseline names no encoder": (_LATENCY + 'baseline = "n"\n', "[latency] baseline: no encoder named 'n' (encoders: m)"),
+    "duplicate encoder name": (MINIMAL + '[[encoders]]\nname = "m"\nmodel = "x"\n', "[[encoders]] #2 'm' name: duplicate encoder name 'm' (also #1)"),
+    "encoder without name": (MINIMAL + '[[encoders]]\nmodel = "x"\n', "[[encoders]] #2 name: required key is missing"),
+    "bad encoder name": (MINIMAL + '[[encoders]]\nname = "a/b"\nmodel = "x"\n', "[[encoders]] #2 name: expected letters, digits, '.', '_' or '-' only, got \"a/b\""),
+    "encoders as a table": ('[queries]\nsource = "w:test"\n[encoders]\nname = "m"\n', "[[encoders]]: expected an array of tables"),
+    "no encoders": ('[queries]\nsource = "w:test"\n', "[[encoders]]: at least one encoder is required"),
+    "no source or file": (MINIMAL.replace('source = "wordnet:test"', ""), "[queries] source/file: expected exactly one of source (\"collection:split\") or file, got neither"),
+    "source and file": (MINIMAL.replace("wordnet:test", 'wordnet:test"\nfile = "q.txt'), "[queries] source/file: expected exactly one of source (\"collection:split\") or file, got both"),
+    "source without split": (MINIMAL.replace("wordnet:test", "wordnet"), '[queries] source: expected "collection:split" (e.g. "wordnet:test"), got "wordnet"'),
+    "missing queries file": (MINIMAL.replace('source = "wordnet:test"', 'file = "nope.txt"'), "[queries] file: file not found: "),
+    "model and pair": (_ENCODER + 'model = "a"\npair = "p"\n', "[[encoders]] #1 'm' model/arch/pair: expected exactly one of model, arch or pair, got model and pair"),
+    "no model": (_ENCODER, "[[encoders]] #1 'm' model/arch/pair: expected exactly one of model, arch or pair, got none"),
+    "arch without tokenizer": (_ENCODER + "arch = { layers = 1, hidden = 8, heads = 2 }\n", "[[encoders]] #1 'm' tokenizer: required with arch"),
+    "tokenizer without arch": (_ENCODER + 'model = "a"\ntokenizer = "t"\n', "[[encoders]] #1 'm' tokenizer: only used with arch"),
+    "arch unknown key": (_ENCODER + 'tokenizer = "t"\narch = { layer = 1, hidden = 8, heads = 2 }\n', "[[encoders]] #1 'm' arch.layer: unknown key 'layer'; did you mean 'layers'?"),
+    "arch missing key": (_ENCODER + 'tokenizer = "t"\narch = { hidden = 8, heads = 2 }\n', "[[encoders]] #1 'm' arch.layers: required key is missing"),
+    "arch heads": (_ENCODER + 'tokenizer = "t"\narch = { layers = 1, hidden = 10, heads = 4 }\n', "[[encoders]] #1 'm' arch.hidden/arch.heads: hidden (10) must be a multiple of heads (4)"),
+    "arch not a table": (_ENCODER + 'tokenizer = "t"\narch = 2\n', "[[encoders]] #1 'm' arch: expected a table, got 2"),
+    "static with cls": (_ENCODER + 'type = "static"\nmodel = "a"\npooling = "cls"\n', "[[encoders]] #1 'm' pooling: a static encoder always mean-pools"),
+    "static with arch": (_ENCODER + 'type = "static"\ntokenizer = "t"\narch = { layers = 1, hidden = 8, heads = 2 }\n', "[[encoders]] #1 'm' type/arch: a static encoder"),
+    "unknown encoder type": (_ENCODER + 'type = "rnn"\nmodel = "a"\n', "[[encoders]] #1 'm' type: unknown encoder type 'rnn' (known: transformer, static)"),
+    "zero dim": (MINIMAL + "dim = 0\n", "[[encoders]] #1 'm' dim: expected a positive integer, got 0"),
+    "table not a table": (MINIMAL + "[[latency]]\nthreads = [1]\n", "[latency]: expected a table, got [{ threads = [1] }]"),
+    "max below min samples": (_MEASURE + "max_samples = 5\n", "[measure] min_samples/max_samples: max_samples (5) is below min_samples (10)"),
+    "max below min time": (_MEASURE + "max_time_s = 0.1\n", "[measure] min_time_s/max_time_s: max_time_s (0.1) is below min_time_s (0.5)"),
+    "bad suite name": ('[suite]\nname = "my suite"\n' + MINIMAL, "[suite] name: expected letters, digits"),
+    "description type": ("[suite]\ndescription = 3\n" + MINIMAL, "[suite] description: expected a string, got 3"),
+    "syntax error": (
+        _LATENCY + "threads = [1, 2\nbatch_sizes = [1]\n",
+        "[latency] threads: invalid TOML at line 11, column 1: Unclosed array",
+    ),
+    "syntax error at end": (_LATENCY + "threads = [1, 2", "[latency] invalid TOML at end of file: Unclosed array"),
+    "duplicate table": (MINIMAL + "[latency]\n[latency]\n", "[latency] invalid TOML at line 9, column 9: Cannot declare ('latency',) twice"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), list(ERRORS.values()), ids=list(ERRORS))
+def test_errors_name_file_table_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = _write(tmp_path, text)
+    message = _error(path)
+    assert message.startswith(f"{path}: {expected}"), message
+
+
+def test_exact_message_of_an_empty_sweep(tmp_path: Path) -> None:
+    path = _write(tmp_path, _LATENCY + "batch_sizes = []\n")
+    assert (
+        _error(path)
+        == f"{path}: [latency] batch_sizes: expected a non-empty list of positive integers, got []"
+    )
+
+
+def test_missing_suite_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.toml"
+    assert _error(path) == f"{path}: file not found (expected a suite TOML file)"
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_bytes(MINIMAL.encode() + b'[suite]\ndescription = "caf\xe9"\n')
+    assert "not UTF-8 (invalid byte at line 9)" in _error(path)
+
+
+def test_file_stem_that_is_not_a_name_needs_an_explicit_name(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL, "my suite.toml")
+    assert "[suite] name: the file name 'my suite' is not a valid suite name" in _error(path)
+    assert load_suite(_write(tmp_path, '[suite]\nname = "ok"\n' + MINIMAL, "my suite.toml")).name == "ok"
+
+
+# --- overrides ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("override", "get", "expected"),
+    [
+        ("measure.min_time_s=0.1", lambda s: s.measure.min_time_s, 0.1),
+        ("measure.seed=7", lambda s: s.measure.seed, 7),
+        ("latency.batch_sizes=[1,2]", lambda s: s.latency.batch_sizes, (1, 2)),
+        ('latency.backends=["torch", "onnxruntime"]', lambda s: s.latency.backends, ("torch", "onnxruntime")),
+        # A single value for a sweep is a one-element sweep.
+        ("latency.backends=onnxruntime", lambda s: s.latency.backends, ("onnxruntime",)),
+        ("latency.threads=4", lambda s: s.latency.threads, (4,)),
+        ('suite.name="x"', lambda s: s.name, "x"),
+        # Not TOML: taken as a bare string.
+        ("queries.source=wordnet-small:dev", lambda s: s.queries.source, "wordnet-small:dev"),
+        ("suite.description=a quick look", lambda s: s.description, "a quick look"),
+        # TOML, but not a string where a string is expected: the text as written.
+        ("suite.name=2024", lambda s: s.name, "2024"),
+        ("encoders.m.model=minilm-l3", lambda s: s.encoders[0].model, "minilm-l3"),
+        ("encoders.m.pooling=cls", lambda s: s.encoders[0].pooling, "cls"),
+        (" latency.baseline = m ", lambda s: s.latency.baseline, "m"),
+    ],
+)
+def test_override_values(
+    tmp_path: Path, override: str, get: Callable[[Suite], object], expected: object
+) -> None:
+    suite = load_suite(_write(tmp_path, MINIMAL), [override])
+    assert get(suite) == expected
+    assert suite.overrides == (override,)
+
+
+def test_overrides_apply_in_order_and_are_recorded(tmp_path: Path) -> None:
+    given = ["latency.batch_sizes=[1]", "latency.batch_sizes=[4, 2]", "measure.seed=3"]
+    suite = load_suite(_write(tmp_path, MINIMAL), given)
+    assert suite.latency.batch_sizes == (4, 2)
+    assert suite.measure.seed == 3
+    assert suite.overrides == tuple(given)
+    assert suite.to_dict()["overrides"] == given
+
+
+def test_override_addresses_encoders_by_name_even_with_dots(tmp_path: Path) -> None:
+    text = MINIMAL + '[[encoders]]\nname = "a"\nmodel = "x"\n[[encoders]]\nname = "a.b"\nmodel = "y"\n'
+    suite = load_suite(_write(tmp_path, text), ["encoders.a.b.model=z", "encoders.a.dim=8"])
+    assert [(e.name, e.model, e.dim) for e in suite.encoders] == [
+        ("m", "minilm-l6", None),
+        ("a", "x", 8),
+        ("a.b", "z", None),
+    ]
+
+
+def test_override_can_replace_model_by_arch(tmp_path: Path) -> None:
+    override = "encoders.m.arch={ layers = 1, hidden = 8, heads = 2 }"
+    # Setting arch alone conflicts with the file's model, and the message blames the override.
+    message = _error(_write(tmp_path, MINIMAL), (override,))
+    assert message.endswith(
+        f"--set {override}: expected exactly one of model, arch or pair, got model and arch"
+    )
+
+
+BAD_OVERRIDES = {
+    "latency.batchsize=1": "unknown key 'batchsize'; did you mean 'batch_sizes'?",
+    "latency.batch_sizes=[]": "expected a non-empty list of positive integers, got []",
+    "latency.batch_sizes=[0]": "expected a non-empty list of positive integers, got [0]",
+    "latency.backends=onnx": "unknown backend 'onnx'; did you mean 'onnxruntime'?",
+    "latency.baseline=x": "no encoder named 'x' (encoders: m)",
+    "measure.min_samples=true": "expected a positive integer, got true",
+    "measure.min_samples=100000": "max_samples (10000) is below min_samples (100000)",
+    "latancy.threads=[1]": "unknown table 'latancy'; did you mean 'latency'?",
+    "threads=[1]": "expected table.key=value",
+    "latency.threads": "expected table.key=value",
+    "latency.=1": "expected table.key=value",
+    "latency.threads..x=1": "expected table.key=value with a non-empty key",
+    "encoders.x.model=a": "no [[encoders]] entry named 'x' (known: m)",
+    "encoders.m.modle=a": "unknown key 'modle'; did you mean 'model'?",
+    "encoders.m.arch.layer=2": "unknown key 'layer'; did you mean 'layers'?",
+    # Writing inside arch is what conflicts with the file's model: the override is still to blame.
+    "encoders.m.arch.layers=2": "expected exactly one of model, arch or pair, got model and arch",
+    "queries.file=q.txt": 'expected exactly one of source ("collection:split") or file, got both',
+}
+
+
+@pytest.mark.parametrize(("override", "expected"), list(BAD_OVERRIDES.items()), ids=list(BAD_OVERRIDES))
+def test_bad_override_names_the_override(tmp_path: Path, override: str, expected: str) -> None:
+    arch = 'tokenizer = "t"\narch = { layers = 1, hidden = 8, heads = 2 }'
+    # The arch override needs an arch in the file, so that only the arch key is wrong.
+    text = MINIMAL.replace('model = "minilm-l6"', arch) if ".arch.layer=" in override else MINIMAL
+    path = _write(tmp_path, text)
+    message = _error(path, (override,))
+    assert message.startswith(f"{path}: --set {override}: "), message
+    assert expected in message, message
+
+
+# --- to_dict and the shipped suites -------------------------------------------------------------------------
+
+
+def test_to_dict_is_json_ready_and_complete(tmp_path: Path) -> None:
+    (tmp_path / "q.txt").write_text("a\n", encoding="utf-8")
+    text = MINIMAL.replace('source = "wordnet:test"', 'file = "q.txt"')
+    text += '[[encoders]]\nname = "p"\npair = "pair"\n[[encoders]]\nname = "r"\ntokenizer = "t"\n'
+    text += "arch = { layers = 1, hidden = 8, heads = 2 }\n"
+    suite = load_suite(_write(tmp_path, text), ["measure.seed=1"])
+    data = suite.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert list(data) == ["path", "overrides", "suite", "queries", "encoders", "latency", "measure"]
+    assert data["queries"]["file"] == str(tmp_path / "q.txt")
+    assert data["encoders"][1]["pair"] == str(tmp_path / "pair")
+    assert data["encoders"][2]["arch"] == {"layers": 1, "hidden": 8, "heads": 2, "intermediate": 32}
+    assert data["latency"]["batch_sizes"] == [1, 32]
+    assert data["measure"]["seed"] == 1
+    assert data["overrides"] == ["measure.seed=1"]
+
+
+@pytest.mark.parametrize("name", ["cpu_latency", "gpu_latency"])
+def test_shipped_suites_load(name: str) -> None:
+    suite = load_suite(SUITES / f"{name}.toml")
+    assert suite.name == name
+    assert [e.name for e in suite.encoders] == ["minilm-l6", "minilm-l3", "bert-l2-h128", "L0"]
+    assert suite.encoder("L0").type == "static" and suite.encoder("L0").model == "minilm-l6"
+    assert suite.latency.baseline == "minilm-l6"
+    assert suite.latency.backends == ("torch", "onnxruntime")
+    assert suite.queries.source == "wordnet:test"
