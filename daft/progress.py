@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 # Progress and diagnostics go to stderr so that stdout stays clean for tables and --json.
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # soft_wrap: a message stays one line in logs
 
 
 def output_console() -> Console:
@@ -29,7 +29,7 @@ def output_console() -> Console:
     return Console(width=width)
 
 
-def progress(*, transfer: bool = False, transient: bool = False) -> Progress:
+def progress(*, transfer: bool = False, transient: bool = False, disable: bool = False) -> Progress:
     """A Rich progress display: items done/total with ETA, or bytes with speed when `transfer`."""
     counter = (DownloadColumn(), TransferSpeedColumn()) if transfer else (MofNCompleteColumn(),)
     return Progress(
@@ -43,4 +43,5 @@ def progress(*, transfer: bool = False, transient: bool = False) -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=transient,
+        disable=disable,
     )
