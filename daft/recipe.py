@@ -1,0 +1,464 @@
+"""The training recipe file: its TOML schema, defaults, validation, `include` and `--set` overrides.
+
+`load_recipe` turns a recipe file into a frozen, fully defaulted `Recipe` or raises one `UserError` whose
+message names the file, the table and the key (or the `--set` override that caused the problem), so that
+a typo costs a second and not an hour of training. It is the same engine as the bench suites
+(`daft.config`). Model names are checked for form only (`daft.encoders.build` resolves them); the
+collection, and the folders of `pair` and `path`, must exist.
+
+Relative paths: `[recipe] output` is relative to the current directory. `[data] collection` (when it is not
+a built-in name) and the encoders' `model`, `pair`, `path` and `tokenizer` are looked up next to the file
+that wrote them first, then in the current directory. A recipe may start with `include = "base.toml"`
+(relative to the recipe): that file's tables are merged in key by key, the recipe's own keys winning; an
+encoder's source (model / arch + tokenizer / pair / path) is replaced as a whole. One level only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from daft.collections.beir import is_beir_folder
+from daft.collections.collection import is_split_name
+from daft.collections.registry import BUILTINS
+from daft.collections.trec import is_trec_folder
+from daft.config import (
+    NAME,
+    Loader,
+    Schema,
+    Table,
+    apply_override,
+    check_top_level,
+    jsonable,
+    read_including,
+    show,
+    suggest,
+)
+
+__all__ = [
+    "DEVICES",
+    "ENCODER_TYPES",
+    "METHODS",
+    "NORMALIZATIONS",
+    "POOLINGS",
+    "PRECISIONS",
+    "SIDES",
+    "Arch",
+    "DataSpec",
+    "EncoderRecipe",
+    "LossSpec",
+    "NegativesSpec",
+    "Recipe",
+    "RecipeInfo",
+    "TrainSpec",
+    "load_recipe",
+]
+
+METHODS = ("standard", "daft", "align_only", "zero_shot")  # zero_shot: evaluate untrained (a reference)
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+NORMALIZATIONS = ("row", "matrix")
+ENCODER_TYPES = ("transformer", "static")
+POOLINGS = ("mean", "cls")
+SIDES = ("query", "doc")
+
+_SOURCES = ("model", "arch", "pair", "path")
+
+
+# --- the resolved recipe -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecipeInfo:
+    """[recipe]: the name, the method, where the pair is written, the seed, device and precision."""
+
+    name: str  # default: the file stem
+    method: str  # required: standard | daft | align_only
+    output: Path  # default: pairs/<name>; relative to the current directory, stored absolute
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    # auto: fp32 on CPU; on CUDA bf16 autocast where supported, else fp16.
+    precision: str = "auto"
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """[data]: the collection, its splits, and the query and document budgets of training and validation."""
+
+    collection: str = "wordnet-small"  # a built-in name, or the absolute path of a BEIR / MS MARCO folder
+    train_split: str = "train"
+    dev_split: str = "dev"
+    test_split: str = "test"  # evaluated once at the end; "" skips it
+    max_train_queries: int = 0  # 0 = all; else a stable subset
+    max_dev_queries: int = 1000  # validation queries (nDCG@10, RR@10)
+    kl_documents: int = 2000  # validation documents for the KL estimator and the diagnostics
+    validation_documents: int = 0  # 0 = rank the whole corpus at validation; else relevant + BM25-hard + fill
+    query_max_length: int = 32
+    doc_max_length: int = 64
+
+
+@dataclass(frozen=True)
+class NegativesSpec:
+    """[negatives]: `k` hard negatives per training query, sampled from BM25's (k1, b) top `depth`."""
+
+    k: int = 8
+    depth: int = 100
+    k1: float = 0.9
+    b: float = 0.4
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A random-init transformer architecture (an encoder's `arch = {...}`)."""
+
+    layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+
+
+@dataclass(frozen=True)
+class EncoderRecipe:
+    """[query_encoder] / [doc_encoder]: exactly one of model, arch (with tokenizer), pair or path; plus lr."""
+
+    type: str | None = "transformer"  # transformer | static; None with pair or path (the saved one's)
+    model: str | None = None  # an asset name, a hub id, or an absolute path
+    arch: Arch | None = None
+    tokenizer: str | None = None  # with arch only
+    pair: Path | None = None  # this side of a saved pair (absolute)
+    path: Path | None = None  # a saved encoder directory (absolute)
+    pooling: str | None = "mean"  # mean | cls; None with pair or path (the saved one's)
+    dim: int | None = None  # add a projection to this size (matching the sides is checked at build time)
+    lr: float = 1e-5
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """[loss]: scaled cosine similarity, how the softmax is normalised, and output dropout."""
+
+    scale: float = 20.0  # tau = 1 / scale
+    normalization: str = "row"  # row: per-query softmax; matrix: over the whole score matrix (the authors')
+    dropout: float = 0.1  # on encoder outputs, during training; in [0, 1)
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """[train]: batches, optimiser, validation cadence, the epoch budgets of both stages, checkpoints."""
+
+    batch_size: int = 32
+    warmup_steps: int = 100  # linear warm-up, then constant
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0  # 0 = no clipping
+    steps_per_epoch: int = 0  # 0 = a full pass over the training queries
+    eval_every: int = 0  # validate every N steps; 0 = once per epoch
+    # Stage 1 (daft, align_only) stops at the first validation whose KL does not improve (patience 0).
+    align_max_epochs: int = 10
+    finetune_max_epochs: int = 10  # stage 2 (daft) and the whole of standard
+    finetune_patience: int = 3  # early stopping on dev nDCG@10; 0 = stop at the first non-improvement
+    checkpoint_every: int = 0  # steps between resumable checkpoints; 0 = at each validation
+
+
+# Top-level table (and Recipe attribute) -> dataclass. Known keys, override typing and `to_dict` derive from it.
+_TABLES: dict[str, type] = {
+    "recipe": RecipeInfo,
+    "data": DataSpec,
+    "negatives": NegativesSpec,
+    "query_encoder": EncoderRecipe,
+    "doc_encoder": EncoderRecipe,
+    "loss": LossSpec,
+    "train": TrainSpec,
+}
+
+SCHEMA = Schema(
+    kind="recipe",
+    tables=_TABLES,
+    example="train.batch_size=16 or query_encoder.lr=1e-3",
+    groups=(frozenset({*_SOURCES, "tokenizer"}),),
+)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated, fully defaulted training recipe; paths in it are absolute."""
+
+    path: Path
+    # Every table is the attribute of its name: recipe.recipe.seed, recipe.train.batch_size, ...
+    recipe: RecipeInfo
+    data: DataSpec
+    negatives: NegativesSpec
+    query_encoder: EncoderRecipe
+    doc_encoder: EncoderRecipe
+    loss: LossSpec
+    train: TrainSpec
+    overrides: tuple[str, ...] = ()
+    include: Path | None = None  # the file named by `include`, absolute
+
+    @property
+    def name(self) -> str:
+        """The recipe's name ([recipe] name, by default the file stem)."""
+        return self.recipe.name
+
+    @property
+    def method(self) -> str:
+        """The training method: standard, daft or align_only."""
+        return self.recipe.method
+
+    @property
+    def output(self) -> Path:
+        """The directory the trained pair is written to (absolute)."""
+        return self.recipe.output
+
+    def encoder(self, side: str) -> EncoderRecipe:
+        """The [query_encoder] or [doc_encoder] table of `side` ("query" or "doc"; the table names work too)."""
+        return self.query_encoder if _side(side) == "query" else self.doc_encoder
+
+    def max_length(self, side: str) -> int:
+        """The token budget of `side`: [data] query_max_length or doc_max_length."""
+        return self.data.query_max_length if _side(side) == "query" else self.data.doc_max_length
+
+    def encoder_spec(self, side: str) -> dict[str, Any]:
+        """The spec `daft.encoders.build` takes for `side` (no lr; a pair gives its own `side`)."""
+        side = _side(side)
+        enc = self.encoder(side)
+        spec: dict[str, Any] = {}
+        if enc.model is not None or enc.arch is not None:
+            spec["type"] = enc.type
+            spec["pooling"] = enc.pooling
+        if enc.model is not None:
+            spec["model"] = enc.model
+        elif enc.arch is not None:
+            spec["arch"] = asdict(enc.arch)
+            spec["tokenizer"] = enc.tokenizer
+        elif enc.pair is not None:
+            spec["pair"] = str(enc.pair)
+            spec["side"] = side
+        elif enc.path is not None:
+            spec["path"] = str(enc.path)
+        if enc.dim is not None:
+            spec["dim"] = enc.dim
+        spec["seed"] = self.recipe.seed
+        spec["max_length"] = self.max_length(side)
+        return spec
+
+    def to_dict(self) -> dict[str, Any]:
+        """The recipe as resolved, JSON-ready: file, include, overrides, then one entry per table."""
+        out: dict[str, Any] = {
+            "path": str(self.path),
+            "include": None if self.include is None else str(self.include),
+            "overrides": list(self.overrides),
+        }
+        for table in _TABLES:
+            out[table] = jsonable(getattr(self, table))
+        return out
+
+
+def _side(side: str) -> str:
+    """`side` as "query" or "doc" (also accepted: "query_encoder", "doc_encoder"); ValueError otherwise."""
+    name = side.removesuffix("_encoder")
+    if name not in SIDES:
+        raise ValueError(f"unknown side {side!r}; known: query, doc (or query_encoder, doc_encoder)")
+    return name
+
+
+# --- loading -----------------------------------------------------------------------------------------------
+
+
+def load_recipe(path: Path, overrides: Sequence[str] = ()) -> Recipe:
+    """Read (with its include), override and validate the recipe at `path`; problems are one-line UserErrors."""
+    path = Path(path)
+    if isinstance(overrides, str):  # one override passed bare would otherwise be read character by character
+        overrides = (overrides,)
+    raw, origins, included = read_including(path, SCHEMA)
+    provenance: dict[tuple[Any, ...], str] = {}
+    for text in overrides:
+        apply_override(path, raw, text, provenance, SCHEMA)
+    loader = Loader(path, provenance, origins)
+    check_top_level(loader, raw, SCHEMA)
+
+    def table(name: str) -> Table:
+        return loader.table(f"[{name}]", (name,), raw.get(name, {}), _TABLES[name])
+
+    info = _parse_recipe(table("recipe"))
+    data = _parse_data(table("data"))
+    negatives = _parse_negatives(table("negatives"))
+    query = _parse_encoder(table("query_encoder"), default_model=None)
+    doc = _parse_encoder(table("doc_encoder"), default_model="minilm-l6")
+    loss = _parse_loss(table("loss"))
+    train = _parse_train(table("train"))
+    if data.max_train_queries and data.max_train_queries < train.batch_size:
+        loader.fail(
+            "[train] batch_size",
+            [("train", "batch_size"), ("data", "max_train_queries")],
+            f"batch_size ({train.batch_size}) is above [data] max_train_queries ({data.max_train_queries}): "
+            "not one full batch",
+        )
+    return Recipe(path, info, data, negatives, query, doc, loss, train, tuple(overrides), included)
+
+
+# --- the tables --------------------------------------------------------------------------------------------
+
+
+def _parse_recipe(t: Table) -> RecipeInfo:
+    stem = t.loader.path.stem
+    if "name" not in t and not NAME.fullmatch(stem):
+        t.fail(
+            "name",
+            f"the file name {stem!r} is not a valid recipe name (letters, digits, '.', '_', '-'); set one",
+        )
+    name = t.string("name", stem, pattern=NAME)
+    if "method" not in t:
+        t.fail("method", f"required key is missing (one of: {', '.join(METHODS)})")
+    method = t.choice("method", METHODS, "method")
+    output = Path(os.path.abspath(Path(t.string("output", f"pairs/{name}")).expanduser()))
+    device = t.choice("device", DEVICES, "device")
+    precision = t.choice("precision", PRECISIONS, "precision")
+    if device == "cpu" and precision == "fp16":
+        t.fail(("device", "precision"), "fp16 training needs CUDA; use fp32 or bf16 on cpu")
+    return RecipeInfo(name, method, output, t.integer("seed", minimum=0), device, precision)
+
+
+def _existing(t: Table, key: str, reference: str) -> str | None:
+    """The absolute path `reference` names, next to the file that wrote it or else here; None if neither."""
+    next_to_file = t.loader.local(os.path.expanduser(reference), always=True, at=(*t.where, key))
+    for candidate in (next_to_file, os.path.abspath(os.path.expanduser(reference))):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def _parse_data(t: Table) -> DataSpec:
+    reference = t.string("collection")
+    collection = reference
+    if reference not in BUILTINS:
+        found = _existing(t, "collection", reference)
+        if found is None:
+            known = sorted(BUILTINS)
+            t.fail(
+                "collection",
+                f"unknown collection {reference!r}{suggest(reference, known)} (built-in: {', '.join(known)}; "
+                "or the path of a BEIR or MS MARCO/TREC folder)",
+            )
+        if not (os.path.isdir(found) and (is_beir_folder(Path(found)) or is_trec_folder(Path(found)))):
+            t.fail(
+                "collection",
+                f"{found}: not a collection folder (a BEIR folder has corpus.jsonl, an MS MARCO/TREC folder "
+                "has collection.tsv)",
+            )
+        collection = found
+    splits = {}
+    for key in ("train_split", "dev_split", "test_split"):
+        split = t.text(key)
+        if not is_split_name(split) and not (key == "test_split" and split == ""):
+            skip = ' or "" to skip' if key == "test_split" else ""
+            t.fail(key, f"expected a split name (letters, digits, '_', '.', '-'){skip}, got {show(split)}")
+        splits[key] = split
+    for other in ("dev_split", "test_split"):
+        if splits[other] == splits["train_split"]:
+            t.fail(("train_split", other), f"the training split {show(splits[other])} cannot also be {other}")
+    return DataSpec(
+        collection=collection,
+        **splits,
+        max_train_queries=t.integer("max_train_queries", minimum=0),
+        max_dev_queries=t.integer("max_dev_queries", minimum=1),
+        kl_documents=t.integer("kl_documents", minimum=1),
+        validation_documents=t.integer("validation_documents", minimum=0),
+        query_max_length=t.integer("query_max_length", minimum=1),
+        doc_max_length=t.integer("doc_max_length", minimum=1),
+    )
+
+
+def _parse_negatives(t: Table) -> NegativesSpec:
+    k = t.integer("k", minimum=0)  # 0: in-batch negatives only, no BM25 run of the training queries
+    depth = t.integer("depth", minimum=1)
+    if depth < k:
+        t.fail(
+            ("k", "depth"), f"depth ({depth}) is below k ({k}): negatives are sampled from BM25's top depth"
+        )
+    k1 = t.number("k1", positive=False)
+    b = t.number("b", positive=False)
+    if b > 1:
+        t.fail("b", f"expected a number between 0 and 1, got {show(t.value('b'))}")
+    return NegativesSpec(k, depth, k1, b)
+
+
+def _parse_encoder(t: Table, *, default_model: str | None) -> EncoderRecipe:
+    given = [k for k in _SOURCES if k in t]
+    if len(given) > 1 or (not given and default_model is None):
+        got = " and ".join(given) if given else "none"
+        t.fail(_SOURCES, f"expected exactly one of model, arch, pair or path, got {got}")
+    saved = "pair" in t or "path" in t
+    if saved:
+        for key in ("type", "pooling", "tokenizer"):
+            if key in t:
+                t.fail(key, "only used with model or arch (a saved encoder brings its own)")
+    kind = t.choice("type", ENCODER_TYPES, "encoder type")
+    model = pair = path = arch = tokenizer = None
+    if "model" in t or not given:
+        model = t.loader.local(t.string("model", default_model), at=(*t.where, "model"))
+    for key in ("pair", "path"):
+        if key in t:
+            reference = t.string(key)
+            found = _existing(t, key, reference)
+            if found is None:
+                t.fail(
+                    key, f"directory not found: {reference} (looked next to the file and in the current one)"
+                )
+            if not os.path.isdir(found):
+                t.fail(key, f"not a directory: {found}")
+            pair, path = (Path(found), path) if key == "pair" else (pair, Path(found))
+    if "arch" in t:
+        arch = _parse_arch(t.loader.table(t.label, (*t.where, "arch"), t.data["arch"], Arch, "arch."))
+    if "tokenizer" in t:
+        tokenizer = t.loader.local(t.string("tokenizer"), at=(*t.where, "tokenizer"))
+    if arch is not None and tokenizer is None:
+        t.fail("tokenizer", "required with arch (a random-init model still needs a vocabulary)")
+    if arch is None and tokenizer is not None:
+        t.fail("tokenizer", "only used with arch (a model or pair brings its own tokenizer)")
+    pooling = t.choice("pooling", POOLINGS, "pooling")
+    if kind == "static" and arch is not None:
+        t.fail(("type", "arch"), "a static encoder averages a model's token embeddings; give model, not arch")
+    if kind == "static" and pooling != "mean":
+        t.fail("pooling", f"a static encoder always mean-pools, got {show(pooling)}")
+    dim = t.integer("dim", minimum=1) if "dim" in t else None
+    lr = t.number("lr", positive=True)
+    if saved:  # the saved encoder's own type and pooling apply
+        return EncoderRecipe(None, None, None, None, pair, path, None, dim, lr)
+    return EncoderRecipe(kind, model, arch, tokenizer, None, None, pooling, dim, lr)
+
+
+def _parse_arch(t: Table) -> Arch:
+    layers = t.integer("layers", minimum=1)
+    hidden = t.integer("hidden", minimum=1)
+    heads = t.integer("heads", minimum=1)
+    if hidden % heads:
+        t.fail(("hidden", "heads"), f"hidden ({hidden}) must be a multiple of heads ({heads})")
+    # 4 x hidden is the BERT convention, which every model asset we ship follows.
+    intermediate = t.integer("intermediate", 4 * hidden, minimum=1)
+    return Arch(layers, hidden, heads, intermediate)
+
+
+def _parse_loss(t: Table) -> LossSpec:
+    scale = t.number("scale", positive=True)
+    normalization = t.choice("normalization", NORMALIZATIONS, "normalization")
+    dropout = t.number("dropout", positive=False)
+    if dropout >= 1:
+        t.fail("dropout", f"expected a number in [0, 1), got {show(t.value('dropout'))}")
+    return LossSpec(scale, normalization, dropout)
+
+
+def _parse_train(t: Table) -> TrainSpec:
+    return TrainSpec(
+        batch_size=t.integer("batch_size", minimum=1),
+        warmup_steps=t.integer("warmup_steps", minimum=0),
+        weight_decay=t.number("weight_decay", positive=False),
+        max_grad_norm=t.number("max_grad_norm", positive=False),
+        steps_per_epoch=t.integer("steps_per_epoch", minimum=0),
+        eval_every=t.integer("eval_every", minimum=0),
+        align_max_epochs=t.integer("align_max_epochs", minimum=1),
+        finetune_max_epochs=t.integer("finetune_max_epochs", minimum=1),
+        finetune_patience=t.integer("finetune_patience", minimum=0),
+        checkpoint_every=t.integer("checkpoint_every", minimum=0),
+    )
