@@ -200,7 +200,9 @@ class CudaPeak:
             import torch
 
             # The allocator's counters are updated on the host when a kernel's memory is requested, so no
-            # synchronize is needed for them to be complete.
+            # synchronize is needed for them to be complete. Before CUDA's lazy initialisation the allocator
+            # has no per-device state and resetting it fails ("Invalid device argument").
+            torch.cuda.init()
             torch.cuda.reset_peak_memory_stats(device)
             self.baseline_allocated = int(torch.cuda.memory_allocated(device))
         return self

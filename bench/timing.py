@@ -6,8 +6,11 @@ end-to-end latency (text in, normalised vector on the host out) come from the sa
 the forward is timed with CUDA events (device time) and end-to-end still with the host clock.
 
 Design notes, after pyperf (warm-up, calibrated loops) and pytest-benchmark (min rounds / min time):
-- warm-up is adaptive: calls until the median of the last `window` calls is within `rel_tol` of the
-  previous window's (`bench.stats.steady_state`), capped by `warmup_max_s`; the count is recorded;
+- warm-up first calls each distinct input shape of the rotation once (a shape's first call pays for
+  kernel selection, allocator growth and, on CUDA, library heuristics: tens of milliseconds that a server
+  pays once, not per query), then is adaptive: calls until the median of the last `window` calls is
+  within `rel_tol` of the previous window's (`bench.stats.steady_state`); both capped together by
+  `warmup_max_s`, and both counts recorded;
 - the budget is "at least `min_time_s` AND at least `min_samples`", capped by `max_time_s` and
   `max_samples`; a cell that hits the time cap with fewer samples says so (`capped`);
 - the harness overhead is the same loop around a no-op (`calibrate_overhead`).
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +48,7 @@ class Samples:
     forward: list[int] = field(default_factory=list)
     end_to_end: list[int] = field(default_factory=list)
     warmup_calls: int = 0
+    warmup_shapes: int = 0
     warmup_steady: bool = False
     capped: bool = False
     wall_s: float = 0.0
@@ -88,12 +92,17 @@ def timed_call(
     return t1 - t0, forward, t3 - t0
 
 
+def rotation_length(n_texts: int, batch_size: int) -> int:
+    """How many distinct batches `batches` rotates through."""
+    return max(n_texts - batch_size, 0) // batch_size + 1
+
+
 def batches(texts: Sequence[str], batch_size: int) -> Callable[[int], Sequence[str]]:
     """Call i gets the i-th batch of a rotation through `texts` (every backend sees the same batches)."""
     n = len(texts)
     if n == 0:
         raise ValueError("no texts to time")
-    starts = list(range(0, max(n - batch_size, 0) + 1, batch_size)) or [0]
+    starts = [i * batch_size for i in range(rotation_length(n, batch_size))]
 
     def batch(i: int) -> Sequence[str]:
         start = starts[i % len(starts)]
@@ -105,8 +114,17 @@ def batches(texts: Sequence[str], batch_size: int) -> Callable[[int], Sequence[s
     return batch
 
 
-def measure(step: Any, texts: Sequence[str], batch_size: int, budget: Budget) -> Samples:
-    """Warm up, then time calls of `step` on batches of `texts` until `budget` is met."""
+def measure(
+    step: Any,
+    texts: Sequence[str],
+    batch_size: int,
+    budget: Budget,
+    shapes: Sequence[Hashable] | None = None,
+) -> Samples:
+    """Warm up, then time calls of `step` on batches of `texts` until `budget` is met.
+
+    `shapes[i]` is the input shape of the rotation's i-th batch; each distinct one is warmed up once.
+    """
     batch = batches(texts, batch_size)
     result = Samples()
     clock = time.perf_counter
@@ -115,8 +133,14 @@ def measure(step: Any, texts: Sequence[str], batch_size: int, budget: Budget) ->
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        warm: list[int] = []
         start = clock()
+        first_of_shape = {shape: i for i, shape in reversed(list(enumerate(shapes or [])))}
+        for i in sorted(first_of_shape.values()):
+            if clock() - start >= budget.warmup_max_s:
+                break
+            timed_call(step, batch(i))
+            result.warmup_shapes += 1
+        warm: list[int] = []
         while True:
             warm.append(timed_call(step, batch(len(warm)))[2])
             if steady_state(warm, budget.warmup_window, budget.warmup_rel_tol):

@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.backends.base import DTYPES, CudaTimer, Prepared, Target, check_target, parity
+from bench.backends.base import DTYPES, CudaTimer, Prepared, Target, check_target, parity, parse_device
 from daft.errors import UserError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ _MODULES = {
     "onnxruntime-int8": "onnxruntime",
 }
 
-__all__ = ["BACKENDS", "DTYPES", "CudaTimer", "Prepared", "Target", "parity", "prepare"]
+__all__ = ["BACKENDS", "DTYPES", "CudaTimer", "Prepared", "Target", "parity", "prepare", "unavailable"]
 
 
 def prepare(encoder: Encoder, target: Target, *, workdir: Path) -> Prepared:
@@ -39,3 +39,17 @@ def prepare(encoder: Encoder, target: Target, *, workdir: Path) -> Prepared:
     check_target(target)
     module = importlib.import_module(f"{__name__}.{_MODULES[target.backend]}")
     return module.prepare(encoder, target, workdir=Path(workdir))
+
+
+def unavailable(backend: str, device: str) -> str | None:
+    """Why `backend` cannot run on `device` on this machine (no GPU, a CPU-only runtime build), or None."""
+    if parse_device(device)[0] == "cpu":
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        built = torch.version.cuda or "none (CPU-only build)"
+        return f"no CUDA device: torch.cuda.is_available() is False (torch {torch.__version__}, CUDA {built})"
+    module = importlib.import_module(f"{__name__}.{_MODULES[backend]}")
+    check = getattr(module, "unavailable", None)
+    return check(device) if check else None

@@ -14,11 +14,13 @@ done, `cuda_timer` is None, and the loop times ORT with `sync()` and `perf_count
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,10 +145,13 @@ def ensure_graph(encoder: Encoder, variant: str, *, fingerprint: str | None = No
         if GRAPHS["fp32"] not in keep:
             # export_checked compares onnxruntime with torch and refuses a graph that differs.
             onnx_export.export_checked(_cpu_fp32(encoder), base)
-        if variant == "int8":
-            _quantise(base, out / name)
-        elif variant == "fp16":
-            _to_fp16(base, out / name)
+        # ORT's shape inference drops a scratch graph (and its weights) into the working directory when it
+        # gives up; let that litter land in a scratch directory that is then removed.
+        with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+            if variant == "int8":
+                _quantise(base, out / name)
+            elif variant == "fp16":
+                _to_fp16(base, out / name)
     return entry / name, status
 
 
@@ -180,16 +185,23 @@ def _variant(target: Target) -> str:
     return target.dtype
 
 
+def unavailable(device: str) -> str | None:
+    """Why this onnxruntime build cannot run on `device`, or None."""
+    available = ort.get_available_providers()
+    if parse_device(device)[0] == "cuda" and CUDA not in available:
+        return (
+            f"onnxruntime {ort.__version__} has no {CUDA} (available: {', '.join(available)}); "
+            "install onnxruntime-gpu matching your CUDA"
+        )
+    return None
+
+
 def _providers(target: Target) -> list[Any]:
     kind, index = parse_device(target.device)
     if kind == "cpu":
         return [CPU]
-    available = ort.get_available_providers()
-    if CUDA not in available:
-        raise UserError(
-            f"onnxruntime {ort.__version__} has no {CUDA} (available: {', '.join(available)}); "
-            "install onnxruntime-gpu matching your CUDA"
-        )
+    if reason := unavailable(target.device):
+        raise UserError(reason)
     # CPU stays as fallback for the few shape ops ORT places there by design.
     return [(CUDA, {"device_id": index}), CPU]
 

@@ -6,10 +6,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from bench.backends import unavailable
 from bench.plan import plan as make_plan
 from bench.plan import plan_table
 from bench.report import schema
-from bench.runners.latency import cuda_unavailable_reason, environment_section, run_latency
+from bench.runners.latency import environment_section, run_latency
 from bench.suite import load_suite
 from daft.progress import console, progress
 
@@ -35,13 +36,17 @@ def run(args: argparse.Namespace) -> int:
         return 0
     report = schema.new_report(suite.to_dict(), str(args.suite), list(suite.overrides))
     report["excluded"] = [{"cell": cell.to_dict(), "reason": reason} for cell, reason in plan.excluded]
-    if any(cell.device == "cuda" for cell in plan.cells) and (reason := cuda_unavailable_reason()):
-        report["excluded"] += [
-            {"cell": c.to_dict(), "reason": reason} for c in plan.cells if c.device == "cuda"
-        ]
-        plan = plan.only(lambda cell: cell.device != "cuda")
-        if not plan.cells:
-            return _finish(report, args.results, status="skipped", skip_reason=reason)
+    # What this machine cannot run (no GPU, a CPU-only onnxruntime) is excluded with its reason, not faked.
+    reasons = {(c.backend, c.device): unavailable(c.backend, c.device) for c in plan.cells}
+    report["excluded"] += [
+        {"cell": c.to_dict(), "reason": reason}
+        for c in plan.cells
+        if (reason := reasons[c.backend, c.device])
+    ]
+    plan = plan.only(lambda cell: reasons[cell.backend, cell.device] is None)
+    if not plan.cells:
+        skip_reason = "; ".join(dict.fromkeys(r for r in reasons.values() if r))
+        return _finish(report, args.results, status="skipped", skip_reason=skip_reason)
     with progress() as bar, tempfile.TemporaryDirectory(prefix="daft-bench-") as workdir:
         task = bar.add_task(f"{suite.name}: environment", total=len(plan.cells))
         try:

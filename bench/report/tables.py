@@ -135,6 +135,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         )
     if reference := report.get("reference"):
         lines.append(f"reference workload ({reference['name']}): {format_ns(reference['median_ns'])}")
+    by_reason: dict[str, int] = {}
+    for entry in report.get("excluded", []):
+        by_reason[entry["reason"]] = by_reason.get(entry["reason"], 0) + 1
+    lines.extend(f"excluded: {n} cell{'s' * (n != 1)}: {reason}" for reason, n in by_reason.items())
     lines.extend(f"warning: {w}" for w in report.get("noise_warnings", []))
     for entry in report["cells"]:
         lines.extend(f"warning: {entry['id']}: {w}" for w in entry.get("warnings", []))

@@ -21,7 +21,7 @@ from bench.backends.base import Target, parity
 from bench.plan import Cell, Plan
 from bench.queries import load_queries
 from bench.stats import Stats, is_noisy
-from bench.timing import Budget, Samples, batches, calibrate_overhead, measure, timed_call
+from bench.timing import Budget, Samples, batches, calibrate_overhead, measure, rotation_length, timed_call
 from daft import assets, encoders
 from daft.onnx_export import weights_fingerprint
 
@@ -87,7 +87,11 @@ def _cell_entry(
         "cell": cell.to_dict(),
         **{name: stats.summary() for name, stats in phases.items()},
         "samples": {name: getattr(samples, name) for name in ("tokenize", "forward", "end_to_end")},
-        "warmup": {"calls": samples.warmup_calls, "steady": samples.warmup_steady},
+        "warmup": {
+            "calls": samples.warmup_calls,
+            "shapes": samples.warmup_shapes,
+            "steady": samples.warmup_steady,
+        },
         "capped": samples.capped,
         "wall_s": samples.wall_s,
         "memory": {"rss_delta": rss.delta, "rss_peak": rss.peak, **(cuda.to_dict() if cuda else {})},
@@ -105,6 +109,17 @@ def _memory_pass(prepared: Any, texts: list[str], batch_size: int, device: str) 
             if time.perf_counter() - start > MEMORY_BUDGET_S:
                 break
     return rss, cuda
+
+
+def _batch_shapes(encoder: Any, texts: list[str], batch_size: int, query: Any) -> list[tuple[int, ...]]:
+    """The padded input shape of each batch in the timing rotation, as every backend will see it."""
+    batch = batches(texts, batch_size)
+    return [
+        tuple(
+            encoder.tokenize(batch(i), max_length=query.max_length, padding=query.padding)["input_ids"].shape
+        )
+        for i in range(rotation_length(len(texts), batch_size))
+    ]
 
 
 def _setup_key(cell: Cell) -> tuple:
@@ -137,6 +152,7 @@ def run_latency(
             "build_s": build_s,
             "spec": _encoder_spec(specs[name]),
         }
+        shapes: dict[int, list[tuple[int, ...]]] = {}
         for (backend, device, dtype, threads), group in groupby(cells, key=_setup_key):
             target = Target(backend, device, dtype, threads, query.max_length, query.padding)
             start = time.perf_counter()
@@ -169,7 +185,9 @@ def run_latency(
                 }
                 report["setups"].append(setup)
                 for cell in group:
-                    samples = measure(prepared, texts, cell.batch_size, budget)
+                    if cell.batch_size not in shapes:
+                        shapes[cell.batch_size] = _batch_shapes(encoder, texts, cell.batch_size, query)
+                    samples = measure(prepared, texts, cell.batch_size, budget, shapes[cell.batch_size])
                     rss, cuda = _memory_pass(prepared, texts, cell.batch_size, device)
                     entry = _cell_entry(
                         cell,
@@ -184,11 +202,3 @@ def run_latency(
             finally:
                 prepared.close()
         del encoder
-
-
-def cuda_unavailable_reason() -> str | None:
-    """Why CUDA cells cannot run here, or None when a CUDA device is usable."""
-    if not torch.cuda.is_available():
-        built = torch.version.cuda or "none (CPU-only build)"
-        return f"no CUDA device: torch.cuda.is_available() is False (torch {torch.__version__}, CUDA {built})"
-    return None

@@ -45,22 +45,6 @@ warmup_max_s = 0.1
 
 
 @pytest.fixture
-def tiny_model_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny random BertModel saved with its tokenizer (what `model = ...` can point at)."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    directory = tmp_path_factory.mktemp("tiny-model")
-    tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
-    config = BertConfig(
-        vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-    )
-    torch.manual_seed(0)
-    BertModel(config, add_pooling_layer=False).save_pretrained(directory)
-    tok.save_pretrained(directory)
-    return directory
-
-
-@pytest.fixture
 def suite(tmp_path: Path, tiny_tokenizer_dir: Path, tiny_model_dir: Path, monkeypatch) -> Path:
     monkeypatch.setenv("DAFT_CACHE", str(tmp_path / "cache"))
     (tmp_path / "queries.txt").write_text(
@@ -138,6 +122,22 @@ def test_gpu_suite_without_cuda_is_skipped_not_faked(suite: Path, tmp_path: Path
     report = schema.load(results / "tiny-latest.json")
     assert report["status"] == "skipped" and "no CUDA device" in report["skip_reason"]
     assert report["cells"] == [] and len(report["excluded"]) == 8
+
+
+def test_a_backend_this_machine_cannot_run_is_excluded_and_the_rest_measured(
+    suite: Path, tmp_path: Path, monkeypatch, capsys
+):
+    import bench.cli.run as run_module
+
+    reason = "onnxruntime 0.0 has no CUDAExecutionProvider"
+    monkeypatch.setattr(run_module, "unavailable", lambda b, d: reason if b == "onnxruntime" else None)
+    results = tmp_path / "results"
+    assert main(["run", str(suite), "--results", str(results)]) == 0
+    report = schema.load(results / "tiny-latest.json")
+    assert report["status"] == "complete"
+    assert {c["cell"]["backend"] for c in report["cells"]} == {"torch"}
+    assert len(report["excluded"]) == 4 and {e["reason"] for e in report["excluded"]} == {reason}
+    assert f"excluded: 4 cells: {reason}" in capsys.readouterr().out
 
 
 def test_ctrl_c_saves_partial_report(suite: Path, tmp_path: Path, monkeypatch):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from bench.timing import Budget, Step, batches, calibrate_overhead, measure, timed_call
+from bench.timing import Budget, Step, batches, calibrate_overhead, measure, rotation_length, timed_call
 
 
 class Recorder(Step):
@@ -33,6 +33,35 @@ def test_batches_rotate_and_pad():
     assert batches(["a", "b"], 5)(0) == ["a", "b", "a", "b", "a"]
     with pytest.raises(ValueError):
         batches([], 1)
+
+
+def test_rotation_length_counts_distinct_batches():
+    assert rotation_length(5, 2) == 2 and rotation_length(4, 2) == 2 and rotation_length(2, 5) == 1
+    assert rotation_length(1024, 1) == 1024
+
+
+class ShapeCold(Recorder):
+    """Slow on the first call of each batch (a first shape pays kernel selection), fast afterwards."""
+
+    def forward(self, inputs):
+        if list(inputs) not in self.seen[:-1]:  # seen[-1] is this call's own batch
+            time.sleep(0.02)
+        return inputs
+
+
+def test_warmup_calls_each_distinct_shape_once_before_timing():
+    texts = [f"q{i}" for i in range(8)]
+    budget = Budget(min_time_s=0.01, min_samples=8, warmup_window=3, warmup_rel_tol=0.5, warmup_max_s=2)
+    shapes = [(1, 1), (1, 1), (1, 2), (1, 2), (1, 3), (1, 3), (1, 4), (1, 4)]
+    step = ShapeCold()
+    samples = measure(step, texts, 1, budget, shapes)
+    assert samples.warmup_shapes == 4
+    assert step.seen[:4] == [["q0"], ["q2"], ["q4"], ["q6"]]
+    # Without the shape pass, q1, q3, ... would still be cold when timed; with shapes given per batch
+    # (here each batch its own shape), nothing cold is timed.
+    step = ShapeCold()
+    samples = measure(step, texts, 1, budget, [(1, i) for i in range(8)])
+    assert samples.warmup_shapes == 8 and max(samples.end_to_end) < 15_000_000
 
 
 def test_min_samples_and_min_time_are_both_met():

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import pytest
+import torch
 
-from bench.backends import BACKENDS, Prepared, Target, parity, prepare
+from bench.backends import BACKENDS, Prepared, Target, parity, prepare, unavailable
 from daft.encoders import Encoder
 from daft.errors import UserError
 from tests.bench.backends.support import TEXTS, reference
@@ -73,3 +75,22 @@ def test_parity_is_the_max_abs_difference_and_checks_shapes(tiny_bert: Encoder, 
         with pytest.raises(UserError, match=r"backend returned shape \(5, 32\), reference has \(4, 32\)"):
             parity(prepared, want[:4], TEXTS)
         assert np.isfinite(parity(prepared, want[:1], TEXTS[:1]))
+
+
+def test_cpu_is_always_available() -> None:
+    assert unavailable("onnxruntime", "cpu") is None and unavailable("torch", "cpu") is None
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the reason given when CUDA is absent")
+def test_cuda_without_a_gpu_says_why() -> None:
+    assert "no CUDA device" in (unavailable("torch", "cuda") or "")
+
+
+@pytest.mark.skipif(
+    "CUDAExecutionProvider" in onnxruntime.get_available_providers(), reason="this onnxruntime has CUDA"
+)
+def test_cpu_only_onnxruntime_names_the_missing_provider() -> None:
+    from bench.backends import onnxruntime as ort_backend
+
+    assert "CUDAExecutionProvider" in (ort_backend.unavailable("cuda") or "")
+    assert ort_backend.unavailable("cpu") is None
