@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 from pathlib import Path
 
 import pytest
@@ -75,7 +77,7 @@ WORDS = [
 @pytest.fixture(scope="session")
 def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A WordPiece tokenizer over ~70 words (+ specials), saved like any Hugging Face tokenizer."""
-    from transformers import BertTokenizerFast
+    from transformers import AutoTokenizer, BertTokenizer
 
     directory = tmp_path_factory.mktemp("tiny-tokenizer")
     vocab = [
@@ -88,8 +90,15 @@ def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         *[f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"],
     ]
     vocab += list("abcdefghijklmnopqrstuvwxyz0123456789.,;:!?'\"-")
-    (directory / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True).save_pretrained(directory)
+    # transformers 5 builds the fast tokenizer from `vocab` (a dict); a `vocab_file` is silently ignored and
+    # the result maps every word to [UNK].
+    ids = {token: i for i, token in enumerate(dict.fromkeys(vocab))}
+    BertTokenizer(vocab=ids, do_lower_case=True).save_pretrained(directory)
+    if AutoTokenizer.from_pretrained(directory)("potter wheel")["input_ids"][1:3] != [
+        ids["potter"],
+        ids["wheel"],
+    ]:
+        raise RuntimeError("the tiny tokenizer does not know its own words")
     return directory
 
 
@@ -108,3 +117,25 @@ def tiny_model_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFa
     BertModel(config, add_pooling_layer=False).save_pretrained(directory)
     tok.save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_beir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A BEIR folder: 40 three-word docs; each query repeats two words of its doc (train/dev/test)."""
+    folder = tmp_path_factory.mktemp("tiny-beir")
+    rng = random.Random(0)
+    content = [w for w in WORDS if len(w) > 3]
+    docs = {f"d{i}": rng.sample(content, 3) for i in range(40)}
+    (folder / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": d, "title": "", "text": " ".join(ws)}) + "\n" for d, ws in docs.items())
+    )
+    queries, splits = [], {"train": [], "dev": [], "test": []}
+    for i, (doc_id, words) in enumerate(docs.items()):
+        split = "train" if i < 24 else "dev" if i < 32 else "test"
+        queries.append(json.dumps({"_id": f"q{i}", "text": " ".join(words[:2])}) + "\n")
+        splits[split].append(f"q{i}\t{doc_id}\t1\n")
+    (folder / "queries.jsonl").write_text("".join(queries))
+    (folder / "qrels").mkdir()
+    for split, lines in splits.items():
+        (folder / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(lines))
+    return folder
