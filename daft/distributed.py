@@ -8,7 +8,9 @@ output directory (one machine, or a shared filesystem across nodes).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -80,6 +82,16 @@ def barrier(world: World) -> None:
     """Wait for every process (e.g. until rank 0 has written a checkpoint)."""
     if world.size > 1:
         dist.barrier()
+
+
+@contextlib.contextmanager
+def main_first(world: World) -> Iterator[None]:
+    """Run the block on rank 0 first, then on the other ranks (for work that fills shared caches)."""
+    if not world.main:
+        barrier(world)
+    yield
+    if world.main:
+        barrier(world)
 
 
 def finish(world: World) -> None:

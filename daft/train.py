@@ -115,13 +115,13 @@ def prepare_data(recipe: Any) -> TrainingData:
         distractors = {q: [d for d, _ in full.get(q, [])] for q in dev_ids}
     doc_ids = validation_corpus(corpus_ids, dev_qrels, distractors, data.validation_documents)
     text = collection.corpus
-    kl_ids = kl_documents({d: _doc_text(text[d]) for d in corpus_ids}, data.kl_documents)
+    kl_ids = kl_documents({d: text[d].full_text for d in corpus_ids}, data.kl_documents)
     vset = ValidationSet(
         queries={q: dev_queries[q] for q in dev_ids},
         qrels=dev_qrels,
         doc_ids=doc_ids,
-        doc_texts=[_doc_text(text[d]) for d in doc_ids],
-        kl_texts=[_doc_text(text[d]) for d in kl_ids],
+        doc_texts=[text[d].full_text for d in doc_ids],
+        kl_texts=[text[d].full_text for d in kl_ids],
     )
     return TrainingData(
         collection=collection,
@@ -132,10 +132,6 @@ def prepare_data(recipe: Any) -> TrainingData:
         vset=vset,
         fingerprint=collection.fingerprint,
     )
-
-
-def _doc_text(document: Any) -> str:
-    return f"{document.title} {document.text}".strip() if document.title else document.text
 
 
 @dataclass
@@ -233,7 +229,12 @@ class Trainer:
         torch.manual_seed(self.recipe.recipe.seed)
         random.seed(self.recipe.recipe.seed)
         started = time.perf_counter()
-        with console.status("preparing data (collection, BM25 hard negatives, validation set)"):
+        # Rank 0 builds the caches (collection, BM25 index and runs) alone; the others then only read them.
+        # Built concurrently, one rank's finished index replaced the directory another rank was searching.
+        with (
+            distributed.main_first(self.world),
+            console.status("preparing data (collection, BM25 hard negatives, validation set)"),
+        ):
             self.data = prepare_data(self.recipe)
         self.query = build(self.recipe.encoder_spec("query_encoder")).to(self.device)
         self.doc = build(self.recipe.encoder_spec("doc_encoder")).to(self.device)
@@ -358,7 +359,7 @@ class Trainer:
                 )
             else:
                 self.doc.train()
-                texts = [_doc_text(self.data.collection.corpus[d]) for d in batch.doc_ids]
+                texts = [self.data.collection.corpus[d].full_text for d in batch.doc_ids]
                 doc_vectors = self._doc_model(
                     **self._features(self.doc, texts, self.recipe.data.doc_max_length)
                 )
@@ -387,7 +388,7 @@ class Trainer:
         """Doc-encoder vectors of every training document, the validation corpus and the KL documents."""
         start = time.perf_counter()
         needed = sorted({d for q in self.data.qids for d in self.data.positives[q] + self.data.negatives[q]})
-        texts = [_doc_text(self.data.collection.corpus[d]) for d in needed]
+        texts = [self.data.collection.corpus[d].full_text for d in needed]
         self.doc.eval()
         with console.status(
             f"encoding {len(texts) + len(self.data.vset.doc_texts):,} documents once (frozen doc encoder)"
@@ -425,7 +426,7 @@ class Trainer:
         )
         start = time.perf_counter()
         for batch in sample:
-            texts = [_doc_text(self.data.collection.corpus[d]) for d in batch.doc_ids]
+            texts = [self.data.collection.corpus[d].full_text for d in batch.doc_ids]
             self._raw_vectors(self.doc, texts, self.recipe.data.doc_max_length)
         per_step = (time.perf_counter() - start) / len(sample)
         with_table = state.seconds + table["seconds"]
@@ -557,7 +558,7 @@ class Trainer:
         corpus_ids = sorted(self.data.collection.corpus)
         with console.status(f"final evaluation: encoding {len(corpus_ids):,} documents"):
             doc_vectors = self.doc.encode(
-                [_doc_text(self.data.collection.corpus[d]) for d in corpus_ids], device=str(self.device)
+                [self.data.collection.corpus[d].full_text for d in corpus_ids], device=str(self.device)
             )
             final = {}
             for split in [data.dev_split, data.test_split]:

@@ -28,6 +28,11 @@ class Document:
     text: str
     title: str = ""
 
+    @property
+    def full_text(self) -> str:
+        """What an encoder reads: the title, a space, then the text (or the text alone)."""
+        return f"{self.title} {self.text}".strip() if self.title else self.text
+
 
 @dataclass(frozen=True, eq=False)
 class Collection:
