@@ -111,6 +111,8 @@ def plan(suite: Suite) -> Plan:
     lat = suite.latency
     cells: list[Cell] = []
     excluded: list[tuple[Cell, str]] = []
+    if lat is None:  # a retrieval-only suite
+        return Plan((), ())
     for encoder in suite.encoders:
         for backend in lat.backends:
             for device in lat.devices:

@@ -39,9 +39,12 @@ __all__ = [
     "LatencySpec",
     "MeasureSpec",
     "QueriesSpec",
+    "RetrievalSpec",
+    "SYSTEMS",
     "Suite",
     "SuiteInfo",
     "load_suite",
+    "retrieves",
 ]
 
 BACKENDS = ("torch", "torch-compile", "onnxruntime", "onnxruntime-int8")
@@ -49,6 +52,8 @@ DEVICES = ("cpu", "cuda")
 DTYPES = ("fp32", "fp16", "bf16")
 ENCODER_TYPES = ("transformer", "static")
 POOLINGS = ("mean", "cls")
+SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
+INDEXES = ("flat", "hnsw")
 PADDINGS = ("longest", "max_length")
 
 # Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.config.NAME).
@@ -108,6 +113,7 @@ class EncoderSpec:
     pair: Path | None = None
     pooling: str = "mean"
     dim: int | None = None
+    recipe: Path | None = None  # with `pair`: trains the pair with this recipe when the directory is missing
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,36 @@ class LatencySpec:
     batch_sizes: tuple[int, ...] = (1, 32)
     threads: tuple[int, ...] = (0,)
     baseline: str = ""
+
+
+@dataclass(frozen=True)
+class RetrievalSpec:
+    """[retrieval]: the collection and splits, the systems, the measures, and how fusion and tests are set."""
+
+    collection: str = "wordnet"
+    split: str = "test"
+    tune_split: str = "dev"  # hybrid alpha is tuned here, never on `split`
+    encoders: tuple[
+        str, ...
+    ] = ()  # default: every encoder that can retrieve (a pair, or a model on both sides)
+    baseline: str = ""  # the encoder the others are compared with (default: the first that retrieves)
+    systems: tuple[str, ...] = ("bm25", "dense", "hybrid", "rrf")
+    measures: tuple[str, ...] = ("nDCG@10", "RR@10", "R@100", "R@1000")
+    depth: int = 1000
+    max_queries: int = 0  # 0: every query of the split
+    index: str = "flat"
+    query_max_length: int = 32
+    doc_max_length: int = 128
+    batch_size: int = 128
+    bm25_k1: float = 0.9
+    bm25_b: float = 0.4
+    normalization: str = "min-max"
+    missing: str = "min"
+    alpha_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    rrf_k: int = 60
+    test: str = "permutation"
+    significance_level: float = 0.05
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,6 +182,7 @@ _TABLES: dict[str, tuple[str, type]] = {
     "encoders": ("encoders", EncoderSpec),
     "latency": ("latency", LatencySpec),
     "measure": ("measure", MeasureSpec),
+    "retrieval": ("retrieval", RetrievalSpec),
 }
 _ARRAYS = frozenset({"encoders"})
 
@@ -156,10 +193,11 @@ class Suite:
 
     path: Path
     info: SuiteInfo
-    queries: QueriesSpec
+    queries: QueriesSpec | None  # None when the suite measures no latency
     encoders: tuple[EncoderSpec, ...]
-    latency: LatencySpec
+    latency: LatencySpec | None  # None: no latency cells (a suite with [retrieval] and no [latency])
     measure: MeasureSpec
+    retrieval: RetrievalSpec | None = None
     overrides: tuple[str, ...] = ()
 
     @property
@@ -183,7 +221,8 @@ class Suite:
         """The suite as resolved, JSON-ready: file path, overrides, then one entry per table."""
         out: dict[str, Any] = {"path": str(self.path), "overrides": list(self.overrides)}
         for table, (attr, _) in _TABLES.items():
-            out[table] = jsonable(getattr(self, attr))
+            if getattr(self, attr) is not None:
+                out[table] = jsonable(getattr(self, attr))
         return out
 
 
@@ -215,13 +254,24 @@ def load_suite(path: Path, overrides: Sequence[str] = ()) -> Suite:
 def _build(loader: Loader, raw: dict[str, Any], overrides: tuple[str, ...]) -> Suite:
     check_top_level(loader, raw, _SCHEMA)
     info = _parse_info(loader.table("[suite]", ("suite",), raw.get("suite", {}), SuiteInfo))
-    queries = _parse_queries(loader.table("[queries]", ("queries",), raw.get("queries", {}), QueriesSpec))
     encoders = _parse_encoders(loader, raw.get("encoders", []))
-    latency = _parse_latency(
-        loader.table("[latency]", ("latency",), raw.get("latency", {}), LatencySpec), encoders
-    )
+    # The tables present say what is measured; a suite with neither measures latency with the defaults.
+    queries = latency = retrieval = None
+    if "latency" in raw or "retrieval" not in raw:
+        queries = _parse_queries(loader.table("[queries]", ("queries",), raw.get("queries", {}), QueriesSpec))
+        latency = _parse_latency(
+            loader.table("[latency]", ("latency",), raw.get("latency", {}), LatencySpec), encoders
+        )
+    elif "queries" in raw:
+        loader.fail(
+            "[queries]", [("queries",)], "only used with [latency] (retrieval reads its collection's queries)"
+        )
+    if "retrieval" in raw:
+        retrieval = _parse_retrieval(
+            loader.table("[retrieval]", ("retrieval",), raw["retrieval"], RetrievalSpec), encoders
+        )
     measure = _parse_measure(loader.table("[measure]", ("measure",), raw.get("measure", {}), MeasureSpec))
-    return Suite(loader.path, info, queries, encoders, latency, measure, overrides)
+    return Suite(loader.path, info, queries, encoders, latency, measure, retrieval, overrides)
 
 
 def _parse_info(t: Table) -> SuiteInfo:
@@ -303,7 +353,12 @@ def _parse_encoder(t: Table, loader: Loader) -> EncoderSpec:
     if kind == "static" and pooling != "mean":
         t.fail("pooling", f"a static encoder always mean-pools, got {show(pooling)}")
     dim = t.integer("dim", minimum=1) if "dim" in t else None
-    return EncoderSpec(name, kind, model, arch, tokenizer, pair, pooling, dim)
+    recipe = Path(loader.local(t.string("recipe"), always=True)) if "recipe" in t else None
+    if recipe is not None and pair is None:
+        t.fail("recipe", "only used with pair (the recipe trains that pair when its directory is missing)")
+    if recipe is not None and not recipe.is_file():
+        t.fail("recipe", f"file not found: {recipe}")
+    return EncoderSpec(name, kind, model, arch, tokenizer, pair, pooling, dim, recipe)
 
 
 def _parse_arch(t: Table) -> Arch:
@@ -332,6 +387,89 @@ def _parse_latency(t: Table, encoders: tuple[EncoderSpec, ...]) -> LatencySpec:
         batch_sizes=t.integers("batch_sizes", minimum=1),
         threads=t.integers("threads", minimum=0),
         baseline=baseline,
+    )
+
+
+def retrieves(spec: EncoderSpec) -> bool:
+    """Whether an encoder can retrieve: a trained pair, or a transformer model used on both sides."""
+    return spec.pair is not None or (spec.model is not None and spec.type == "transformer")
+
+
+def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSpec:
+    import ir_measures
+
+    from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS
+    from bench.retrieval.significance import TESTS
+
+    able = [e.name for e in encoders if retrieves(e)]
+    chosen = t.choices("encoders", [e.name for e in encoders], "encoder") if "encoders" in t else tuple(able)
+    for name in chosen:
+        if name not in able:
+            t.fail(
+                "encoders",
+                f"{name!r} cannot retrieve: give it a pair, or a transformer model (used on both sides)",
+            )
+    systems = t.choices("systems", SYSTEMS, "system")
+    if not chosen and set(systems) - {"bm25"}:
+        t.fail("encoders", "no encoder can retrieve (a pair, or a transformer model); dense systems need one")
+    baseline = t.string("baseline", chosen[0]) if chosen else ""
+    if chosen and baseline not in chosen:
+        t.fail(
+            "baseline",
+            f"no retrieving encoder named {baseline!r}{suggest(baseline, chosen)} (retrieving: {', '.join(chosen)})",
+        )
+    measures = t.value("measures")
+    if (
+        not isinstance(measures, list | tuple)
+        or not measures
+        or not all(isinstance(m, str) for m in measures)
+    ):
+        t.fail(
+            "measures",
+            f'expected a non-empty list of ir-measures names such as "nDCG@10", got {show(measures)}',
+        )
+    for m in measures:
+        try:
+            ir_measures.parse_measure(m)
+        except (ValueError, NameError, AttributeError, TypeError, SyntaxError):
+            t.fail("measures", f"unknown measure {m!r} (ir-measures names, e.g. nDCG@10, RR@10, R@100, AP)")
+    split, tune = t.string("split"), t.string("tune_split")
+    for key, value in (("split", split), ("tune_split", tune)):
+        if not is_split_name(value):
+            t.fail(key, f"expected a split name (e.g. test), got {show(value)}")
+    if "hybrid" in systems and split == tune:
+        t.fail(
+            ("split", "tune_split"), f"hybrid alpha would be tuned on the split it is tested on ({split!r})"
+        )
+    b = t.number("bm25_b", positive=False)
+    if b > 1:
+        t.fail("bm25_b", f"expected a number between 0 and 1, got {show(b)}")
+    level = t.number("significance_level", positive=True)
+    if level >= 1:
+        t.fail("significance_level", f"expected a number in (0, 1), got {show(level)}")
+    return RetrievalSpec(
+        collection=t.loader.local(t.string("collection")),
+        split=split,
+        tune_split=tune,
+        encoders=chosen,
+        baseline=baseline,
+        systems=systems,
+        measures=tuple(measures),
+        depth=t.integer("depth", minimum=1),
+        max_queries=t.integer("max_queries", minimum=0),
+        index=t.choice("index", INDEXES, "index"),
+        query_max_length=t.integer("query_max_length", minimum=1),
+        doc_max_length=t.integer("doc_max_length", minimum=1),
+        batch_size=t.integer("batch_size", minimum=1),
+        bm25_k1=t.number("bm25_k1", positive=False),
+        bm25_b=b,
+        normalization=t.choice("normalization", NORMALIZATIONS, "normalisation"),
+        missing=t.choice("missing", MISSING_POLICIES, "missing-document policy"),
+        alpha_grid=t.numbers("alpha_grid", low=0.0, high=1.0),
+        rrf_k=t.integer("rrf_k", minimum=0),
+        test=t.choice("test", tuple(TESTS), "significance test"),
+        significance_level=level,
+        seed=t.integer("seed", minimum=0),
     )
 
 

@@ -417,6 +417,21 @@ class Table:
             )
         return float(value)
 
+    def numbers(self, key: str, *, low: float, high: float) -> tuple[float, ...]:
+        """A non-empty list of distinct finite numbers in [`low`, `high`]."""
+        value = self.value(key)
+        ok = isinstance(value, list | tuple) and value
+        ok = ok and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value
+        )
+        if not ok:
+            self.fail(key, f"expected a non-empty list of numbers, got {show(value)}")
+        for v in value:
+            if not low <= v <= high:
+                self.fail(key, f"{show(v)} is outside [{low:g}, {high:g}]")
+        self._distinct(key, [float(v) for v in value])
+        return tuple(float(v) for v in value)
+
     def _known(self, key: str, value: str, known: Sequence[str], noun: str) -> None:
         if value not in known:
             self.fail(key, f"unknown {noun} {value!r}{suggest(value, known)} (known: {', '.join(known)})")

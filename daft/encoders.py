@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +115,9 @@ class Encoder(nn.Module):
         batch_size: int = 64,
         max_length: int | None = None,
         device: str | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        """L2-normalised float32 embeddings, one row per text, in input order."""
+        """L2-normalised float32 embeddings, one row per text, in input order; `on_batch(n)` after each batch."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         was_training = self.training
@@ -130,6 +131,8 @@ class Encoder(nn.Module):
             features = self.tokenize([texts[i] for i in index], max_length=max_length)
             features = {k: v.to(target) for k, v in features.items()}
             out[index] = self.embed(**features).float().cpu().numpy()
+            if on_batch is not None:
+                on_batch(len(index))
         self.train(was_training)
         return out
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from bench.report import schema, tables
+from bench.report import quality, schema, tables
 from daft.progress import output_console
 
 # Tables are the product of a run, so they go to stdout (progress and errors go to stderr).
@@ -31,6 +31,11 @@ def render(report: dict[str, Any], *, phases: bool = False) -> int:
         stdout.print(table)
     if phases and report["cells"]:
         stdout.print(tables.phase_table(report))
+    if report.get("retrieval"):
+        stdout.print(quality.retrieval_table(report))
+        stdout.print(quality.comparison_table(report))
+    if report.get("frontier"):
+        stdout.print(quality.frontier_table(report))
     for line in tables.summary_lines(report):
         stdout.print(escape(line), highlight=False, soft_wrap=True)
     return 0

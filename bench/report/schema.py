@@ -7,7 +7,9 @@ Layout (schema_version 1):
   harness (loop overhead), encoders (per encoder: parameters, dim, disk size, weights sha256),
   setups (per encoder/backend/device/dtype/threads: load time, first-query latency, parity),
   cells (per cell: identity, statistics per phase, raw samples, memory, warmup, warnings),
-  excluded (combinations that cannot run, with reasons).
+  excluded (combinations that cannot run, with reasons),
+  retrieval (collection, systems with parameters and aggregates, significance comparisons, BEIR-style
+  blocks), frontier (per encoder: size, latency, quality, Pareto flag), artifacts (files beside the report).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from daft.cache import atomic_write_text
+from daft.cache import atomic_write_bytes, atomic_write_text
 from daft.errors import UserError
 
 SCHEMA = "daft-bench/report"
@@ -75,10 +77,27 @@ def _stamp(text: str) -> str:
     return re.sub(r"[^0-9T]", "", text)[:15]  # 20261125T120102
 
 
-def write(report: dict[str, Any], results_dir: Path) -> tuple[Path, Path]:
-    """Write `<suite>-<timestamp>.json` and `<suite>-latest.json` atomically; returns both paths."""
+def artifacts_dir(report: dict[str, Any], results_dir: Path) -> Path:
+    """Where a report's run files, per-query values and plots go: `<suite>-<timestamp>/` beside it."""
+    return Path(results_dir) / f"{suite_name(report)}-{_stamp(report['started_at'])}"
+
+
+def write(
+    report: dict[str, Any], results_dir: Path, artifacts: dict[str, str | bytes] | None = None
+) -> tuple[Path, Path]:
+    """Write `<suite>-<timestamp>.json` and `<suite>-latest.json` atomically (artifacts first, beside them)."""
     results_dir = Path(results_dir)
     name = suite_name(report)
+    if artifacts:
+        folder = artifacts_dir(report, results_dir)
+        for relative, content in artifacts.items():
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                atomic_write_bytes(target, content)
+            else:
+                atomic_write_text(target, content)
+        report["artifacts"] = {"dir": folder.name, "files": sorted(artifacts)}
     text = json.dumps(_finite(report), indent=1, allow_nan=False) + "\n"
     stamped = results_dir / f"{name}-{_stamp(report['started_at'])}.json"
     latest = results_dir / f"{name}-latest.json"

@@ -33,7 +33,7 @@ OVERHEAD_REFERENCE_NS = 50_000  # the issue's yardstick: overhead must stay <= 2
 
 def _encoder_spec(spec: Any) -> dict[str, Any]:
     fields = dataclasses.asdict(spec) if dataclasses.is_dataclass(spec) else dict(spec)
-    return {k: v for k, v in fields.items() if v is not None and k != "name"}
+    return {k: v for k, v in fields.items() if v is not None and k not in ("name", "recipe")}
 
 
 def _asset_pins(specs: Iterable[Any]) -> dict[str, list[str]]:

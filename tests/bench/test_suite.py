@@ -459,3 +459,83 @@ def test_shipped_suites_load(name: str) -> None:
     assert suite.latency.baseline == "minilm-l6"
     assert suite.latency.backends == ("torch", "onnxruntime")
     assert suite.queries.source == "wordnet:test"
+
+
+# --- [retrieval] -------------------------------------------------------------------------------------------
+
+RETRIEVAL = """
+[[encoders]]
+name = "m"
+model = "minilm-l6"
+
+[[encoders]]
+name = "rand"
+arch = { layers = 1, hidden = 32, heads = 2 }
+tokenizer = "minilm-l6"
+
+[retrieval]
+"""
+
+
+def test_retrieval_only_suite_has_no_latency_and_every_default(tmp_path: Path) -> None:
+    suite = load_suite(_write(tmp_path, RETRIEVAL))
+    assert suite.latency is None and suite.queries is None
+    spec = suite.retrieval
+    assert spec.collection == "wordnet" and (spec.split, spec.tune_split) == ("test", "dev")
+    assert spec.encoders == ("m",) and spec.baseline == "m"  # an arch (random weights) cannot retrieve
+    assert spec.systems == ("bm25", "dense", "hybrid", "rrf")
+    assert spec.measures == ("nDCG@10", "RR@10", "R@100", "R@1000")
+    assert (spec.bm25_k1, spec.bm25_b, spec.rrf_k, spec.depth) == (0.9, 0.4, 60, 1000)
+    assert spec.alpha_grid[0] == 0.0 and spec.alpha_grid[-1] == 1.0 and len(spec.alpha_grid) == 11
+    assert "retrieval" in suite.to_dict() and "latency" not in suite.to_dict()
+
+
+def test_a_suite_with_latency_and_retrieval_has_both(tmp_path: Path) -> None:
+    suite = load_suite(_write(tmp_path, MINIMAL + '[latency]\n[retrieval]\nmeasures = ["AP"]\n'))
+    assert suite.latency is not None and suite.retrieval.measures == ("AP",)
+
+
+RETRIEVAL_ERRORS = {
+    "alpha outside": ("alpha_grid = [0.5, 1.5]", "[retrieval] alpha_grid: 1.5 is outside [0, 1]"),
+    "alpha not numbers": ('alpha_grid = ["a"]', '[retrieval] alpha_grid: expected a non-empty list of numbers, got ["a"]'),
+    "unknown measure": ('measures = ["nDCG@10", "Foo@3"]', "[retrieval] measures: unknown measure 'Foo@3'"),
+    "tuned on test": ('tune_split = "test"', "[retrieval] split/tune_split: hybrid alpha would be tuned on the split it is tested on ('test')"),
+    "random encoder": ('encoders = ["rand"]', "[retrieval] encoders: 'rand' cannot retrieve"),
+    "unknown system": ('systems = ["bm25", "splade"]', "[retrieval] systems: unknown system 'splade'"),
+    "bad b": ("bm25_b = 2", "[retrieval] bm25_b: expected a number between 0 and 1, got 2"),
+    "bad baseline": ('baseline = "x"', "[retrieval] baseline: no retrieving encoder named 'x'"),
+    "unknown test": ('test = "wilcoxon"', "[retrieval] test: unknown significance test 'wilcoxon'"),
+    "bad index": ('index = "ivf"', "[retrieval] index: unknown index 'ivf'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "expected"), list(RETRIEVAL_ERRORS.values()), ids=list(RETRIEVAL_ERRORS))
+def test_retrieval_errors_name_the_key(tmp_path: Path, line: str, expected: str) -> None:
+    path = _write(tmp_path, RETRIEVAL + line + "\n")
+    message = _error(path)
+    assert message.startswith(f"{path}: {expected}"), message
+
+
+def test_queries_without_latency_in_a_retrieval_suite_is_an_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[queries]\nsource = "wordnet:test"\n' + RETRIEVAL)
+    assert (
+        _error(path)
+        == f"{path}: [queries]: only used with [latency] (retrieval reads its collection's queries)"
+    )
+
+
+def test_recipe_needs_a_pair_and_an_existing_file(tmp_path: Path) -> None:
+    (tmp_path / "r.toml").write_text("")
+    bad = _write(tmp_path, MINIMAL + 'recipe = "r.toml"\n')
+    assert "recipe: only used with pair" in _error(bad)
+    missing = _write(tmp_path, MINIMAL.replace('model = "minilm-l6"', 'pair = "p"\nrecipe = "nope.toml"'))
+    assert "recipe: file not found" in _error(missing)
+
+
+def test_shipped_quality_suites_load() -> None:
+    quality = load_suite(SUITES / "retrieval_quality.toml")
+    assert quality.latency is None and quality.retrieval.encoders == ("minilm-l6",)
+    sizes = load_suite(SUITES / "encoder_sizes.toml")
+    assert sizes.retrieval.collection == "wordnet-small" and sizes.retrieval.baseline == "minilm-l6"
+    pairs = [e for e in sizes.encoders if e.pair is not None]
+    assert pairs and all(e.recipe is not None and e.recipe.is_file() for e in pairs)

@@ -1,0 +1,40 @@
+"""The encoder pairs a suite names: loaded from disk, or trained first by their recipe when missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.suite import EncoderSpec, Suite
+from daft.encoders import build
+from daft.errors import UserError
+from daft.pair import MANIFEST, EncoderPair, load_pair
+from daft.progress import console
+
+
+def ensure_pairs(suite: Suite) -> list[str]:
+    """Train every pair of `suite` that is missing and has a recipe; returns the names trained."""
+    trained = []
+    for spec in suite.encoders:
+        if spec.pair is None or (spec.pair / MANIFEST).is_file():
+            continue
+        if spec.recipe is None:
+            raise UserError(
+                f"{suite.path}: encoder {spec.name!r}: pair {spec.pair} not found (and no recipe)"
+            )
+        from daft.recipe import load_recipe
+        from daft.train import train
+
+        console.print(f"encoder {spec.name}: pair {spec.pair} is missing; training it with {spec.recipe}")
+        train(load_recipe(spec.recipe, [f"recipe.output={spec.pair}"]))
+        trained.append(spec.name)
+    return trained
+
+
+def load_retrieval_pair(spec: EncoderSpec) -> EncoderPair:
+    """The query and document encoders of `spec`: its pair, or its model on both sides (symmetric)."""
+    if spec.pair is not None:
+        return load_pair(Path(spec.pair))
+    if spec.model is None or spec.type != "transformer":
+        raise UserError(f"encoder {spec.name!r} cannot retrieve: give it a pair, or a transformer model")
+    encoder = build({"model": spec.model, "pooling": spec.pooling})
+    return EncoderPair(encoder, encoder, {"symmetric": spec.model})

@@ -1,0 +1,111 @@
+"""Rich tables for the quality half of a report: systems x measures, significance, and the frontier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from bench.stats import format_ns
+
+
+def _against(
+    comparisons: list[dict[str, Any]], system: str, other: str, measure: str
+) -> dict[str, Any] | None:
+    for c in comparisons:
+        if c["system_a"] == system and c["system_b"] == other and c["measure"] == measure:
+            return c
+    return None
+
+
+def retrieval_table(report: dict[str, Any]) -> Table:
+    """One row per system, one column per measure; `*` marks a significant difference from BM25 (Holm)."""
+    r = report["retrieval"]
+    title = f"retrieval on {r['collection']}:{r['split']} ({r['queries']} queries)"
+    if r.get("tune_split"):
+        title += f"; hybrid alpha tuned on {r['tune_split']}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("system")
+    table.add_column("parameters")
+    for measure in r["measures"]:
+        table.add_column(measure, justify="right")
+    for entry in r["systems"]:
+        params = entry.get("params", {})
+        shown = ", ".join(
+            f"{k}={v}" for k, v in params.items() if k in ("alpha", "k", "k1", "b", "normalization")
+        )
+        cells = []
+        for measure in r["measures"]:
+            value = entry["aggregate"][measure]
+            c = _against(r["comparisons"], entry["id"], "bm25", measure)
+            mark = "" if c is None else ("*" if c["significant"] else "")
+            cells.append(f"{value:.4f}{mark}")
+        table.add_row(entry["id"], shown, *cells)
+    table.caption = "* significantly different from bm25 (Holm-corrected, level in the suite)"
+    return table
+
+
+def comparison_table(report: dict[str, Any]) -> Table:
+    """Each paired comparison on the first measure: delta, wins/ties/losses, p-values, verdict."""
+    r = report["retrieval"]
+    measure = r["measures"][0]
+    table = Table(title=f"paired comparisons on {measure}", title_justify="left")
+    for column in ("system", "vs", "delta", "win/tie/loss", "p (t-test)", "p (perm.)", "p (Holm)", ""):
+        table.add_column(column, justify="left" if column in ("system", "vs", "") else "right")
+    for c in r["comparisons"]:
+        if c["measure"] != measure:
+            continue
+        verdict = "[green]better[/]" if c["significant"] and c["delta"] > 0 else ""
+        verdict = "[red]worse[/]" if c["significant"] and c["delta"] < 0 else verdict
+        table.add_row(
+            c["system_a"],
+            c["system_b"],
+            f"{c['delta']:+.4f}",
+            f"{c['wins']}/{c['ties']}/{c['losses']}",
+            f"{c['p_t_test']:.2g}",
+            f"{c['p_permutation']:.2g}",
+            f"{c['p_adjusted']:.2g}",
+            verdict,
+        )
+    return table
+
+
+def frontier_table(report: dict[str, Any]) -> Table:
+    """Which query encoder to use: size, latency at batch 1 and 256, quality, and the Pareto flags."""
+    entries = report["frontier"]
+    measure = entries[0]["measure"] if entries else "quality"
+    table = Table(title="the frontier: quality vs query-encoding latency", title_justify="left")
+    for column in (
+        "encoder",
+        "params",
+        "b1 p50",
+        "b1 p99",
+        "b256 p50",
+        f"dense {measure}",
+        f"hybrid {measure}",
+    ):
+        table.add_column(column, justify="left" if column == "encoder" else "right")
+
+    def latency(entry: dict[str, Any], batch: str, stat: str) -> str:
+        value = (entry.get(batch) or {}).get(stat)
+        return "-" if value is None else format_ns(value)
+
+    def quality(entry: dict[str, Any], system: str) -> str:
+        value = entry.get(system)
+        if value is None:
+            return "-"
+        return f"{value:.4f}" + (" [bold green]◆[/]" if entry.get(f"pareto_{system}") else "")
+
+    for e in entries:
+        params = "-" if e["parameters"] is None else f"{e['parameters'] / 1e6:.2f} M"
+        table.add_row(
+            e["encoder"],
+            params,
+            latency(e, "b1", "p50_ns"),
+            latency(e, "b1", "p99_ns"),
+            latency(e, "b256", "p50_ns"),
+            quality(e, "dense"),
+            quality(e, "hybrid"),
+        )
+    table.caption = "◆ on the Pareto frontier (no other encoder both faster at batch 1 and better)"
+    return table

@@ -1,0 +1,107 @@
+"""Document embeddings: computed once per (document encoder, collection, length) and cached on disk.
+
+The cache key is a fingerprint of everything that changes the vectors: the encoder's weights (sha256 over
+its state dict), its kind, pooling and dimension, the maximum document length, and the collection's content
+fingerprint. A different encoder therefore never reuses another's vectors, and a cache entry whose vectors
+disagree with the encoder's dimension or the corpus size is rebuilt, not trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from daft import cache
+from daft.collections.collection import Collection
+from daft.encoders import Encoder
+from daft.errors import UserError
+from daft.onnx_export import weights_fingerprint
+from daft.progress import console, progress
+
+FORMAT = 1
+VECTORS, IDS = "vectors.npy", "doc_ids.json"
+
+
+def fingerprint(encoder: Encoder, collection: Collection, max_length: int) -> str:
+    """The cache key of `encoder`'s embeddings of `collection` truncated at `max_length` tokens."""
+    identity = {
+        "format": FORMAT,
+        "kind": type(encoder).__name__,
+        "pooling": getattr(encoder, "pooling", None),
+        "dim": encoder.dim,
+        "weights": weights_fingerprint(encoder),
+        "collection": collection.fingerprint,
+        "max_length": max_length,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def entry_dir(key: str) -> Path:
+    """Where the embeddings with cache key `key` live."""
+    return cache.cache_root() / "embeddings" / key[:32]
+
+
+def _load(entry: Path, dim: int, n_docs: int) -> tuple[list[str], np.ndarray] | str:
+    """The cached ids and vectors, or why they cannot be used."""
+    if problem := cache.check(entry):
+        return problem
+    try:
+        vectors = np.load(entry / VECTORS, mmap_mode="r")
+        doc_ids = json.loads((entry / IDS).read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        return f"unreadable ({err})"
+    if vectors.ndim != 2 or vectors.shape[1] != dim:
+        return f"vectors of shape {vectors.shape} do not match the encoder's dimension {dim}"
+    if vectors.shape[0] != n_docs or len(doc_ids) != n_docs:
+        return f"{vectors.shape[0]} vectors for a corpus of {n_docs} documents"
+    return doc_ids, np.asarray(vectors)
+
+
+def doc_embeddings(
+    encoder: Encoder,
+    collection: Collection,
+    *,
+    max_length: int,
+    batch_size: int = 128,
+    device: str | None = None,
+    label: str = "",
+) -> tuple[list[str], np.ndarray, str]:
+    """(doc ids, L2-normalised float32 vectors, what the cache did) for every document of `collection`."""
+    key = fingerprint(encoder, collection, max_length)
+    entry = entry_dir(key)
+    found = _load(entry, encoder.dim, len(collection.corpus))
+    if not isinstance(found, str):
+        return *found, "cached"
+    status = "built" if found == "missing" else f"rebuilt ({found})"
+    if found != "missing":
+        console.print(f"[yellow]document embeddings {entry.name}: {found}; encoding again[/]")
+    doc_ids = sorted(collection.corpus)
+    texts = [collection.corpus[d].full_text for d in doc_ids]
+    with progress() as bar:
+        task = bar.add_task(f"encode documents {label or collection.name}", total=len(texts))
+        vectors = encoder.encode(
+            texts,
+            batch_size=batch_size,
+            max_length=max_length,
+            device=device,
+            on_batch=lambda n: bar.advance(task, n),
+        )
+    if not np.isfinite(vectors).all():
+        raise UserError(
+            f"{label or 'document encoder'}: non-finite document embeddings; refusing to cache them"
+        )
+    cache.sweep(entry.parent)
+    meta = {
+        "kind": "embeddings",
+        "format": FORMAT,
+        "key": key,
+        "collection": collection.name,
+        "dim": encoder.dim,
+    }
+    with cache.building(entry, meta) as out:
+        np.save(out / VECTORS, vectors)
+        (out / IDS).write_text(json.dumps(doc_ids), "utf-8")
+    return doc_ids, vectors, status

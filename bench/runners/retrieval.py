@@ -1,0 +1,242 @@
+"""The quality half of a suite: BM25, dense, hybrid and RRF runs per encoder pair, evaluated and compared.
+
+Flow: load the collection -> BM25 runs of the test and tuning splits (cached with the collection) -> per
+pair: cached document embeddings -> FAISS index -> query embeddings -> dense runs -> hybrid (alpha tuned
+on the tuning split, applied to the test split) and RRF -> ir-measures per query -> paired significance
+tests with Holm correction. Results go into `report["retrieval"]`; TREC runs and per-query values are
+returned as artifacts that the CLI writes next to the JSON report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from bench.pairs import load_retrieval_pair
+from bench.retrieval import dense, embeddings
+from bench.retrieval.evaluation import check_run, evaluate
+from bench.retrieval.fusion import interpolate, rrf
+from bench.retrieval.runs import Run, ranking
+from bench.retrieval.significance import compare_systems
+from bench.suite import RetrievalSpec, Suite
+from daft import bm25, collections
+from daft.collections.collection import Collection
+from daft.errors import UserError
+from daft.pair import EncoderPair
+
+RUN_TAG = "daft-bench"
+
+
+def _split(collection: Collection, split: str, max_queries: int, label: str) -> tuple[dict, dict]:
+    if split not in collection.splits:
+        raise UserError(
+            f"{label}: collection {collection.name} has no split {split!r} (has: {', '.join(collection.splits)})"
+        )
+    queries, qrels = collection.split(split)
+    judged = sorted(q for q in qrels if any(g > 0 for g in qrels[q].values()))
+    if max_queries:
+        judged = judged[:max_queries]
+    if not judged:
+        raise UserError(
+            f"{label}: split {split!r} of {collection.name} has no query with a relevant document"
+        )
+    return {q: queries[q] for q in judged}, {q: dict(qrels[q]) for q in judged}
+
+
+def _bm25(collection: Collection, split: str, queries: dict, spec: RetrievalSpec) -> Run:
+    ranked = bm25.run(collection, split, k=spec.depth, k1=spec.bm25_k1, b=spec.bm25_b)
+    return {q: dict(ranked.get(q, [])) for q in queries}
+
+
+def tune_alpha(
+    lexical: Run, dense_run: Run, qrels: dict, spec: RetrievalSpec
+) -> tuple[float, list[dict[str, float]]]:
+    """The alpha of `spec.alpha_grid` with the best first measure on the tuning split, and the whole curve."""
+    target = spec.measures[0]
+    curve = []
+    for alpha in spec.alpha_grid:
+        fused = interpolate(
+            lexical, dense_run, alpha, normalization=spec.normalization, missing=spec.missing, k=spec.depth
+        )
+        curve.append({"alpha": alpha, target: evaluate(fused, qrels, [target])[0][target]})
+    # Ties go to the first alpha of the grid, so the choice is reproducible.
+    best = max(curve, key=lambda point: point[target])
+    return best["alpha"], curve
+
+
+def _trec_lines(run: Run, tag: str) -> str:
+    lines = []
+    for qid, docs in run.items():
+        for rank, (doc_id, score) in enumerate(ranking(docs), start=1):
+            lines.append(f"{qid} Q0 {doc_id} {rank} {score!r} {tag}")
+    return "\n".join(lines) + "\n"
+
+
+def system_ids(spec: RetrievalSpec) -> list[str]:
+    """The systems a retrieval spec evaluates, in report order."""
+    ids = ["bm25"] if "bm25" in spec.systems else []
+    return ids + [f"{name}/{system}" for name in spec.encoders for system in spec.systems if system != "bm25"]
+
+
+def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[str], None]) -> dict[str, str]:
+    """Evaluate every system of `suite.retrieval`, filling `report["retrieval"]`; returns artifact files."""
+    spec = suite.retrieval
+    assert spec is not None
+    label = f"{suite.path}: [retrieval]"
+    collection = collections.load(spec.collection)
+    queries, qrels = _split(collection, spec.split, spec.max_queries, label)
+    fusing = bool({"hybrid", "rrf"} & set(spec.systems))
+    tune_queries, tune_qrels = (
+        _split(collection, spec.tune_split, spec.max_queries, label) if "hybrid" in spec.systems else ({}, {})
+    )
+    corpus_ids = set(collection.corpus)
+    lexical: Run = {}
+    lexical_tune: Run = {}
+    if "bm25" in spec.systems or fusing:
+        lexical = _bm25(collection, spec.split, queries, spec)
+        if tune_queries:
+            lexical_tune = _bm25(collection, spec.tune_split, tune_queries, spec)
+    runs: dict[str, Run] = {}
+    systems: list[dict[str, Any]] = []
+    if "bm25" in spec.systems:
+        runs["bm25"] = lexical
+        systems.append(
+            {
+                "id": "bm25",
+                "system": "bm25",
+                "encoder": None,
+                "params": {"k1": spec.bm25_k1, "b": spec.bm25_b},
+            }
+        )
+        advance("bm25")
+    for name in spec.encoders:
+        found, found_runs = _pair_systems(
+            suite, name, collection, queries, tune_queries, tune_qrels, lexical, lexical_tune
+        )
+        systems += found
+        runs |= found_runs
+        advance(name)
+    per_query: dict[str, dict[str, dict[str, float]]] = {}
+    for entry in systems:
+        run = runs[entry["id"]]
+        check_run(run, qrels, corpus_ids, f"{label} {entry['id']}")
+        entry["aggregate"], per_query[entry["id"]] = evaluate(run, qrels, spec.measures)
+    comparisons = compare_systems(
+        per_query,
+        _comparison_pairs(systems, spec),
+        list(spec.measures),
+        alpha_level=spec.significance_level,
+        test=spec.test,
+        seed=spec.seed,
+    )
+    report["retrieval"] = {
+        "collection": collection.name,
+        "collection_fingerprint": collection.fingerprint,
+        "split": spec.split,
+        "tune_split": spec.tune_split if "hybrid" in spec.systems else None,
+        "queries": len(queries),
+        "measures": list(spec.measures),
+        "systems": systems,
+        "comparisons": [asdict(c) for c in comparisons],
+        "beir": {e["id"]: _beir_block(e["aggregate"]) for e in systems},
+    }
+    artifacts = {
+        f"runs/{e['id'].replace('/', '__')}.trec": _trec_lines(runs[e["id"]], e["id"].replace("/", "__"))
+        for e in systems
+    }
+    artifacts["per_query.jsonl"] = "".join(
+        json.dumps({"system": s, "measure": m, "qid": q, "value": v}) + "\n"
+        for s, measures in per_query.items()
+        for m, values in measures.items()
+        for q, v in values.items()
+    )
+    return artifacts
+
+
+def _dense_run(
+    pair: EncoderPair, index: Any, doc_ids: list[str], queries: dict[str, str], spec: RetrievalSpec, name: str
+) -> Run:
+    qids = list(queries)
+    vectors = pair.query.encode(
+        [queries[q] for q in qids], batch_size=spec.batch_size, max_length=spec.query_max_length
+    )
+    return dense.search(index, doc_ids, vectors, qids, spec.depth, label=name)
+
+
+def _pair_systems(
+    suite: Suite,
+    name: str,
+    collection: Collection,
+    queries: dict[str, str],
+    tune_queries: dict[str, str],
+    tune_qrels: dict,
+    lexical: Run,
+    lexical_tune: Run,
+) -> tuple[list[dict[str, Any]], dict[str, Run]]:
+    """The dense, hybrid and RRF systems of one encoder pair: their report entries and test runs."""
+    spec = suite.retrieval
+    pair = load_retrieval_pair(suite.encoder(name))
+    start = time.perf_counter()
+    doc_ids, vectors, cache_status = embeddings.doc_embeddings(
+        pair.doc, collection, max_length=spec.doc_max_length, batch_size=spec.batch_size, label=name
+    )
+    index = dense.build_index(vectors, spec.index)
+    info = {
+        "encoder": name,
+        "query_parameters": pair.query.parameter_count(),
+        "documents": cache_status,
+        "index": spec.index,
+        "index_s": time.perf_counter() - start,
+    }
+    test_dense = _dense_run(pair, index, doc_ids, queries, spec, name)
+    systems, runs = [], {}
+    if "dense" in spec.systems:
+        runs[f"{name}/dense"] = test_dense
+        systems.append({"id": f"{name}/dense", "system": "dense", **info, "params": {}})
+    if "hybrid" in spec.systems:
+        tune_dense = _dense_run(pair, index, doc_ids, tune_queries, spec, name)
+        alpha, curve = tune_alpha(lexical_tune, tune_dense, tune_qrels, spec)
+        runs[f"{name}/hybrid"] = interpolate(
+            lexical, test_dense, alpha, normalization=spec.normalization, missing=spec.missing, k=spec.depth
+        )
+        params = {
+            "alpha": alpha,
+            "alpha_weights": "lexical",
+            "normalization": spec.normalization,
+            "missing": spec.missing,
+            "tuned_on": spec.tune_split,
+            "curve": curve,
+        }
+        systems.append({"id": f"{name}/hybrid", "system": "hybrid", **info, "params": params})
+    if "rrf" in spec.systems:
+        runs[f"{name}/rrf"] = rrf([lexical, test_dense], k=spec.rrf_k, depth=spec.depth)
+        systems.append({"id": f"{name}/rrf", "system": "rrf", **info, "params": {"k": spec.rrf_k}})
+    return systems, runs
+
+
+def _comparison_pairs(systems: list[dict[str, Any]], spec: RetrievalSpec) -> list[tuple[str, str]]:
+    """Every system against BM25, and every encoder's system against the baseline encoder's same system."""
+    ids = {e["id"] for e in systems}
+    pairs = [(e["id"], "bm25") for e in systems if e["id"] != "bm25" and "bm25" in ids]
+    for e in systems:
+        if (
+            e["encoder"]
+            and e["encoder"] != spec.baseline
+            and (other := f"{spec.baseline}/{e['system']}") in ids
+        ):
+            pairs.append((e["id"], other))
+    return pairs
+
+
+def _beir_block(aggregate: dict[str, float]) -> dict[str, float]:
+    """The measures under the names BEIR and MTEB report them (`ndcg_at_10`, `recall_at_100`, `mrr_at_10`)."""
+    names = {"nDCG": "ndcg", "R": "recall", "RR": "mrr", "P": "precision", "AP": "map"}
+    out = {}
+    for measure, value in aggregate.items():
+        base, _, cutoff = measure.partition("@")
+        if base in names:
+            out[f"{names[base]}_at_{cutoff}" if cutoff else names[base]] = value
+    return out

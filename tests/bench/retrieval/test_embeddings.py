@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+import torch
+
+from bench.retrieval import embeddings
+from daft import collections
+from daft.encoders import build
+
+
+@pytest.fixture
+def setup(tiny_model_dir, tiny_beir, tmp_path, monkeypatch):
+    monkeypatch.setenv("DAFT_CACHE", str(tmp_path / "cache"))
+    return build({"model": str(tiny_model_dir)}), collections.load(str(tiny_beir))
+
+
+def test_built_once_then_cached(setup):
+    encoder, collection = setup
+    ids, vectors, status = embeddings.doc_embeddings(encoder, collection, max_length=16)
+    assert status == "built" and ids == sorted(collection.corpus) and vectors.shape == (40, encoder.dim)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    ids2, vectors2, status2 = embeddings.doc_embeddings(encoder, collection, max_length=16)
+    assert status2 == "cached" and ids2 == ids and np.array_equal(vectors2, vectors)
+
+
+def test_key_changes_with_encoder_weights_pooling_and_length(setup, tiny_model_dir):
+    encoder, collection = setup
+    key = embeddings.fingerprint(encoder, collection, 16)
+    assert embeddings.fingerprint(encoder, collection, 32) != key
+    assert (
+        embeddings.fingerprint(build({"model": str(tiny_model_dir), "pooling": "cls"}), collection, 16) != key
+    )
+    other = build({"model": str(tiny_model_dir)})
+    with torch.no_grad():
+        next(other.parameters()).add_(1.0)
+    assert embeddings.fingerprint(other, collection, 16) != key
+
+
+def test_a_corrupted_entry_is_rebuilt(setup):
+    encoder, collection = setup
+    _, vectors, _ = embeddings.doc_embeddings(encoder, collection, max_length=16)
+    entry = embeddings.entry_dir(embeddings.fingerprint(encoder, collection, 16))
+    (entry / embeddings.VECTORS).write_bytes(b"not a numpy file")
+    _, again, status = embeddings.doc_embeddings(encoder, collection, max_length=16)
+    assert status.startswith("rebuilt") and np.allclose(again, vectors)

@@ -1,0 +1,128 @@
+"""`python -m bench run` on a retrieval suite end to end: a tiny BEIR folder, tiny encoders, the real JVM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main
+from bench.report import schema
+from daft.bm25 import read_trec_run
+
+SUITE = """
+[suite]
+name = "tinyq"
+
+[[encoders]]
+name = "mean"
+model = "{model}"
+
+[[encoders]]
+name = "cls"
+model = "{model}"
+pooling = "cls"
+{latency}
+[retrieval]
+collection = "{beir}"
+depth = 20
+measures = ["nDCG@10", "RR@10", "R@20"]
+alpha_grid = [0.0, 0.5, 1.0]
+"""
+
+LATENCY = """
+[queries]
+file = "queries.txt"
+limit = 4
+max_length = 8
+
+[latency]
+batch_sizes = [1]
+threads = [1]
+
+[measure]
+min_time_s = 0.01
+min_samples = 3
+max_time_s = 0.2
+warmup_max_s = 0.05
+"""
+
+
+@pytest.fixture
+def write_suite(tmp_path: Path, tiny_model_dir: Path, tiny_beir: Path, monkeypatch):
+    monkeypatch.setenv("DAFT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "queries.txt").write_text("potter wheel\nbank river\nquick fox\nplay guitar\n")
+
+    def write(latency: bool = False) -> Path:
+        path = tmp_path / "tinyq.toml"
+        path.write_text(
+            SUITE.format(model=tiny_model_dir, beir=tiny_beir, latency=LATENCY if latency else "")
+        )
+        return path
+
+    return write
+
+
+def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
+    results = tmp_path / "results"
+    assert main(["run", str(write_suite()), "--results", str(results)]) == 0
+    report = schema.load(results / "tinyq-latest.json")
+    r = report["retrieval"]
+    assert report["status"] == "complete" and report["cells"] == []
+    assert [s["id"] for s in r["systems"]] == [
+        "bm25",
+        "mean/dense",
+        "mean/hybrid",
+        "mean/rrf",
+        "cls/dense",
+        "cls/hybrid",
+        "cls/rrf",
+    ]
+    assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8
+    for system in r["systems"]:
+        assert set(system["aggregate"]) == {"nDCG@10", "RR@10", "R@20"}
+        assert all(0.0 <= v <= 1.0 for v in system["aggregate"].values())
+    hybrid = next(s for s in r["systems"] if s["id"] == "mean/hybrid")
+    assert hybrid["params"]["alpha"] in (0.0, 0.5, 1.0) and hybrid["params"]["tuned_on"] == "dev"
+    assert len(hybrid["params"]["curve"]) == 3
+    # Queries repeat two words of their document: BM25 finds most of them.
+    bm25 = r["systems"][0]["aggregate"]
+    assert bm25["R@20"] >= 0.75
+    pairs = {(c["system_a"], c["system_b"]) for c in r["comparisons"]}
+    assert ("mean/dense", "bm25") in pairs and ("cls/dense", "mean/dense") in pairs
+    assert ("mean/dense", "mean/dense") not in pairs
+    assert all(0.0 <= c["p_adjusted"] <= 1.0 for c in r["comparisons"])
+    assert r["beir"]["bm25"]["ndcg_at_10"] == bm25["nDCG@10"] and "recall_at_20" in r["beir"]["bm25"]
+    # Artifacts: TREC runs with ranks from 1 and per-query values for every system x measure x query.
+    folder = results / report["artifacts"]["dir"]
+    run = read_trec_run(folder / "runs" / "mean__dense.trec")
+    assert set(run) <= {f"q{i}" for i in range(32, 40)} and all(len(h) <= 20 for h in run.values())
+    assert all(len({score for _, score in hits}) > 1 for hits in run.values())  # real scores, not ties
+    lines = (folder / "per_query.jsonl").read_text().splitlines()
+    assert len(lines) == 7 * 3 * 8
+    assert json.loads(lines[0]).keys() == {"system", "measure", "qid", "value"}
+    assert report["frontier"][0]["b1"] is None  # no latency cells in this suite
+    out = capsys.readouterr().out
+    assert "retrieval on tiny-beir" in out.replace("\n", " ") or "retrieval on" in out
+    # The document embeddings are cached by encoder: a rerun reuses them, per encoder.
+    assert main(["run", str(write_suite()), "--results", str(results)]) == 0
+    again = schema.load(results / "tinyq-latest.json")["retrieval"]["systems"]
+    assert {s["documents"] for s in again if s["encoder"]} == {"cached"}
+    assert [s["aggregate"] for s in again] == [s["aggregate"] for s in r["systems"]]
+
+
+def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):
+    results = tmp_path / "results"
+    assert main(["run", str(write_suite(latency=True)), "--results", str(results)]) == 0
+    report = schema.load(results / "tinyq-latest.json")
+    assert {c["cell"]["encoder"] for c in report["cells"]} == {"mean", "cls"}
+    entries = {e["encoder"]: e for e in report["frontier"]}
+    assert set(entries) == {"mean", "cls"}
+    for entry in entries.values():
+        assert entry["b1"]["p50_ns"] > 0 and entry["b256"] is None
+        assert entry["parameters"] > 0 and entry["dense"] is not None
+    assert any(e["pareto_dense"] for e in entries.values())
+    folder = results / report["artifacts"]["dir"]
+    for plot in ("frontier.png", "latency_vs_batch.png"):
+        assert (folder / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
