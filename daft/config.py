@@ -36,11 +36,13 @@ from daft.errors import UserError
 
 __all__ = [
     "ALIASES",
+    "Arch",
     "MISSING",
     "NAME",
     "Loader",
     "Schema",
     "Table",
+    "parse_arch",
     "apply_override",
     "check_top_level",
     "int_phrase",
@@ -518,3 +520,28 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+# --- tables shared by suites and recipes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A random-init transformer architecture (an encoder's `arch = {...}`)."""
+
+    layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+
+
+def parse_arch(t: Table) -> Arch:
+    """An `arch = { layers, hidden, heads[, intermediate] }` table, checked."""
+    layers = t.integer("layers", minimum=1)
+    hidden = t.integer("hidden", minimum=1)
+    heads = t.integer("heads", minimum=1)
+    if hidden % heads:
+        t.fail(("hidden", "heads"), f"hidden ({hidden}) must be a multiple of heads ({heads})")
+    # 4 x hidden is the BERT convention, which every model asset we ship follows.
+    intermediate = t.integer("intermediate", 4 * hidden, minimum=1)
+    return Arch(layers, hidden, heads, intermediate)

@@ -27,12 +27,14 @@ from daft.collections.registry import BUILTINS
 from daft.collections.trec import is_trec_folder
 from daft.config import (
     NAME,
+    Arch,
     Loader,
     Schema,
     Table,
     apply_override,
     check_top_level,
     jsonable,
+    parse_arch,
     read_including,
     show,
     suggest,
@@ -108,16 +110,6 @@ class NegativesSpec:
     depth: int = 100
     k1: float = 0.9
     b: float = 0.4
-
-
-@dataclass(frozen=True)
-class Arch:
-    """A random-init transformer architecture (an encoder's `arch = {...}`)."""
-
-    layers: int
-    hidden: int
-    heads: int
-    intermediate: int
 
 
 @dataclass(frozen=True)
@@ -410,7 +402,7 @@ def _parse_encoder(t: Table, *, default_model: str | None) -> EncoderRecipe:
                 t.fail(key, f"not a directory: {found}")
             pair, path = (Path(found), path) if key == "pair" else (pair, Path(found))
     if "arch" in t:
-        arch = _parse_arch(t.loader.table(t.label, (*t.where, "arch"), t.data["arch"], Arch, "arch."))
+        arch = parse_arch(t.loader.table(t.label, (*t.where, "arch"), t.data["arch"], Arch, "arch."))
     if "tokenizer" in t:
         tokenizer = t.loader.local(t.string("tokenizer"), at=(*t.where, "tokenizer"))
     if arch is not None and tokenizer is None:
@@ -427,17 +419,6 @@ def _parse_encoder(t: Table, *, default_model: str | None) -> EncoderRecipe:
     if saved:  # the saved encoder's own type and pooling apply
         return EncoderRecipe(None, None, None, None, pair, path, None, dim, lr)
     return EncoderRecipe(kind, model, arch, tokenizer, None, None, pooling, dim, lr)
-
-
-def _parse_arch(t: Table) -> Arch:
-    layers = t.integer("layers", minimum=1)
-    hidden = t.integer("hidden", minimum=1)
-    heads = t.integer("heads", minimum=1)
-    if hidden % heads:
-        t.fail(("hidden", "heads"), f"hidden ({hidden}) must be a multiple of heads ({heads})")
-    # 4 x hidden is the BERT convention, which every model asset we ship follows.
-    intermediate = t.integer("intermediate", 4 * hidden, minimum=1)
-    return Arch(layers, hidden, heads, intermediate)
 
 
 def _parse_loss(t: Table) -> LossSpec:

@@ -179,6 +179,16 @@ def test_cli_train_info_export(recipe_file, tmp_path, capsys):
     assert main(["train", str(path)]) == 0
     assert main(["info", str(tmp_path / "pair")]) == 0
     assert "standard" in capsys.readouterr().out
+    table = tmp_path / "table.md"
+    assert (
+        main(
+            ["summary", str(tmp_path / "pair"), "--markdown", str(table), "--json", str(tmp_path / "t.json")]
+        )
+        == 0
+    )
+    assert "| pair | method |" in table.read_text() and "| pair | standard | static" in table.read_text()
+    assert json.loads((tmp_path / "t.json").read_text())[0]["test"]["nDCG@10"] >= 0
+    capsys.readouterr()
     assert main(["export", str(tmp_path / "pair"), "--onnx"]) == 0
     assert "max abs diff vs torch" in capsys.readouterr().err
     assert (tmp_path / "pair" / "query.onnx").stat().st_size > 0

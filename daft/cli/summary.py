@@ -1,0 +1,93 @@
+"""`python -m daft summary PAIR...`: trained pairs side by side (the experiment table), on screen and as files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from daft.cache import atomic_write_text
+from daft.pair import read_manifest
+from daft.progress import output_console
+
+COLUMNS = (
+    "pair", "method", "query encoder", "q params", "KL", "eff. rank", "mean cos",
+    "dev nDCG@10", "dev RR@10", "test nDCG@10", "test RR@10", "align / finetune steps", "train time",
+)  # fmt: skip
+
+
+def row(directory: Path) -> dict[str, Any]:
+    """One pair's line of the experiment table, from its manifest."""
+    m = read_manifest(directory)
+    final = m.get("metrics", {}).get("final", {})
+    diag = m.get("metrics", {}).get("diagnostics", {})
+    stages = m.get("training", {}).get("stages", {})
+    spec = m.get("recipe", {}).get("query_encoder", {})
+    source = spec.get("model") or spec.get("pair") or spec.get("arch") or "?"
+    return {
+        "pair": Path(directory).name,
+        "method": m.get("method"),
+        "query_encoder": f"{m['query']['type']} {Path(str(source)).name if isinstance(source, str) else source}",
+        "query_parameters": m["query"].get("parameters"),
+        "kl": diag.get("kl"),
+        "effective_rank": diag.get("effective_rank"),
+        "mean_cosine": diag.get("mean_cosine"),
+        "dev": final.get("dev", {}),
+        "test": final.get("test", {}),
+        "steps": {name: stage.get("steps") for name, stage in stages.items()},
+        "stopped_early": {name: stage.get("stopped_early") for name, stage in stages.items()},
+        "train_seconds": m.get("training", {}).get("train_seconds"),
+        "data": m.get("data", {}),
+    }
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def cells(r: dict[str, Any]) -> list[str]:
+    """A row as the table's strings."""
+    steps = " / ".join(str(r["steps"].get(s, "-")) for s in ("align", "finetune"))
+    params = "-" if r["query_parameters"] is None else f"{r['query_parameters'] / 1e6:.2f} M"
+    seconds = r["train_seconds"]
+    return [
+        r["pair"], str(r["method"]), r["query_encoder"], params, _num(r["kl"], 1), _num(r["effective_rank"], 1),
+        _num(r["mean_cosine"]), _num(r["dev"].get("nDCG@10")), _num(r["dev"].get("RR@10")),
+        _num(r["test"].get("nDCG@10")), _num(r["test"].get("RR@10")), steps,
+        "-" if seconds is None else f"{seconds / 60:.1f} min",
+    ]  # fmt: skip
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The table in Markdown."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register `summary`."""
+    parser = commands.add_parser("summary", help="trained pairs side by side (the experiment table)")
+    parser.add_argument("pairs", nargs="+", type=Path, help="pair directories")
+    parser.add_argument("--markdown", type=Path, help="also write the table as Markdown")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    parser.set_defaults(func=show)
+
+
+def show(args: argparse.Namespace) -> int:
+    """Print the table; write the files asked for."""
+    rows = [row(p) for p in args.pairs]
+    table = Table(title="encoder pairs")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column in ("pair", "method", "query encoder") else "right")
+    for r in rows:
+        table.add_row(*cells(r))
+    output_console().print(table)
+    if args.markdown:
+        atomic_write_text(args.markdown, markdown(rows))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(rows, indent=1) + "\n")
+    return 0
