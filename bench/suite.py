@@ -9,19 +9,21 @@ Model, tokenizer, pair and collection references are checked for form only: the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from daft.collections.collection import is_split_name
 from daft.config import (
     NAME,
+    Arch,
     Loader,
     Schema,
     Table,
     apply_override,
     check_top_level,
     jsonable,
+    parse_arch,
     read_toml,
     show,
     suggest,
@@ -92,16 +94,6 @@ class QueriesSpec:
 
 
 @dataclass(frozen=True)
-class Arch:
-    """A random-init transformer architecture (an encoder's `arch = {...}`)."""
-
-    layers: int
-    hidden: int
-    heads: int
-    intermediate: int
-
-
-@dataclass(frozen=True)
 class EncoderSpec:
     """One [[encoders]] entry: exactly one of `model`, `arch` (with `tokenizer`) or `pair` is set."""
 
@@ -142,6 +134,7 @@ class RetrievalSpec:
     systems: tuple[str, ...] = ("bm25", "dense", "hybrid", "rrf")
     measures: tuple[str, ...] = ("nDCG@10", "RR@10", "R@100", "R@1000")
     depth: int = 1000
+    run_depth: int = 100  # hits per query written to the TREC run files (depth 1000 x 4k queries is ~200 MB)
     max_queries: int = 0  # 0: every query of the split
     index: str = "flat"
     query_max_length: int = 32
@@ -156,6 +149,16 @@ class RetrievalSpec:
     test: str = "permutation"
     significance_level: float = 0.05
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """[gate]: what `bench compare` counts as a change for this suite (its command line can override)."""
+
+    latency_threshold: float = 0.10
+    noise_floor_us: float = 5.0
+    quality_threshold: float = 0.005
+    cell_thresholds: dict[str, float] = field(default_factory=dict)  # glob on cell id -> relative threshold
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ _TABLES: dict[str, tuple[str, type]] = {
     "latency": ("latency", LatencySpec),
     "measure": ("measure", MeasureSpec),
     "retrieval": ("retrieval", RetrievalSpec),
+    "gate": ("gate", GateSpec),
 }
 _ARRAYS = frozenset({"encoders"})
 
@@ -198,6 +202,7 @@ class Suite:
     latency: LatencySpec | None  # None: no latency cells (a suite with [retrieval] and no [latency])
     measure: MeasureSpec
     retrieval: RetrievalSpec | None = None
+    gate: GateSpec = GateSpec()
     overrides: tuple[str, ...] = ()
 
     @property
@@ -271,7 +276,8 @@ def _build(loader: Loader, raw: dict[str, Any], overrides: tuple[str, ...]) -> S
             loader.table("[retrieval]", ("retrieval",), raw["retrieval"], RetrievalSpec), encoders
         )
     measure = _parse_measure(loader.table("[measure]", ("measure",), raw.get("measure", {}), MeasureSpec))
-    return Suite(loader.path, info, queries, encoders, latency, measure, retrieval, overrides)
+    gate = _parse_gate(loader.table("[gate]", ("gate",), raw.get("gate", {}), GateSpec))
+    return Suite(loader.path, info, queries, encoders, latency, measure, retrieval, gate, overrides)
 
 
 def _parse_info(t: Table) -> SuiteInfo:
@@ -341,7 +347,7 @@ def _parse_encoder(t: Table, loader: Loader) -> EncoderSpec:
     pair = Path(loader.local(t.string("pair"), always=True)) if "pair" in t else None
     arch = None
     if "arch" in t:
-        arch = _parse_arch(loader.table(t.label, (*t.where, "arch"), t.data["arch"], Arch, "arch."))
+        arch = parse_arch(loader.table(t.label, (*t.where, "arch"), t.data["arch"], Arch, "arch."))
     tokenizer = loader.local(t.string("tokenizer")) if "tokenizer" in t else None
     if arch is not None and tokenizer is None:
         t.fail("tokenizer", "required with arch (a random-init model still needs a vocabulary)")
@@ -359,17 +365,6 @@ def _parse_encoder(t: Table, loader: Loader) -> EncoderSpec:
     if recipe is not None and not recipe.is_file():
         t.fail("recipe", f"file not found: {recipe}")
     return EncoderSpec(name, kind, model, arch, tokenizer, pair, pooling, dim, recipe)
-
-
-def _parse_arch(t: Table) -> Arch:
-    layers = t.integer("layers", minimum=1)
-    hidden = t.integer("hidden", minimum=1)
-    heads = t.integer("heads", minimum=1)
-    if hidden % heads:
-        t.fail(("hidden", "heads"), f"hidden ({hidden}) must be a multiple of heads ({heads})")
-    # 4 x hidden is the BERT convention, which every model asset we ship follows.
-    intermediate = t.integer("intermediate", 4 * hidden, minimum=1)
-    return Arch(layers, hidden, heads, intermediate)
 
 
 def _parse_latency(t: Table, encoders: tuple[EncoderSpec, ...]) -> LatencySpec:
@@ -456,6 +451,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         systems=systems,
         measures=tuple(measures),
         depth=t.integer("depth", minimum=1),
+        run_depth=t.integer("run_depth", minimum=1),
         max_queries=t.integer("max_queries", minimum=0),
         index=t.choice("index", INDEXES, "index"),
         query_max_length=t.integer("query_max_length", minimum=1),
@@ -470,6 +466,23 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         test=t.choice("test", tuple(TESTS), "significance test"),
         significance_level=level,
         seed=t.integer("seed", minimum=0),
+    )
+
+
+def _parse_gate(t: Table) -> GateSpec:
+    cells = t.value("cell_thresholds", {})
+    if not isinstance(cells, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in cells.values()
+    ):
+        t.fail(
+            "cell_thresholds",
+            f'expected a table of cell-id globs to non-negative numbers, e.g. {{ "L0/*" = 0.25 }}, got {show(cells)}',
+        )
+    return GateSpec(
+        latency_threshold=t.number("latency_threshold", positive=False),
+        noise_floor_us=t.number("noise_floor_us", positive=False),
+        quality_threshold=t.number("quality_threshold", positive=False),
+        cell_thresholds={str(k): float(v) for k, v in cells.items()},
     )
 
 

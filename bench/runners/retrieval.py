@@ -67,10 +67,10 @@ def tune_alpha(
     return best["alpha"], curve
 
 
-def _trec_lines(run: Run, tag: str) -> str:
+def _trec_lines(run: Run, tag: str, depth: int) -> str:
     lines = []
     for qid, docs in run.items():
-        for rank, (doc_id, score) in enumerate(ranking(docs), start=1):
+        for rank, (doc_id, score) in enumerate(ranking(docs, depth), start=1):
             lines.append(f"{qid} Q0 {doc_id} {rank} {score!r} {tag}")
     return "\n".join(lines) + "\n"
 
@@ -144,7 +144,9 @@ def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[st
         "beir": {e["id"]: _beir_block(e["aggregate"]) for e in systems},
     }
     artifacts = {
-        f"runs/{e['id'].replace('/', '__')}.trec": _trec_lines(runs[e["id"]], e["id"].replace("/", "__"))
+        f"runs/{e['id'].replace('/', '__')}.trec": _trec_lines(
+            runs[e["id"]], e["id"].replace("/", "__"), spec.run_depth
+        )
         for e in systems
     }
     artifacts["per_query.jsonl"] = "".join(

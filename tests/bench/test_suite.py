@@ -441,7 +441,7 @@ def test_to_dict_is_json_ready_and_complete(tmp_path: Path) -> None:
     suite = load_suite(_write(tmp_path, text), ["measure.seed=1"])
     data = suite.to_dict()
     assert json.loads(json.dumps(data)) == data
-    assert list(data) == ["path", "overrides", "suite", "queries", "encoders", "latency", "measure"]
+    assert list(data) == ["path", "overrides", "suite", "queries", "encoders", "latency", "measure", "gate"]
     assert data["queries"]["file"] == str(tmp_path / "q.txt")
     assert data["encoders"][1]["pair"] == str(tmp_path / "pair")
     assert data["encoders"][2]["arch"] == {"layers": 1, "hidden": 8, "heads": 2, "intermediate": 32}
@@ -539,3 +539,14 @@ def test_shipped_quality_suites_load() -> None:
     assert sizes.retrieval.collection == "wordnet-small" and sizes.retrieval.baseline == "minilm-l6"
     pairs = [e for e in sizes.encoders if e.pair is not None]
     assert pairs and all(e.recipe is not None and e.recipe.is_file() for e in pairs)
+
+
+def test_gate_defaults_and_values(tmp_path: Path) -> None:
+    assert load_suite(_write(tmp_path, MINIMAL)).gate.cell_thresholds == {}
+    text = MINIMAL + '[gate]\nlatency_threshold = 0.2\ncell_thresholds = { "L0/*" = 0.5 }\n'
+    gate = load_suite(_write(tmp_path, text)).gate
+    assert (
+        gate.latency_threshold == 0.2 and gate.cell_thresholds == {"L0/*": 0.5} and gate.noise_floor_us == 5.0
+    )
+    bad = _write(tmp_path, MINIMAL + '[gate]\ncell_thresholds = { "L0/*" = -1 }\n')
+    assert "[gate] cell_thresholds: expected a table of cell-id globs" in _error(bad)

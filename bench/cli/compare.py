@@ -1,0 +1,89 @@
+"""`python -m bench compare BASELINE.json CANDIDATE.json`: the regression gate (exit 0 ok, 1 regression, 2 bad input)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.markup import escape
+
+from bench.compare import KINDS, Thresholds, compare
+from bench.report import comparison as render
+from bench.report import schema
+from daft.cache import atomic_write_text
+from daft.errors import UserError
+from daft.progress import output_console
+
+stdout = output_console()
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register `compare`."""
+    parser = commands.add_parser("compare", help="compare two reports; exit 1 on a regression")
+    parser.add_argument(
+        "baseline", type=Path, help="the reference report (e.g. results/baselines/<suite>.json)"
+    )
+    parser.add_argument("candidate", type=Path, help="the report to judge")
+    parser.add_argument(
+        "--fail-on", choices=("latency", "quality", "both"), default="both", help="what fails the gate (both)"
+    )
+    parser.add_argument("--threshold", type=float, help="relative latency change that counts (0.10)")
+    parser.add_argument(
+        "--noise-floor-us", type=float, help="absolute latency change below which nothing counts (5)"
+    )
+    parser.add_argument("--quality-threshold", type=float, help="nDCG-style drop that counts (0.005)")
+    parser.add_argument(
+        "--cell-threshold",
+        action="append",
+        default=[],
+        metavar="GLOB=VALUE",
+        help="relative threshold for the cells whose id matches GLOB, e.g. 'L0/*=0.25'",
+    )
+    parser.add_argument("--markdown", type=Path, help="write a Markdown summary (for a CI job summary)")
+    parser.add_argument("--json", type=Path, help="write the JSON verdict")
+    parser.set_defaults(func=run)
+
+
+def _cell_thresholds(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        pattern, _, value = item.rpartition("=")
+        try:
+            out[pattern] = float(value)
+        except ValueError:
+            raise UserError(f"--cell-threshold {item!r}: expected GLOB=NUMBER") from None
+        if not pattern or out[pattern] < 0:
+            raise UserError(f"--cell-threshold {item!r}: expected GLOB=NUMBER with a non-negative number")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, compare, print, write; the exit code is the verdict."""
+    base, cand = schema.load(args.baseline), schema.load(args.candidate)
+    if schema.suite_name(base) != schema.suite_name(cand):
+        stdout.print(f"note: comparing suite {schema.suite_name(cand)!r} with {schema.suite_name(base)!r}")
+    cells = _cell_thresholds(args.cell_threshold)
+    thresholds = Thresholds.from_report(
+        base,
+        latency=args.threshold,
+        noise_floor_ns=None if args.noise_floor_us is None else 1e3 * args.noise_floor_us,
+        quality=args.quality_threshold,
+    )
+    if cells:
+        # The command line's globs are tried first, so they win over the suite's [gate] ones.
+        merged = cells | {k: v for k, v in thresholds.cells.items() if k not in cells}
+        thresholds = Thresholds(**{**thresholds.__dict__, "cells": merged})
+    result = compare(base, cand, thresholds, base_path=args.baseline, cand_path=args.candidate)
+    fail_on = KINDS if args.fail_on == "both" else (args.fail_on,)
+    if result.latency:
+        stdout.print(render.latency_table(result))
+    if result.quality:
+        stdout.print(render.quality_table(result))
+    for line in render.summary_lines(result, fail_on):
+        stdout.print(escape(line), highlight=False, soft_wrap=True)
+    if args.markdown:
+        atomic_write_text(args.markdown, render.markdown(result, fail_on))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result.to_dict(fail_on), indent=1) + "\n")
+    return result.exit_code(fail_on)

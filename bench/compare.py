@@ -1,0 +1,287 @@
+"""Comparing two reports: which latency cells and quality measures changed, and which changes count.
+
+A latency cell is matched by its identity (encoder, backend, device, dtype, batch size, threads) and compared
+on its end-to-end p50: the ratio of medians candidate / baseline with a two-sample bootstrap interval from
+the raw samples (`bench.stats.ratio_ci`), plus the Mann-Whitney U p-value for reference. It is a
+**regression** only when all three hold: the interval excludes 1 (significant), the change exceeds the
+relative threshold, and the absolute change exceeds the noise floor; an **improvement** likewise the other
+way; anything else is **no change**. p90/p99 ratios are reported where both runs have them.
+
+When the two environments differ (fingerprint digests), each sample is divided by its own report's
+reference workload, so the ratio is in machine-normalised units; the output says so.
+
+A quality measure is matched by (system, measure) and tested with the paired randomisation test on the
+per-query values both runs wrote (`per_query.jsonl` beside each report): a significant drop beyond the
+quality threshold is a regression. Without per-query values a drop beyond the threshold counts as one
+(marked untested): a gate should not pass what it cannot check.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import environment
+from bench.retrieval.significance import permutation_test
+from bench.stats import mann_whitney, ratio_ci
+from daft.errors import UserError
+
+VERDICTS = ("regression", "improvement", "no change")
+KINDS = ("latency", "quality")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What counts: relative latency change, absolute noise floor, quality drop, and the test level."""
+
+    latency: float = 0.10
+    noise_floor_ns: float = 5_000.0
+    quality: float = 0.005
+    level: float = 0.05
+    cells: Mapping[str, float] = field(default_factory=dict)  # glob on cell id -> relative latency threshold
+
+    def for_cell(self, cell_id: str) -> float:
+        """The relative threshold of one cell: the first matching glob in `cells`, else `latency`."""
+        return next(
+            (t for pattern, t in self.cells.items() if fnmatch.fnmatchcase(cell_id, pattern)), self.latency
+        )
+
+    @classmethod
+    def from_report(cls, report: Mapping[str, Any], **overrides: Any) -> Thresholds:
+        """The baseline suite's [gate] values, then the explicitly given ones (None = not given)."""
+        gate = report.get("suite", {}).get("gate") or {}
+        values = {
+            "latency": gate.get("latency_threshold", cls.latency),
+            "noise_floor_ns": 1e3 * gate.get("noise_floor_us", cls.noise_floor_ns / 1e3),
+            "quality": gate.get("quality_threshold", cls.quality),
+            "cells": dict(gate.get("cell_thresholds", {})),
+        }
+        values |= {k: v for k, v in overrides.items() if v is not None}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class LatencyChange:
+    """One matched latency cell: p50 ratio with its interval, the verdict and why."""
+
+    cell: str
+    baseline_ns: float
+    candidate_ns: float
+    ratio: float
+    low: float
+    high: float
+    p_value: float
+    threshold: float
+    verdict: str
+    reason: str
+    tails: dict[str, float]  # p90/p99 ratio where both runs have the percentile
+
+
+@dataclass(frozen=True)
+class QualityChange:
+    """One matched (system, measure): the change of its mean, the paired test, the verdict and why."""
+
+    system: str
+    measure: str
+    baseline: float
+    candidate: float
+    delta: float
+    p_value: float | None
+    queries: int
+    verdict: str
+    reason: str
+
+
+@dataclass
+class Comparison:
+    """Everything `bench compare` found, and the exit code it implies."""
+
+    latency: list[LatencyChange]
+    quality: list[QualityChange]
+    environment_differences: list[str]
+    normalised: bool
+    only_baseline: list[str]
+    only_candidate: list[str]
+    thresholds: Thresholds
+
+    def regressions(self, kinds: Sequence[str] = KINDS) -> list[LatencyChange | QualityChange]:
+        """The regressions of the given kinds."""
+        found: list[LatencyChange | QualityChange] = []
+        if "latency" in kinds:
+            found += [c for c in self.latency if c.verdict == "regression"]
+        if "quality" in kinds:
+            found += [c for c in self.quality if c.verdict == "regression"]
+        return found
+
+    def exit_code(self, fail_on: Sequence[str] = KINDS) -> int:
+        """1 when a regression of a kind in `fail_on` was found, else 0."""
+        return 1 if self.regressions(fail_on) else 0
+
+    def to_dict(self, fail_on: Sequence[str] = KINDS) -> dict[str, Any]:
+        """The JSON verdict."""
+        return {
+            "verdict": "regression" if self.exit_code(fail_on) else "ok",
+            "fail_on": list(fail_on),
+            "normalised": self.normalised,
+            "environment_differences": self.environment_differences,
+            "thresholds": asdict(self.thresholds),
+            "latency": [asdict(c) for c in self.latency],
+            "quality": [asdict(c) for c in self.quality],
+            "only_baseline": self.only_baseline,
+            "only_candidate": self.only_candidate,
+        }
+
+
+def _cells(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in report.get("cells", [])}
+
+
+def _verdict(significant: bool, big: bool, worse: bool) -> str:
+    if significant and big:
+        return "regression" if worse else "improvement"
+    return "no change"
+
+
+def compare_cell(
+    cell_id: str,
+    base: Mapping[str, Any],
+    cand: Mapping[str, Any],
+    thresholds: Thresholds,
+    scale: tuple[float, float] = (1.0, 1.0),
+) -> LatencyChange:
+    """The p50 change of one cell; `scale` divides each run's samples (reference-workload normalisation)."""
+    a = np.asarray(base["samples"]["end_to_end"], dtype=float) / scale[0]
+    b = np.asarray(cand["samples"]["end_to_end"], dtype=float) / scale[1]
+    ci = ratio_ci(a, b)
+    p = mann_whitney(a, b)
+    base_ns, cand_ns = float(np.median(a)) * scale[0], float(np.median(b)) * scale[0]  # baseline's units
+    threshold = thresholds.for_cell(cell_id)
+    significant = ci.low > 1.0 or ci.high < 1.0
+    relative = abs(ci.ratio - 1.0) > threshold
+    absolute = abs(cand_ns - base_ns) > thresholds.noise_floor_ns
+    verdict = _verdict(significant, relative and absolute, ci.ratio > 1.0)
+    if verdict != "no change":
+        reason = f"{ci.ratio - 1:+.1%}, 95% CI excludes 1, beyond {threshold:.0%} and the noise floor"
+    elif not significant:
+        reason = "not significant (95% CI of the ratio includes 1)"
+    elif not relative:
+        reason = f"significant but within {threshold:.0%}"
+    else:
+        reason = f"significant but under the {thresholds.noise_floor_ns / 1e3:g} µs noise floor"
+    tails = {}
+    for stat in ("p90", "p99"):
+        x, y = base["end_to_end"].get(stat), cand["end_to_end"].get(stat)
+        if x and y:
+            tails[stat] = (y / scale[1]) / (x / scale[0])
+    return LatencyChange(
+        cell_id, base_ns, cand_ns, ci.ratio, ci.low, ci.high, p, threshold, verdict, reason, tails
+    )
+
+
+def per_query_values(report: Mapping[str, Any], report_path: Path) -> dict[tuple[str, str], dict[str, float]]:
+    """(system, measure) -> qid -> value from the report's `per_query.jsonl`, or {} when it has none."""
+    artifacts = report.get("artifacts") or {}
+    if "per_query.jsonl" not in artifacts.get("files", []):
+        return {}
+    path = Path(report_path).parent / artifacts["dir"] / "per_query.jsonl"
+    values: dict[tuple[str, str], dict[str, float]] = {}
+    try:
+        for line in path.read_text("utf-8").splitlines():
+            row = json.loads(line)
+            values.setdefault((row["system"], row["measure"]), {})[row["qid"]] = float(row["value"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UserError(f"{path}: unreadable per-query values ({err})") from None
+    return values
+
+
+def compare_quality(
+    base: Mapping[str, Any],
+    cand: Mapping[str, Any],
+    base_values: Mapping[tuple[str, str], Mapping[str, float]],
+    cand_values: Mapping[tuple[str, str], Mapping[str, float]],
+    thresholds: Thresholds,
+) -> list[QualityChange]:
+    """Every (system, measure) in both reports' retrieval sections."""
+    if not base.get("retrieval") or not cand.get("retrieval"):
+        return []
+    theirs = {s["id"]: s for s in cand["retrieval"]["systems"]}
+    changes = []
+    for system in base["retrieval"]["systems"]:
+        other = theirs.get(system["id"])
+        if other is None:
+            continue
+        for measure, value in system["aggregate"].items():
+            if measure not in other["aggregate"]:
+                continue
+            new = other["aggregate"][measure]
+            delta = new - value
+            a, b = base_values.get((system["id"], measure)), cand_values.get((system["id"], measure))
+            qids = sorted(set(a) & set(b)) if a and b else []
+            p = None
+            if len(qids) >= 2:
+                x, y = [a[q] for q in qids], [b[q] for q in qids]
+                p = 1.0 if x == y else permutation_test(y, x)
+            big = abs(delta) > thresholds.quality
+            if p is None:
+                verdict = "regression" if big and delta < 0 else "no change"
+                reason = "untested (no per-query values in both runs)" + (
+                    ", drop beyond the threshold" if big else ""
+                )
+            else:
+                verdict = _verdict(p < thresholds.level, big, delta < 0)
+                reason = f"paired randomisation p={p:.3g} over {len(qids)} queries, threshold {thresholds.quality:g}"
+            changes.append(
+                QualityChange(system["id"], measure, value, new, delta, p, len(qids), verdict, reason)
+            )
+    return changes
+
+
+def compare(
+    base: Mapping[str, Any],
+    cand: Mapping[str, Any],
+    thresholds: Thresholds,
+    *,
+    base_path: Path | None = None,
+    cand_path: Path | None = None,
+) -> Comparison:
+    """Compare a candidate report with a baseline report; no overlapping cell at all is a UserError."""
+    mine, theirs = _cells(base), _cells(cand)
+    common = [
+        cid for cid in mine if cid in theirs and mine[cid].get("samples") and theirs[cid].get("samples")
+    ]
+    digests = [environment.fingerprint_digest(r.get("environment", {})) for r in (base, cand)]
+    normalised = digests[0] != digests[1] and bool(common)
+    scale = (1.0, 1.0)
+    if normalised:
+        refs = [(r.get("reference") or {}).get("median_ns") for r in (base, cand)]
+        if not all(refs):
+            raise UserError("the environments differ and a report has no reference workload to normalise by")
+        scale = (float(refs[0]), float(refs[1]))
+    latency = [compare_cell(cid, mine[cid], theirs[cid], thresholds, scale) for cid in common]
+    quality = compare_quality(
+        base,
+        cand,
+        per_query_values(base, base_path) if base_path else {},
+        per_query_values(cand, cand_path) if cand_path else {},
+        thresholds,
+    )
+    if not latency and not quality:
+        raise UserError("the reports have no latency cell or quality measure in common; nothing to compare")
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    latency.sort(key=lambda c: (order[c.verdict], -abs(c.ratio - 1)))
+    quality.sort(key=lambda c: (order[c.verdict], c.delta))
+    return Comparison(
+        latency,
+        quality,
+        environment.differences(base.get("environment", {}), cand.get("environment", {})),
+        normalised,
+        sorted(set(mine) - set(theirs)),
+        sorted(set(theirs) - set(mine)),
+        thresholds,
+    )

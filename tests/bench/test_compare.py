@@ -1,0 +1,185 @@
+"""The regression gate on synthetic reports with known shifts (and the `compare` CLI's exit codes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.__main__ import main
+from bench.compare import Thresholds, compare
+from bench.report import schema
+
+
+def _cell(encoder: str, samples: np.ndarray, batch: int = 1) -> dict:
+    return {
+        "id": f"{encoder}/torch/cpu/fp32/b{batch}/t1",
+        "cell": {"encoder": encoder, "backend": "torch", "device": "cpu", "dtype": "fp32",
+                 "batch_size": batch, "threads": 1},
+        "end_to_end": {"p50": float(np.median(samples)), "p90": float(np.percentile(samples, 90)), "p99": None},
+        "samples": {"end_to_end": [float(x) for x in samples]},
+    }  # fmt: skip
+
+
+def _report(
+    cells: list[dict], reference_ns: float = 1e6, cpu: str = "cpu-a", retrieval: dict | None = None
+) -> dict:
+    report = schema.new_report({"suite": {"name": "s"}}, "suites/s.toml", [])
+    report |= {
+        "cells": cells,
+        "reference": {"median_ns": reference_ns},
+        "environment": {"cpu": {"model": cpu}},
+    }
+    if retrieval is not None:
+        report["retrieval"] = retrieval
+    return report
+
+
+RNG = np.random.default_rng(0)
+TIGHT = RNG.normal(100_000, 1_000, 200)  # 100 µs +- 1%
+
+
+def test_a_30_percent_slowdown_with_tight_samples_is_a_regression():
+    result = compare(_report([_cell("m", TIGHT)]), _report([_cell("m", TIGHT * 1.3)]), Thresholds())
+    (change,) = result.latency
+    assert change.verdict == "regression" and change.ratio == pytest.approx(1.3, rel=0.01)
+    assert change.low > 1.0 and result.exit_code() == 1 and not result.normalised
+
+
+def test_the_same_slowdown_with_wildly_noisy_samples_is_not_significant():
+    noisy = RNG.lognormal(np.log(100_000), 1.5, 10)
+    other = RNG.lognormal(np.log(100_000), 1.5, 10) * 1.3
+    (change,) = compare(_report([_cell("m", noisy)]), _report([_cell("m", other)]), Thresholds()).latency
+    assert change.verdict == "no change" and "not significant" in change.reason
+
+
+def test_a_1us_change_on_a_20us_op_is_under_the_noise_floor():
+    base = RNG.normal(20_000, 50, 500)
+    (change,) = compare(
+        _report([_cell("m", base)]), _report([_cell("m", base + 1_000)]), Thresholds(latency=0.01)
+    ).latency
+    assert change.low > 1.0  # significant...
+    assert change.verdict == "no change" and "noise floor" in change.reason  # ...but under 5 µs
+
+
+def test_an_improvement_and_a_cell_threshold():
+    result = compare(_report([_cell("m", TIGHT), _cell("L0", TIGHT)]), _report([_cell("m", TIGHT / 1.5), _cell("L0", TIGHT * 1.3)]),
+                     Thresholds(cells={"L0/*": 0.5}))  # fmt: skip
+    verdicts = {c.cell.split("/")[0]: c.verdict for c in result.latency}
+    assert verdicts == {"m": "improvement", "L0": "no change"} and result.exit_code() == 0
+
+
+def test_cells_are_matched_by_identity_and_the_rest_listed():
+    result = compare(_report([_cell("m", TIGHT), _cell("gone", TIGHT)]), _report([_cell("m", TIGHT), _cell("new", TIGHT, 8)]), Thresholds())  # fmt: skip
+    assert [c.cell for c in result.latency] == ["m/torch/cpu/fp32/b1/t1"]
+    assert result.only_baseline == ["gone/torch/cpu/fp32/b1/t1"] and result.only_candidate == [
+        "new/torch/cpu/fp32/b8/t1"
+    ]
+
+
+def test_different_machines_compare_in_reference_units():
+    # The candidate machine is twice as slow at everything, the reference workload included: no change.
+    result = compare(_report([_cell("m", TIGHT)]), _report([_cell("m", TIGHT * 2)], reference_ns=2e6, cpu="cpu-b"), Thresholds())  # fmt: skip
+    assert result.normalised and result.latency[0].verdict == "no change"
+    assert any("cpu.model" in line for line in result.environment_differences)
+
+
+def _quality_report(tmp_path: Path, name: str, values: dict[str, float], with_per_query: bool = True) -> Path:
+    report = _report(
+        [],
+        retrieval={
+            "systems": [{"id": "bm25", "aggregate": {"nDCG@10": float(np.mean(list(values.values())))}}]
+        },
+    )
+    files = {}
+    if with_per_query:
+        files["per_query.jsonl"] = "".join(
+            json.dumps({"system": "bm25", "measure": "nDCG@10", "qid": q, "value": v}) + "\n"
+            for q, v in values.items()
+        )
+    report["started_at"] = f"2026-11-2{len(name)}T00:00:00+00:00"
+    stamped, _ = schema.write(report, tmp_path / name, files)
+    return stamped  # fmt: skip
+
+
+def test_quality_drop_is_tested_per_query(tmp_path: Path):
+    base = {f"q{i}": 0.5 + 0.4 * (i % 2) for i in range(60)}
+    drop = {q: v - 0.05 for q, v in base.items()}
+    b, c = _quality_report(tmp_path, "a", base), _quality_report(tmp_path, "bb", drop)
+    result = compare(schema.load(b), schema.load(c), Thresholds(), base_path=b, cand_path=c)
+    (change,) = result.quality
+    assert change.verdict == "regression" and change.delta == pytest.approx(-0.05) and change.queries == 60
+    same = _quality_report(tmp_path, "ccc", base)
+    assert (
+        compare(schema.load(b), schema.load(same), Thresholds(), base_path=b, cand_path=same)
+        .quality[0]
+        .verdict
+        == "no change"
+    )
+    untested = _quality_report(tmp_path, "dddd", drop, with_per_query=False)
+    (change,) = compare(
+        schema.load(b), schema.load(untested), Thresholds(), base_path=b, cand_path=untested
+    ).quality
+    assert change.verdict == "regression" and "untested" in change.reason  # fmt: skip
+
+
+def _write(tmp_path: Path, name: str, report: dict) -> Path:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(report))
+    return path
+
+
+def test_cli_exit_codes_markdown_and_json(tmp_path: Path, capsys):
+    base = _write(tmp_path, "base", _report([_cell("m", TIGHT)]))
+    slow = _write(tmp_path, "slow", _report([_cell("m", TIGHT * 1.3)]))
+    assert main(["compare", str(base), str(base)]) == 0
+    md, verdict = tmp_path / "summary.md", tmp_path / "verdict.json"
+    assert main(["compare", str(base), str(slow), "--markdown", str(md), "--json", str(verdict)]) == 1
+    assert "❌ regression" in md.read_text() and json.loads(verdict.read_text())["verdict"] == "regression"
+    assert main(["compare", str(base), str(slow), "--fail-on", "quality"]) == 0  # latency reported only
+    assert "verdict: no regression" in capsys.readouterr().out
+    old = _report([_cell("m", TIGHT)]) | {"schema_version": 99}
+    assert main(["compare", str(_write(tmp_path, "old", old)), str(base)]) == 2
+    assert "schema_version 99 is not supported" in capsys.readouterr().err
+    disjoint = _write(tmp_path, "other", _report([_cell("x", TIGHT)]))
+    assert main(["compare", str(base), str(disjoint)]) == 2
+    assert "nothing to compare" in capsys.readouterr().err
+    assert main(["compare", str(base), str(tmp_path / "missing.json")]) == 2
+
+
+MARKDOWN = """## Benchmark comparison
+
+**❌ regression** (failing on latency, quality)
+
+| cell | baseline | candidate | change | 95% CI | verdict |
+|---|---:|---:|---:|---:|---|
+| `m/torch/cpu/fp32/b1/t1` | 100 µs | 200 µs | +100.0% | [+100.0%, +100.0%] | regression |
+
+- latency: 1 regression, 0 improvement, 1 no change
+- only in the candidate: 1 cells, e.g. new/torch/cpu/fp32/b1/t1
+"""
+
+
+def test_markdown_snapshot():
+    from bench.report.comparison import markdown
+
+    flat = np.full(50, 100_000.0)
+    result = compare(_report([_cell("m", flat), _cell("k", flat)]), _report([_cell("m", flat * 2), _cell("k", flat), _cell("new", flat)]), Thresholds())  # fmt: skip
+    assert markdown(result) == MARKDOWN
+
+
+def test_baseline_store_keeps_the_report_and_its_per_query_values(tmp_path: Path):
+    from bench.cli.baseline import store
+
+    values = {f"q{i}": 0.5 for i in range(5)}
+    report_path = _quality_report(tmp_path, "run", values)
+    stored = store(report_path, tmp_path / "baselines")
+    assert stored == tmp_path / "baselines" / "s.json"
+    report = schema.load(stored)
+    assert report["artifacts"] == {"dir": "s", "files": ["per_query.jsonl"]}
+    assert (tmp_path / "baselines" / "s" / "per_query.jsonl").read_text().count("\n") == 5
+    # The stored baseline is usable by the gate, per-query values included.
+    result = compare(report, schema.load(report_path), Thresholds(), base_path=stored, cand_path=report_path)
+    assert result.quality[0].queries == 5 and result.exit_code() == 0
