@@ -34,9 +34,14 @@ def pareto(points: Sequence[tuple[float, float]]) -> list[bool]:
     return flags
 
 
-def frontier(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One entry per retrieving encoder: size, latency at the frontier batches, quality, Pareto flags."""
+def frontier(report: dict[str, Any], latency: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One entry per retrieving encoder: size, latency at the frontier batches, quality, Pareto flags.
+
+    Latency comes from this report's cells, else from `latency` (another report) for encoders it measured.
+    """
     retrieval = report.get("retrieval") or {}
+    measured = {c["cell"]["encoder"] for c in report.get("cells", [])}
+    borrowed = [c for c in (latency or {}).get("cells", []) if c["cell"]["encoder"] not in measured]
     measure = (retrieval.get("measures") or ["nDCG@10"])[0]
     by_id = {s["id"]: s for s in retrieval.get("systems", [])}
     encoders = list(dict.fromkeys(s["encoder"] for s in by_id.values() if s["encoder"]))
@@ -48,8 +53,11 @@ def frontier(report: dict[str, Any]) -> list[dict[str, Any]]:
             or by_id.get(f"{name}/dense", {}).get("query_parameters"),
             "measure": measure,
         }
+        entry["latency_from"] = (
+            "this run" if name in measured else (latency or {}).get("suite_file", "given report")
+        )
         for batch in FRONTIER_BATCHES:
-            cell = _fastest(report.get("cells", []), name, batch)
+            cell = _fastest(report.get("cells", []) + borrowed, name, batch)
             entry[f"b{batch}"] = (
                 None
                 if cell is None
@@ -70,9 +78,9 @@ def frontier(report: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def frontier_section(report: dict[str, Any]) -> dict[str, bytes]:
+def frontier_section(report: dict[str, Any], latency: dict[str, Any] | None = None) -> dict[str, bytes]:
     """Fill `report["frontier"]`; returns the PNG plots (quality vs latency, latency vs batch) to write."""
-    report["frontier"] = frontier(report)
+    report["frontier"] = frontier(report, latency)
     plots = {}
     if any(e["b1"] is not None for e in report["frontier"]):
         plots["frontier.png"] = quality_latency_plot(report["frontier"])

@@ -149,6 +149,7 @@ class RetrievalSpec:
     test: str = "permutation"
     significance_level: float = 0.05
     seed: int = 0
+    latency_report: Path | None = None  # latency cells for the frontier when this suite measures none
 
 
 @dataclass(frozen=True)
@@ -466,7 +467,15 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         test=t.choice("test", tuple(TESTS), "significance test"),
         significance_level=level,
         seed=t.integer("seed", minimum=0),
+        latency_report=_existing_file(t, "latency_report") if "latency_report" in t else None,
     )
+
+
+def _existing_file(t: Table, key: str) -> Path:
+    path = Path(t.loader.local(t.string(key), always=True))
+    if not path.is_file():
+        t.fail(key, f"file not found: {path}")
+    return path
 
 
 def _parse_gate(t: Table) -> GateSpec:

@@ -34,6 +34,8 @@ def render(report: dict[str, Any], *, phases: bool = False) -> int:
     if report.get("retrieval"):
         stdout.print(quality.retrieval_table(report))
         stdout.print(quality.comparison_table(report))
+        for line in quality.timing_lines(report):
+            stdout.print(escape(line), highlight=False, soft_wrap=True)
     if report.get("frontier"):
         stdout.print(quality.frontier_table(report))
     for line in tables.summary_lines(report):

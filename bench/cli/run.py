@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
             if suite.retrieval is not None:
                 bar.update(task, description=f"{suite.name}: retrieval on {suite.retrieval.collection}")
                 artifacts |= run_retrieval(suite, report, advance=advance)
-                artifacts |= frontier_section(report)
+                given = suite.retrieval.latency_report
+                artifacts |= frontier_section(report, schema.load(given) if given else None)
         except KeyboardInterrupt:
             bar.stop()
             _finish(report, args.results, status="partial", artifacts=artifacts)

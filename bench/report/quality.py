@@ -109,3 +109,24 @@ def frontier_table(report: dict[str, Any]) -> Table:
         )
     table.caption = "◆ on the Pareto frontier (no other encoder both faster at batch 1 and better)"
     return table
+
+
+def timing_lines(report: dict[str, Any]) -> list[str]:
+    """Where the retrieval time went: BM25, then per pair its stages, then evaluation and the tests."""
+    r = report["retrieval"]
+    t = r.get("timings", {})
+    lines = []
+    if "bm25_s" in t:
+        lines.append(f"time: bm25 (index + search) {t['bm25_s']:.1f} s")
+    seen = set()
+    for entry in r["systems"]:
+        if entry["encoder"] and entry["encoder"] not in seen:
+            seen.add(entry["encoder"])
+            stages = ", ".join(
+                f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f} s" for k, v in entry["timings"].items()
+            )
+            lines.append(f"time: {entry['encoder']} ({entry['documents']} document vectors): {stages}")
+    rest = [f"{k.removesuffix('_s')} {t[k]:.1f} s" for k in ("evaluate_s", "significance_s") if k in t]
+    if rest:
+        lines.append("time: " + ", ".join(rest))
+    return lines

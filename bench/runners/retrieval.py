@@ -9,9 +9,10 @@ returned as artifacts that the CLI writes next to the JSON report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -95,10 +96,12 @@ def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[st
     corpus_ids = set(collection.corpus)
     lexical: Run = {}
     lexical_tune: Run = {}
+    timings: dict[str, float] = {}
     if "bm25" in spec.systems or fusing:
-        lexical = _bm25(collection, spec.split, queries, spec)
-        if tune_queries:
-            lexical_tune = _bm25(collection, spec.tune_split, tune_queries, spec)
+        with _timed(timings, "bm25_s"):  # index (cached) and search of both splits
+            lexical = _bm25(collection, spec.split, queries, spec)
+            if tune_queries:
+                lexical_tune = _bm25(collection, spec.tune_split, tune_queries, spec)
     runs: dict[str, Run] = {}
     systems: list[dict[str, Any]] = []
     if "bm25" in spec.systems:
@@ -120,18 +123,20 @@ def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[st
         runs |= found_runs
         advance(name)
     per_query: dict[str, dict[str, dict[str, float]]] = {}
-    for entry in systems:
-        run = runs[entry["id"]]
-        check_run(run, qrels, corpus_ids, f"{label} {entry['id']}")
-        entry["aggregate"], per_query[entry["id"]] = evaluate(run, qrels, spec.measures)
-    comparisons = compare_systems(
-        per_query,
-        _comparison_pairs(systems, spec),
-        list(spec.measures),
-        alpha_level=spec.significance_level,
-        test=spec.test,
-        seed=spec.seed,
-    )
+    with _timed(timings, "evaluate_s"):
+        for entry in systems:
+            run = runs[entry["id"]]
+            check_run(run, qrels, corpus_ids, f"{label} {entry['id']}")
+            entry["aggregate"], per_query[entry["id"]] = evaluate(run, qrels, spec.measures)
+    with _timed(timings, "significance_s"):
+        comparisons = compare_systems(
+            per_query,
+            _comparison_pairs(systems, spec),
+            list(spec.measures),
+            alpha_level=spec.significance_level,
+            test=spec.test,
+            seed=spec.seed,
+        )
     report["retrieval"] = {
         "collection": collection.name,
         "collection_fingerprint": collection.fingerprint,
@@ -142,6 +147,7 @@ def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[st
         "systems": systems,
         "comparisons": [asdict(c) for c in comparisons],
         "beir": {e["id"]: _beir_block(e["aggregate"]) for e in systems},
+        "timings": timings,
     }
     artifacts = {
         f"runs/{e['id'].replace('/', '__')}.trec": _trec_lines(
@@ -158,14 +164,32 @@ def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[st
     return artifacts
 
 
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    """Add the block's wall time to `timings[key]` (stages run more than once accumulate)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
+
+
 def _dense_run(
-    pair: EncoderPair, index: Any, doc_ids: list[str], queries: dict[str, str], spec: RetrievalSpec, name: str
+    pair: EncoderPair,
+    index: Any,
+    doc_ids: list[str],
+    queries: dict[str, str],
+    spec: RetrievalSpec,
+    name: str,
+    timings: dict[str, float],
 ) -> Run:
     qids = list(queries)
-    vectors = pair.query.encode(
-        [queries[q] for q in qids], batch_size=spec.batch_size, max_length=spec.query_max_length
-    )
-    return dense.search(index, doc_ids, vectors, qids, spec.depth, label=name)
+    with _timed(timings, "encode_queries_s"):
+        vectors = pair.query.encode(
+            [queries[q] for q in qids], batch_size=spec.batch_size, max_length=spec.query_max_length
+        )
+    with _timed(timings, "search_s"):
+        return dense.search(index, doc_ids, vectors, qids, spec.depth, label=name)
 
 
 def _pair_systems(
@@ -180,30 +204,40 @@ def _pair_systems(
 ) -> tuple[list[dict[str, Any]], dict[str, Run]]:
     """The dense, hybrid and RRF systems of one encoder pair: their report entries and test runs."""
     spec = suite.retrieval
-    pair = load_retrieval_pair(suite.encoder(name))
-    start = time.perf_counter()
-    doc_ids, vectors, cache_status = embeddings.doc_embeddings(
-        pair.doc, collection, max_length=spec.doc_max_length, batch_size=spec.batch_size, label=name
-    )
-    index = dense.build_index(vectors, spec.index)
+    timings: dict[str, float] = {}
+    with _timed(timings, "load_s"):
+        pair = load_retrieval_pair(suite.encoder(name))
+    with _timed(timings, "encode_corpus_s"):
+        doc_ids, vectors, cache_status = embeddings.doc_embeddings(
+            pair.doc, collection, max_length=spec.doc_max_length, batch_size=spec.batch_size, label=name
+        )
+    with _timed(timings, "index_s"):
+        index = dense.build_index(vectors, spec.index)
     info = {
         "encoder": name,
         "query_parameters": pair.query.parameter_count(),
         "documents": cache_status,
         "index": spec.index,
-        "index_s": time.perf_counter() - start,
+        "timings": timings,  # shared by the pair's systems: filled in as its stages run
     }
-    test_dense = _dense_run(pair, index, doc_ids, queries, spec, name)
+    test_dense = _dense_run(pair, index, doc_ids, queries, spec, name, timings)
     systems, runs = [], {}
     if "dense" in spec.systems:
         runs[f"{name}/dense"] = test_dense
         systems.append({"id": f"{name}/dense", "system": "dense", **info, "params": {}})
     if "hybrid" in spec.systems:
-        tune_dense = _dense_run(pair, index, doc_ids, tune_queries, spec, name)
-        alpha, curve = tune_alpha(lexical_tune, tune_dense, tune_qrels, spec)
-        runs[f"{name}/hybrid"] = interpolate(
-            lexical, test_dense, alpha, normalization=spec.normalization, missing=spec.missing, k=spec.depth
-        )
+        tune_dense = _dense_run(pair, index, doc_ids, tune_queries, spec, name, timings)
+        with _timed(timings, "tune_alpha_s"):
+            alpha, curve = tune_alpha(lexical_tune, tune_dense, tune_qrels, spec)
+        with _timed(timings, "fuse_s"):
+            runs[f"{name}/hybrid"] = interpolate(
+                lexical,
+                test_dense,
+                alpha,
+                normalization=spec.normalization,
+                missing=spec.missing,
+                k=spec.depth,
+            )
         params = {
             "alpha": alpha,
             "alpha_weights": "lexical",
@@ -214,7 +248,8 @@ def _pair_systems(
         }
         systems.append({"id": f"{name}/hybrid", "system": "hybrid", **info, "params": params})
     if "rrf" in spec.systems:
-        runs[f"{name}/rrf"] = rrf([lexical, test_dense], k=spec.rrf_k, depth=spec.depth)
+        with _timed(timings, "fuse_s"):
+            runs[f"{name}/rrf"] = rrf([lexical, test_dense], k=spec.rrf_k, depth=spec.depth)
         systems.append({"id": f"{name}/rrf", "system": "rrf", **info, "params": {"k": spec.rrf_k}})
     return systems, runs
 
