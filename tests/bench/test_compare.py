@@ -183,3 +183,12 @@ def test_baseline_store_keeps_the_report_and_its_per_query_values(tmp_path: Path
     # The stored baseline is usable by the gate, per-query values included.
     result = compare(report, schema.load(report_path), Thresholds(), base_path=stored, cand_path=report_path)
     assert result.quality[0].queries == 5 and result.exit_code() == 0
+
+
+def test_thresholds_come_from_the_baseline_suite_then_the_command_line():
+    report = _report([]) | {"suite": {"suite": {"name": "s"}, "gate": {"latency_threshold": 0.3, "noise_floor_us": 2.0, "cell_thresholds": {"L0/*": 0.5}}}}  # fmt: skip
+    t = Thresholds.from_report(report)
+    assert (t.latency, t.noise_floor_ns, t.quality) == (0.3, 2000.0, 0.005)
+    assert t.for_cell("L0/torch/cpu/fp32/b1/t1") == 0.5 and t.for_cell("m/x") == 0.3
+    assert Thresholds.from_report(report, latency=0.1, quality=None).latency == 0.1
+    assert Thresholds.from_report(_report([])).latency == 0.10  # a report without [gate]: the defaults
