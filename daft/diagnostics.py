@@ -39,10 +39,14 @@ def _as_matrix(x: Any, name: str) -> np.ndarray:
     return array
 
 
-def _kth_neighbour_distances(base: np.ndarray, points: np.ndarray, k: int, exclude_self: bool) -> np.ndarray:
+def _kth_neighbour_distances(
+    base: np.ndarray, points: np.ndarray, k: int, exclude_self: bool, skip_within: float | None = None
+) -> np.ndarray:
     """Exact Euclidean distance from each row of `points` to its k-th nearest row of `base` (float64).
 
     With `exclude_self`, `points` is `base` and row i's own entry is skipped (its duplicates are not).
+    With `skip_within`, rows of `base` within that distance (the same point) are skipped; a point whose
+    candidates are all skipped gets `skip_within`.
     faiss IndexFlatL2 (exact brute force, float32 BLAS) proposes k + 1 + _EXTRA_CANDIDATES candidates,
     whose distances are then recomputed in float64 and sorted.
     """
@@ -62,7 +66,11 @@ def _kth_neighbour_distances(base: np.ndarray, points: np.ndarray, k: int, exclu
             # distance ~0), so the k-th of them is the right answer anyway.
             own = np.arange(start, start + cand.shape[0])[:, None]
             dist[cand == own] = np.inf
+        if skip_within is not None:
+            dist[dist <= skip_within] = np.inf
         out[rows] = np.sort(dist, axis=1)[:, k - 1]
+    if skip_within is not None:
+        out[~np.isfinite(out)] = skip_within
     return out
 
 
@@ -84,12 +92,13 @@ def knn_kl_divergence(p: Any, q: Any, k: int = 1) -> float:
     reverse direction would divide by the ~0 distances among a collapsed Q and measure only the epsilon
     below. Pass the vectors the pair retrieves with (L2-normalised), or norm differences count too.
 
-    Zero distances: exact duplicates among the p's make rho = 0 (log -> +inf), and a p_i that coincides
-    with a q makes nu = 0 (log -> -inf). Both are floored at eps = 1e-10 x the RMS distance of all rows
-    to their common mean (relative, so the estimate stays scale-invariant): a duplicate then adds a
-    large finite d/n * log(nu/eps) instead of inf, a point shared by P and Q adds 0, and all-identical
-    inputs give log(m/(n-1)). Duplicate p's in practice mean duplicate validation documents: deduplicate
-    them by text, since each one inflates the estimate by about d/n * 23.
+    Zero distances: exact duplicates among the p's make rho = 0 (log -> +inf); rho is floored at eps =
+    1e-10 x the RMS distance of all rows to their common mean (relative, so the estimate stays
+    scale-invariant), so a duplicate adds a large finite d/n * log(nu/eps) instead of inf. Duplicate p's in
+    practice mean duplicate validation documents: deduplicate them by text, since each one inflates the
+    estimate by about d/n * 23. A q within eps of p_i is the same point, not a neighbour: it is skipped
+    when nu_k(i) is found, as p_i itself is for rho_k(i). So identical P and Q (a symmetric pair: the
+    same encoder on both sides) give log(m/(n-1)), about 0, where flooring nu would give about -23 d.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise UserError(f"k for the k-NN KL divergence must be a positive integer, got {k!r}")
@@ -109,7 +118,7 @@ def knn_kl_divergence(p: Any, q: Any, k: int = 1) -> float:
     radius = math.sqrt(float(np.concatenate([p, q]).var(axis=0).sum()))
     eps = _RELATIVE_EPS * radius if radius > 0 else 1.0  # radius 0: every distance is 0, any eps works
     rho = np.maximum(_kth_neighbour_distances(p, p, k, exclude_self=True), eps)
-    nu = np.maximum(_kth_neighbour_distances(q, p, k, exclude_self=False), eps)
+    nu = np.maximum(_kth_neighbour_distances(q, p, k, exclude_self=False, skip_within=eps), eps)
     return float(d * np.mean(np.log(nu / rho)) + math.log(m / (n - 1)))
 
 

@@ -105,6 +105,12 @@ def test_knn_kl_is_finite_with_duplicate_and_shared_points():
     assert knn_kl_divergence(everything_equal, everything_equal) == pytest.approx(math.log(50 / 49))
 
 
+def test_knn_kl_of_a_sample_with_itself_is_about_zero():
+    # A symmetric pair embeds the validation documents identically on both sides: D(P||P) = 0, not -23 d.
+    p = np.random.default_rng(5).standard_normal((300, 16))
+    assert knn_kl_divergence(p, p.copy()) == pytest.approx(math.log(300 / 299), abs=1e-9)
+
+
 def test_knn_kl_bad_input():
     with pytest.raises(UserError, match="k=3"):
         knn_kl_divergence(np.zeros((3, 2)), np.zeros((5, 2)), k=3)
