@@ -18,7 +18,9 @@ FRONTIER_BATCHES = (1, 256)
 def _fastest(cells: Sequence[dict[str, Any]], encoder: str, batch: int) -> dict[str, Any] | None:
     """The encoder's cell with the lowest p50 at `batch`, or None when none was measured."""
     mine = [c for c in cells if c["cell"]["encoder"] == encoder and c["cell"]["batch_size"] == batch]
-    return min(mine, key=lambda c: c["end_to_end"]["p50"], default=None)
+    # The median, not "p50": the report leaves percentiles out when too few samples support them, but a
+    # median always exists (and is the p50 wherever that is reported).
+    return min(mine, key=lambda c: c["end_to_end"]["median"], default=None)
 
 
 def pareto(points: Sequence[tuple[float, float]]) -> list[bool]:
@@ -63,7 +65,7 @@ def frontier(report: dict[str, Any], latency: dict[str, Any] | None = None) -> l
                 if cell is None
                 else {
                     "cell": cell["id"],
-                    "p50_ns": cell["end_to_end"]["p50"],
+                    "p50_ns": cell["end_to_end"]["median"],
                     "p99_ns": cell["end_to_end"]["p99"],
                 }
             )
@@ -140,7 +142,7 @@ def latency_batch_plot(cells: Sequence[dict[str, Any]]) -> bytes:
             for p in (c["encoder"], c["backend"], c["device"], c["dtype"], c["threads"])
             if p is not None
         )
-        lines.setdefault(key, []).append((c["batch_size"], cell["end_to_end"]["p50"] / 1e3 / c["batch_size"]))
+        lines.setdefault(key, []).append((c["batch_size"], cell["end_to_end"]["median"] / 1e3 / c["batch_size"]))
     figure, axes = plt.subplots(figsize=(8, 5))
     for key, points in sorted(lines.items()):
         points.sort()
