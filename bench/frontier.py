@@ -142,7 +142,9 @@ def latency_batch_plot(cells: Sequence[dict[str, Any]]) -> bytes:
             for p in (c["encoder"], c["backend"], c["device"], c["dtype"], c["threads"])
             if p is not None
         )
-        lines.setdefault(key, []).append((c["batch_size"], cell["end_to_end"]["median"] / 1e3 / c["batch_size"]))
+        lines.setdefault(key, []).append(
+            (c["batch_size"], cell["end_to_end"]["median"] / 1e3 / c["batch_size"])
+        )
     figure, axes = plt.subplots(figsize=(8, 5))
     for key, points in sorted(lines.items()):
         points.sort()

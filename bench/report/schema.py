@@ -63,9 +63,11 @@ def suite_name(report: dict[str, Any]) -> str:
 
 
 def _finite(value: Any) -> Any:
-    """JSON has no NaN/Infinity: they become null (statistics that do not exist)."""
+    """JSON has no NaN/Infinity: they become null (statistics that do not exist); paths become strings."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, Path):  # a report must never fail to write at the end of a long run
+        return str(value)
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

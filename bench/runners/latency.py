@@ -23,6 +23,7 @@ from bench.queries import load_queries
 from bench.stats import Stats, is_noisy
 from bench.timing import Budget, Samples, batches, calibrate_overhead, measure, rotation_length, timed_call
 from daft import assets, encoders
+from daft.config import jsonable
 from daft.onnx_export import weights_fingerprint
 
 PARITY_QUERIES = 64
@@ -150,7 +151,7 @@ def run_latency(
             "disk_bytes": _state_bytes(encoder),
             "weights_sha256": weights_fingerprint(encoder),
             "build_s": build_s,
-            "spec": _encoder_spec(specs[name]),
+            "spec": jsonable(_encoder_spec(specs[name])),
         }
         shapes: dict[int, list[tuple[int, ...]]] = {}
         for (backend, device, dtype, threads), group in groupby(cells, key=_setup_key):

@@ -23,6 +23,10 @@ model = "{model}"
 name = "cls"
 model = "{model}"
 pooling = "cls"
+
+[[encoders]]
+name = "pair"
+pair = "{pair}"
 {latency}
 [retrieval]
 collection = "{beir}"
@@ -54,11 +58,20 @@ def write_suite(tmp_path: Path, tiny_model_dir: Path, tiny_beir: Path, monkeypat
     monkeypatch.setenv("DAFT_CACHE", str(tmp_path / "cache"))
     (tmp_path / "queries.txt").write_text("potter wheel\nbank river\nquick fox\nplay guitar\n")
 
+    # A saved pair (an L0 query side, the tiny transformer as document side), as `daft train` writes one.
+    from daft.encoders import build
+    from daft.pair import EncoderPair
+
+    pair = tmp_path / "pair"
+    query = build({"type": "static", "model": str(tiny_model_dir)})
+    EncoderPair(query, build({"model": str(tiny_model_dir)}), {"method": "test"}).save(pair)
+
     def write(latency: bool = False) -> Path:
         path = tmp_path / "tinyq.toml"
-        path.write_text(
-            SUITE.format(model=tiny_model_dir, beir=tiny_beir, latency=LATENCY if latency else "")
+        text = SUITE.format(
+            model=tiny_model_dir, beir=tiny_beir, pair=pair, latency=LATENCY if latency else ""
         )
+        path.write_text(text)
         return path
 
     return write
@@ -78,6 +91,9 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
         "cls/dense",
         "cls/hybrid",
         "cls/rrf",
+        "pair/dense",
+        "pair/hybrid",
+        "pair/rrf",
     ]
     assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8
     for system in r["systems"]:
@@ -100,7 +116,7 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
     assert set(run) <= {f"q{i}" for i in range(32, 40)} and all(len(h) <= 20 for h in run.values())
     assert all(len({score for _, score in hits}) > 1 for hits in run.values())  # real scores, not ties
     lines = (folder / "per_query.jsonl").read_text().splitlines()
-    assert len(lines) == 7 * 3 * 8
+    assert len(lines) == 10 * 3 * 8
     assert json.loads(lines[0]).keys() == {"system", "measure", "qid", "value"}
     assert report["frontier"][0]["b1"] is None  # no latency cells in this suite
     out = capsys.readouterr().out
@@ -116,9 +132,10 @@ def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):
     results = tmp_path / "results"
     assert main(["run", str(write_suite(latency=True)), "--results", str(results)]) == 0
     report = schema.load(results / "tinyq-latest.json")
-    assert {c["cell"]["encoder"] for c in report["cells"]} == {"mean", "cls"}
+    assert {c["cell"]["encoder"] for c in report["cells"]} == {"mean", "cls", "pair"}
+    assert report["encoders"]["pair"]["spec"]["pair"].endswith("pair")  # paths are written as strings
     entries = {e["encoder"]: e for e in report["frontier"]}
-    assert set(entries) == {"mean", "cls"}
+    assert set(entries) == {"mean", "cls", "pair"}
     for entry in entries.values():
         assert entry["b1"]["p50_ns"] > 0 and entry["b256"] is None
         assert entry["parameters"] > 0 and entry["dense"] is not None
