@@ -3,7 +3,8 @@
 Per encoder: query-encoder parameters, p50/p99 end-to-end latency at batch 1 and batch 256 (its fastest
 measured backend/threads cell at that batch size, named in the entry), and the quality of its dense and
 hybrid systems on the first measure. An encoder is on the Pareto frontier of a system when no other encoder
-is at least as fast and at least as good, and strictly one of the two.
+is at least as fast and at least as good, and strictly one of the two; latencies whose median confidence
+intervals overlap count as equally fast.
 """
 
 from __future__ import annotations
@@ -23,17 +24,30 @@ def _fastest(cells: Sequence[dict[str, Any]], encoder: str, batch: int) -> dict[
     return min(mine, key=lambda c: c["end_to_end"]["median"], default=None)
 
 
-def pareto(points: Sequence[tuple[float, float]]) -> list[bool]:
-    """For (latency, quality) points: whether each is undominated (lower latency and higher quality win)."""
-    flags = []
-    for i, (lat, qual) in enumerate(points):
-        dominated = any(
-            (ol <= lat and oq >= qual) and (ol < lat or oq > qual)
-            for j, (ol, oq) in enumerate(points)
+def pareto(
+    points: Sequence[tuple[float, float]], intervals: Sequence[tuple[float, float]] | None = None
+) -> list[bool]:
+    """For (latency, quality) points: whether each is undominated (lower latency and higher quality win).
+
+    With `intervals` (each latency's confidence interval), latencies whose intervals overlap are ties: an
+    encoder is not "faster" by noise, so among equally fast encoders only the better ones stay.
+    """
+    spans = intervals or [(lat, lat) for lat, _ in points]
+
+    def faster(j: int, i: int) -> bool:
+        return spans[j][1] < spans[i][0]
+
+    def as_fast(j: int, i: int) -> bool:
+        return faster(j, i) or not faster(i, j)
+
+    return [
+        not any(
+            as_fast(j, i) and qj >= qi and (faster(j, i) or qj > qi)
+            for j, (_, qj) in enumerate(points)
             if j != i
         )
-        flags.append(not dominated)
-    return flags
+        for i, (_, qi) in enumerate(points)
+    ]
 
 
 def frontier(report: dict[str, Any], latency: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -66,6 +80,7 @@ def frontier(report: dict[str, Any], latency: dict[str, Any] | None = None) -> l
                 else {
                     "cell": cell["id"],
                     "p50_ns": cell["end_to_end"]["median"],
+                    "p50_ci": cell["end_to_end"].get("median_ci") or [cell["end_to_end"]["median"]] * 2,
                     "p99_ns": cell["end_to_end"]["p99"],
                 }
             )
@@ -75,7 +90,9 @@ def frontier(report: dict[str, Any], latency: dict[str, Any] | None = None) -> l
         entries.append(entry)
     for system in ("dense", "hybrid"):
         usable = [e for e in entries if e[system] is not None and e["b1"] is not None]
-        for e, flag in zip(usable, pareto([(e["b1"]["p50_ns"], e[system]) for e in usable]), strict=True):
+        points = [(e["b1"]["p50_ns"], e[system]) for e in usable]
+        intervals = [tuple(e["b1"]["p50_ci"]) for e in usable]
+        for e, flag in zip(usable, pareto(points, intervals), strict=True):
             e[f"pareto_{system}"] = flag
     return entries
 

@@ -8,6 +8,14 @@ def test_pareto_flags():
     assert pareto([(1.0, 0.1)]) == [True] and pareto([]) == []
 
 
+def test_pareto_treats_overlapping_latency_intervals_as_ties():
+    # Three encoders of one architecture (62-65 us, overlapping CIs) and a slow, middling one.
+    points = [(62.0, 0.25), (64.0, 0.35), (65.0, 0.20), (3200.0, 0.34)]
+    intervals = [(60.0, 66.0), (61.0, 67.0), (63.0, 68.0), (3100.0, 3300.0)]
+    assert pareto(points) == [True, True, False, False]  # exact p50s: 62 us "beats" 64 us on noise
+    assert pareto(points, intervals) == [False, True, False, False]
+
+
 def _cell(encoder, batch, median):
     # Slow cells have too few samples for a reported p50 (None), but always a median.
     return {
