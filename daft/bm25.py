@@ -489,22 +489,20 @@ def _check_token(kind: str, value: str) -> None:
         raise UserError(f"cannot write a TREC run: {kind} {value!r} is empty or contains whitespace")
 
 
-def write_trec_run(run: Mapping[str, Sequence[tuple[str, float]]], path: Path, tag: str = RUN_TAG) -> None:
-    """Write `run` (qid -> ranked (doc id, score)) as `qid Q0 docid rank score tag` lines, ranks from 1.
-
-    The lists are written in their order (ranked, best first); the file is replaced atomically.
-    """
+def trec_lines(run: Mapping[str, Sequence[tuple[str, float]]], tag: str = RUN_TAG) -> Iterator[str]:
+    """`run` (qid -> ranked (doc id, score)) as `qid Q0 docid rank score tag` lines, ranks from 1, in order."""
     _check_token("tag", tag)
+    for qid, hits in run.items():
+        _check_token("query id", qid)
+        for rank, (doc_id, score) in enumerate(hits, start=1):
+            _check_token("document id", doc_id)
+            # repr round-trips the float exactly; Anserini's tie-breaking nudges differ in the 7th digit.
+            yield f"{qid} Q0 {doc_id} {rank} {float(score)!r} {tag}"
 
-    def lines() -> Iterator[str]:
-        for qid, hits in run.items():
-            _check_token("query id", qid)
-            for rank, (doc_id, score) in enumerate(hits, start=1):
-                _check_token("document id", doc_id)
-                # repr round-trips the float exactly; Anserini's tie-breaking nudges differ in the 7th digit.
-                yield f"{qid} Q0 {doc_id} {rank} {float(score)!r} {tag}"
 
-    write_lines(Path(path), lines())
+def write_trec_run(run: Mapping[str, Sequence[tuple[str, float]]], path: Path, tag: str = RUN_TAG) -> None:
+    """Write `run` as a TREC run file (see `trec_lines`); the file is replaced atomically."""
+    write_lines(Path(path), trec_lines(run, tag))
 
 
 def read_trec_run(path: Path) -> dict[str, list[tuple[str, float]]]:

@@ -68,12 +68,10 @@ def tune_alpha(
     return best["alpha"], curve
 
 
-def _trec_lines(run: Run, tag: str, depth: int) -> str:
-    lines = []
-    for qid, docs in run.items():
-        for rank, (doc_id, score) in enumerate(ranking(docs, depth), start=1):
-            lines.append(f"{qid} Q0 {doc_id} {rank} {score!r} {tag}")
-    return "\n".join(lines) + "\n"
+def _trec_text(run: Run, tag: str, depth: int) -> str:
+    """The top `depth` of each query as a TREC run file's text (daft.bm25's format and id checks)."""
+    ranked = {qid: ranking(docs, depth) for qid, docs in run.items()}
+    return "".join(line + "\n" for line in bm25.trec_lines(ranked, tag))
 
 
 def system_ids(spec: RetrievalSpec) -> list[str]:
@@ -150,7 +148,7 @@ def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[st
         "timings": timings,
     }
     artifacts = {
-        f"runs/{e['id'].replace('/', '__')}.trec": _trec_lines(
+        f"runs/{e['id'].replace('/', '__')}.trec": _trec_text(
             runs[e["id"]], e["id"].replace("/", "__"), spec.run_depth
         )
         for e in systems
