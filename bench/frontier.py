@@ -9,9 +9,10 @@ intervals overlap count as equally fast.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
+
+from bench.report.plots import png, pyplot
 
 FRONTIER_BATCHES = (1, 256)
 
@@ -108,22 +109,9 @@ def frontier_section(report: dict[str, Any], latency: dict[str, Any] | None = No
     return plots
 
 
-def _png(figure: Any) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
-
-
 def quality_latency_plot(entries: Sequence[dict[str, Any]]) -> bytes:
     """Quality against batch-1 p50 latency (log x), one marker per encoder and system."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for system, marker in (("dense", "o"), ("hybrid", "^")):
         points = [
@@ -141,16 +129,12 @@ def quality_latency_plot(entries: Sequence[dict[str, Any]]) -> bytes:
     axes.set_ylabel(entries[0]["measure"] if entries else "quality")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
-    return _png(figure)
+    return png(figure)
 
 
 def latency_batch_plot(cells: Sequence[dict[str, Any]]) -> bytes:
     """p50 latency per query against batch size, one line per encoder/backend/device/threads."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     lines: dict[str, list[tuple[int, float]]] = {}
     for cell in cells:
         c = cell["cell"]
@@ -172,4 +156,4 @@ def latency_batch_plot(cells: Sequence[dict[str, Any]]) -> bytes:
     axes.set_ylabel("p50 per query, end to end (µs, log)")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=6, ncol=2)
-    return _png(figure)
+    return png(figure)

@@ -18,7 +18,6 @@ pure; `bench.cli.history` prints and plots.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import statistics
@@ -30,6 +29,7 @@ from typing import Any
 
 from bench.environment import differences, fingerprint_digest
 from bench.report import schema
+from bench.report.plots import png, pyplot
 from daft.errors import UserError
 
 __all__ = [
@@ -282,11 +282,9 @@ def build_history(
 
 def history_plot(history: History) -> bytes:
     """PNG: one line per key series against the run (dated ticks); latency on a log axis, quality below."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import LogFormatter
+
+    plt = pyplot()
 
     kinds = [k for k in (LATENCY, QUALITY) if any(s.kind == k for s in history.series)] or [LATENCY]
     figure, axes = plt.subplots(len(kinds), 1, figsize=(10, 4.5 * len(kinds)), squeeze=False, sharex=True)
@@ -327,7 +325,4 @@ def history_plot(history: History) -> bytes:
     labels = [f"#{i + 1} {r.started_at:%Y-%m-%d}" for i, r in enumerate(history.runs)]
     bottom.set_xticklabels(labels[::every], rotation=45, ha="right")
     bottom.set_xlabel("run (date started)")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
+    return png(figure)
