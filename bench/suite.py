@@ -305,9 +305,7 @@ def _parse_queries(t: Table) -> QueriesSpec:
             t.fail("source", f'expected "collection:split" (e.g. "wordnet:test"), got {show(reference)}')
         source = f"{t.loader.local(collection)}:{split}"
     else:
-        file = Path(t.loader.local(t.string("file"), always=True))
-        if not file.is_file():
-            t.fail("file", f"file not found: {file}")
+        file = _existing_file(t, "file")
     return QueriesSpec(
         source=source,
         file=file,
@@ -360,11 +358,13 @@ def _parse_encoder(t: Table, loader: Loader) -> EncoderSpec:
     if kind == "static" and pooling != "mean":
         t.fail("pooling", f"a static encoder always mean-pools, got {show(pooling)}")
     dim = t.integer("dim", minimum=1) if "dim" in t else None
-    recipe = Path(loader.local(t.string("recipe"), always=True)) if "recipe" in t else None
-    if recipe is not None and pair is None:
-        t.fail("recipe", "only used with pair (the recipe trains that pair when its directory is missing)")
-    if recipe is not None and not recipe.is_file():
-        t.fail("recipe", f"file not found: {recipe}")
+    recipe = None
+    if "recipe" in t:
+        if pair is None:
+            t.fail(
+                "recipe", "only used with pair (the recipe trains that pair when its directory is missing)"
+            )
+        recipe = _existing_file(t, "recipe")
     return EncoderSpec(name, kind, model, arch, tokenizer, pair, pooling, dim, recipe)
 
 
@@ -472,6 +472,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
 
 
 def _existing_file(t: Table, key: str) -> Path:
+    """The file `key` names (relative to the suite), which must exist."""
     path = Path(t.loader.local(t.string(key), always=True))
     if not path.is_file():
         t.fail(key, f"file not found: {path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if cells:
         # The command line's globs are tried first, so they win over the suite's [gate] ones.
         merged = cells | {k: v for k, v in thresholds.cells.items() if k not in cells}
-        thresholds = Thresholds(**{**thresholds.__dict__, "cells": merged})
+        thresholds = dataclasses.replace(thresholds, cells=merged)
     result = compare(base, cand, thresholds, base_path=args.baseline, cand_path=args.candidate)
     fail_on = KINDS if args.fail_on == "both" else (args.fail_on,)
     if result.latency:
