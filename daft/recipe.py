@@ -125,6 +125,8 @@ class EncoderRecipe:
     pooling: str | None = "mean"  # mean | cls; None with pair or path (the saved one's)
     dim: int | None = None  # add a projection to this size (matching the sides is checked at build time)
     lr: float = 1e-5
+    # A freshly initialised projection usually wants a larger step than pre-trained weights; None = `lr`.
+    projection_lr: float | None = None
 
 
 @dataclass(frozen=True)
@@ -416,9 +418,12 @@ def _parse_encoder(t: Table, *, default_model: str | None) -> EncoderRecipe:
         t.fail("pooling", f"a static encoder always mean-pools, got {show(pooling)}")
     dim = t.integer("dim", minimum=1) if "dim" in t else None
     lr = t.number("lr", positive=True)
+    projection_lr = t.number("projection_lr", positive=True) if "projection_lr" in t else None
+    if projection_lr is not None and dim is None and not saved:
+        t.fail("projection_lr", "only used with dim (there is no projection to train)")
     if saved:  # the saved encoder's own type and pooling apply
-        return EncoderRecipe(None, None, None, None, pair, path, None, dim, lr)
-    return EncoderRecipe(kind, model, arch, tokenizer, None, None, pooling, dim, lr)
+        return EncoderRecipe(None, None, None, None, pair, path, None, dim, lr, projection_lr)
+    return EncoderRecipe(kind, model, arch, tokenizer, None, None, pooling, dim, lr, projection_lr)
 
 
 def _parse_loss(t: Table) -> LossSpec:

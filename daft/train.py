@@ -182,6 +182,17 @@ def batches(
         yield make_batch(data, distributed.shard(chosen, world or distributed.World()), rng)
 
 
+def param_groups(encoder: Encoder, spec: Any) -> list[dict[str, Any]]:
+    """AdamW parameter groups of one side: the encoder at `spec.lr`, its projection at `spec.projection_lr` if set."""
+    separate = encoder.projection is not None and spec.projection_lr is not None
+    projection = list(encoder.projection.parameters()) if separate else []
+    own = {id(p) for p in projection}
+    groups = [{"params": [p for p in encoder.parameters() if id(p) not in own], "lr": spec.lr}]
+    if projection:
+        groups.append({"params": projection, "lr": spec.projection_lr})
+    return groups
+
+
 # --- the trainer -----------------------------------------------------------------------------------------------
 
 
@@ -277,9 +288,9 @@ class Trainer:
         train = self.recipe.train
         align = stage == "align"
         self.doc.requires_grad_(not align)
-        params = [{"params": [p for p in self.query.parameters()], "lr": self.recipe.query_encoder.lr}]
+        params = param_groups(self.query, self.recipe.query_encoder)
         if not align:
-            params.append({"params": [p for p in self.doc.parameters()], "lr": self.recipe.doc_encoder.lr})
+            params += param_groups(self.doc, self.recipe.doc_encoder)
         optimizer = torch.optim.AdamW(params, weight_decay=train.weight_decay)
         warmup = max(train.warmup_steps, 0)
         scheduler = torch.optim.lr_scheduler.LambdaLR(

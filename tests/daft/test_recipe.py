@@ -330,6 +330,8 @@ ERRORS = {
     "arch not a table": (_ENC + 'tokenizer = "t"\narch = 2\n', "[query_encoder] arch: expected a table, got 2"),
     "zero dim": (MINIMAL + "dim = 0\n", "[query_encoder] dim: expected a positive integer, got 0"),
     "zero lr": (MINIMAL + "lr = 0\n", "[query_encoder] lr: expected a positive number, got 0"),
+    "zero projection_lr": (MINIMAL + "dim = 8\nprojection_lr = 0\n", "[query_encoder] projection_lr: expected a positive number, got 0"),
+    "projection_lr without dim": (MINIMAL + "projection_lr = 1e-3\n", "[query_encoder] projection_lr: only used with dim (there is no projection to train)"),
     "string lr": (MINIMAL + '[doc_encoder]\nlr = "1e-5"\n', '[doc_encoder] lr: expected a positive number, got "1e-5"'),
     "doc unknown key": (MINIMAL + "[doc_encoder]\nname = 1\n", "[doc_encoder] name: unknown key 'name'"),
     "zero scale": (MINIMAL + "[loss]\nscale = 0\n", "[loss] scale: expected a positive number, got 0"),
@@ -399,6 +401,14 @@ def test_override_values(
     recipe = load_recipe(_write(tmp_path, MINIMAL), [override])
     assert get(recipe) == expected
     assert recipe.overrides == (override,)
+
+
+def test_projection_lr_by_override(tmp_path: Path) -> None:
+    recipe = load_recipe(
+        _write(tmp_path, MINIMAL), ["query_encoder.dim=8", "query_encoder.projection_lr=1e-3"]
+    )
+    assert (recipe.query_encoder.projection_lr, recipe.query_encoder.lr) == (1e-3, 1e-5)
+    assert load_recipe(_write(tmp_path, MINIMAL)).query_encoder.projection_lr is None
 
 
 def test_overrides_apply_in_order_and_are_recorded(tmp_path: Path) -> None:
