@@ -30,7 +30,7 @@ def row(directory: Path) -> dict[str, Any]:
     return {
         "pair": Path(directory).name,
         "method": m.get("method"),
-        "query_encoder": f"{m['query']['type']} {Path(str(source)).name if isinstance(source, str) else source}",
+        "query_encoder": _describe(m["query"], source),
         "query_parameters": m["query"].get("parameters"),
         "kl": diag.get("kl"),
         "effective_rank": diag.get("effective_rank"),
@@ -42,6 +42,13 @@ def row(directory: Path) -> dict[str, Any]:
         "train_seconds": m.get("training", {}).get("train_seconds"),
         "data": m.get("data", {}),
     }
+
+
+def _describe(query: dict[str, Any], source: Any) -> str:
+    """'static bert-l2-h128 → 384': the type, where its weights came from, and a projection if it has one."""
+    name = Path(source).name if isinstance(source, str) else str(source)
+    projection = f" → {query['dim']}" if query.get("projection") else ""
+    return f"{query['type']} {name}{projection}"
 
 
 def _num(value: Any, digits: int = 3) -> str:
