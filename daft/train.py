@@ -41,6 +41,7 @@ from daft.loss import ContrastiveLoss
 from daft.negatives import hard_negatives
 from daft.pair import MANIFEST, EncoderPair
 from daft.progress import console, progress
+from daft.recipe import EncoderRecipe
 from daft.validation import (
     ValidationSet,
     dense_run,
@@ -182,15 +183,16 @@ def batches(
         yield make_batch(data, distributed.shard(chosen, world or distributed.World()), rng)
 
 
-def param_groups(encoder: Encoder, spec: Any) -> list[dict[str, Any]]:
+def param_groups(encoder: Encoder, spec: EncoderRecipe) -> list[dict[str, Any]]:
     """AdamW parameter groups of one side: the encoder at `spec.lr`, its projection at `spec.projection_lr` if set."""
-    separate = encoder.projection is not None and spec.projection_lr is not None
-    projection = list(encoder.projection.parameters()) if separate else []
-    own = {id(p) for p in projection}
-    groups = [{"params": [p for p in encoder.parameters() if id(p) not in own], "lr": spec.lr}]
-    if projection:
-        groups.append({"params": projection, "lr": spec.projection_lr})
-    return groups
+    projection = encoder.projection
+    if projection is None or spec.projection_lr is None:
+        return [{"params": list(encoder.parameters()), "lr": spec.lr}]
+    own = {id(p) for p in projection.parameters()}
+    return [
+        {"params": [p for p in encoder.parameters() if id(p) not in own], "lr": spec.lr},
+        {"params": list(projection.parameters()), "lr": spec.projection_lr},
+    ]
 
 
 # --- the trainer -----------------------------------------------------------------------------------------------
