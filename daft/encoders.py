@@ -273,14 +273,39 @@ def from_model(ref: str | Path, *, pooling: str | None = None, max_length: int =
     )
 
 
-def static_from_model(ref: str | Path, *, max_length: int = 256) -> StaticEncoder:
-    """An L0 encoder whose table is initialised from a model's input (word) embeddings."""
+def static_from_model(
+    ref: str | Path,
+    *,
+    max_length: int = 256,
+    init: str = "embeddings",
+    token_weights: str = "none",
+    idf_collection: str | None = None,
+) -> StaticEncoder:
+    """An L0 encoder whose table starts from a model (see `daft.distill` for `init` and `token_weights`).
+
+    `embeddings`: the model's input word embeddings; `distilled`: its pooled output for each token alone.
+    `token_weights = "idf"` scales each row by the token's idf in `idf_collection`'s corpus.
+    """
+    from daft import distill
     from daft.assets import resolve_model
 
+    if init not in distill.INITS:
+        raise UserError(f"unknown L0 init {init!r}; known: {', '.join(distill.INITS)}")
+    if token_weights not in distill.TOKEN_WEIGHTS:
+        raise UserError(f"unknown token_weights {token_weights!r}; known: {', '.join(distill.TOKEN_WEIGHTS)}")
     model_dir = resolve_model(str(ref))
-    table = _pretrained(model_dir).get_input_embeddings()
-    embedding = nn.Embedding.from_pretrained(table.weight.detach().clone(), freeze=False)
-    return StaticEncoder(embedding, _tokenizer(model_dir), max_length=max_length)
+    tokenizer = _tokenizer(model_dir)
+    if init == "distilled":
+        source = TransformerEncoder(_pretrained(model_dir), tokenizer, pooling=_default_pooling(model_dir))
+        table = distill.distilled_table(source)
+    else:
+        table = _pretrained(model_dir).get_input_embeddings().weight.detach().clone()
+    if token_weights == "idf":
+        if idf_collection is None:
+            raise UserError('token_weights = "idf" needs a collection whose corpus gives the idf')
+        table = table * distill.idf_weights(tokenizer, distill.corpus_texts(idf_collection)).unsqueeze(1)
+    embedding = nn.Embedding.from_pretrained(table, freeze=False)
+    return StaticEncoder(embedding, tokenizer, max_length=max_length)
 
 
 def static_random(tokenizer: str | Path, dim: int, *, seed: int = 0, max_length: int = 256) -> StaticEncoder:
@@ -323,7 +348,10 @@ def from_arch(
 
 
 def build(spec: Mapping[str, Any]) -> Encoder:
-    """An encoder from a declarative spec: {model|arch|pair|path, type, pooling, dim, tokenizer, seed}."""
+    """An encoder from a declarative spec: {model|arch|pair|path, type, pooling, dim, tokenizer, seed}.
+
+    A static encoder from a model also takes `init`, `token_weights` and `idf_collection` (`daft.distill`).
+    """
     kind = spec.get("type", "transformer")
     max_length = int(spec.get("max_length", 256))
     seed = int(spec.get("seed", 0))
@@ -346,7 +374,13 @@ def build(spec: Mapping[str, Any]) -> Encoder:
             )
     elif "model" in spec:
         if kind == "static":
-            encoder = static_from_model(spec["model"], max_length=max_length)
+            encoder = static_from_model(
+                spec["model"],
+                max_length=max_length,
+                init=spec.get("init", "embeddings"),
+                token_weights=spec.get("token_weights", "none"),
+                idf_collection=spec.get("idf_collection"),
+            )
         elif kind == "transformer":
             encoder = from_model(spec["model"], pooling=spec.get("pooling"), max_length=max_length)
         else:

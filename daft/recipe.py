@@ -39,6 +39,7 @@ from daft.config import (
     show,
     suggest,
 )
+from daft.distill import INITS, TOKEN_WEIGHTS
 
 __all__ = [
     "DEVICES",
@@ -127,6 +128,10 @@ class EncoderRecipe:
     lr: float = 1e-5
     # A freshly initialised projection usually wants a larger step than pre-trained weights; None = `lr`.
     projection_lr: float | None = None
+    # A static encoder from a model: where its table starts (embeddings | distilled) and its token weights
+    # (none | idf over [data] collection's corpus); see daft/distill.py.
+    init: str = "embeddings"
+    token_weights: str = "none"
 
 
 @dataclass(frozen=True)
@@ -223,6 +228,12 @@ class Recipe:
             spec["pooling"] = enc.pooling
         if enc.model is not None:
             spec["model"] = enc.model
+            # Only what differs from the defaults, so that the specs of existing recipes stay as they were.
+            if enc.init != "embeddings":
+                spec["init"] = enc.init
+            if enc.token_weights != "none":
+                spec["token_weights"] = enc.token_weights
+                spec["idf_collection"] = self.data.collection
         elif enc.arch is not None:
             spec["arch"] = asdict(enc.arch)
             spec["tokenizer"] = enc.tokenizer
@@ -421,9 +432,16 @@ def _parse_encoder(t: Table, *, default_model: str | None) -> EncoderRecipe:
     projection_lr = t.number("projection_lr", positive=True) if "projection_lr" in t else None
     if projection_lr is not None and dim is None and not saved:
         t.fail("projection_lr", "only used with dim (there is no projection to train)")
+    init = t.choice("init", INITS, "L0 init")
+    token_weights = t.choice("token_weights", TOKEN_WEIGHTS, "token weights")
+    for key in ("init", "token_weights"):
+        if key in t and (kind != "static" or model is None):
+            t.fail(key, 'only used with type = "static" and model (it says where an L0 table starts)')
     if saved:  # the saved encoder's own type and pooling apply
         return EncoderRecipe(None, None, None, None, pair, path, None, dim, lr, projection_lr)
-    return EncoderRecipe(kind, model, arch, tokenizer, None, None, pooling, dim, lr, projection_lr)
+    return EncoderRecipe(
+        kind, model, arch, tokenizer, None, None, pooling, dim, lr, projection_lr, init, token_weights
+    )
 
 
 def _parse_loss(t: Table) -> LossSpec:

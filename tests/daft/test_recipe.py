@@ -332,6 +332,9 @@ ERRORS = {
     "zero lr": (MINIMAL + "lr = 0\n", "[query_encoder] lr: expected a positive number, got 0"),
     "zero projection_lr": (MINIMAL + "dim = 8\nprojection_lr = 0\n", "[query_encoder] projection_lr: expected a positive number, got 0"),
     "projection_lr without dim": (MINIMAL + "projection_lr = 1e-3\n", "[query_encoder] projection_lr: only used with dim (there is no projection to train)"),
+    "init on a transformer": (MINIMAL + 'init = "distilled"\n', '[query_encoder] init: only used with type = "static" and model (it says where an L0 table starts)'),
+    "unknown init": (MINIMAL + 'type = "static"\ninit = "pca"\n', "[query_encoder] init: unknown L0 init 'pca'"),
+    "unknown token weights": (MINIMAL + 'type = "static"\ntoken_weights = "zipf"\n', "[query_encoder] token_weights: unknown token weights 'zipf'"),
     "string lr": (MINIMAL + '[doc_encoder]\nlr = "1e-5"\n', '[doc_encoder] lr: expected a positive number, got "1e-5"'),
     "doc unknown key": (MINIMAL + "[doc_encoder]\nname = 1\n", "[doc_encoder] name: unknown key 'name'"),
     "zero scale": (MINIMAL + "[loss]\nscale = 0\n", "[loss] scale: expected a positive number, got 0"),
@@ -409,6 +412,22 @@ def test_projection_lr_by_override(tmp_path: Path) -> None:
     )
     assert (recipe.query_encoder.projection_lr, recipe.query_encoder.lr) == (1e-3, 1e-5)
     assert load_recipe(_write(tmp_path, MINIMAL)).query_encoder.projection_lr is None
+
+
+def test_static_init_reaches_the_encoder_spec(tmp_path: Path) -> None:
+    overrides = [
+        "query_encoder.type=static",
+        "query_encoder.init=distilled",
+        "query_encoder.token_weights=idf",
+    ]
+    recipe = load_recipe(_write(tmp_path, MINIMAL), overrides)
+    spec = recipe.encoder_spec("query")
+    assert (spec["init"], spec["token_weights"], spec["idf_collection"]) == (
+        "distilled",
+        "idf",
+        "wordnet-small",
+    )
+    assert "init" not in recipe.encoder_spec("doc")  # a transformer has no table to start
 
 
 def test_overrides_apply_in_order_and_are_recorded(tmp_path: Path) -> None:
