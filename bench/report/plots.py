@@ -1,24 +1,8 @@
-"""What every PNG plot of a report needs: a headless pyplot, and a figure turned into PNG bytes."""
+"""What every PNG plot of a report needs: a headless pyplot, and a figure turned into PNG bytes.
 
-from __future__ import annotations
+They live in `daft.plots` (training curves need them too, and daft never imports bench).
+"""
 
-import io
-from typing import Any
+from daft.plots import png, pyplot
 
-
-def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend (no display), imported only when a plot is drawn."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def png(figure: Any) -> bytes:
-    """The figure as PNG bytes; the figure is closed (pyplot would otherwise keep every one alive)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    pyplot().close(figure)
-    return buffer.getvalue()
+__all__ = ["png", "pyplot"]

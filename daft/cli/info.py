@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
+from daft.curves import CURVES_FILE
 from daft.progress import output_console
 
 
@@ -43,5 +44,9 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("value", overflow="fold")
     for key, value in _rows("", {k: v for k, v in manifest.items() if k != "recipe"}):
         table.add_row(key, value)
+    curves = Path(args.pair) / CURVES_FILE
+    table.add_row(
+        "curves", str(curves) if curves.is_file() else f"none yet: python -m daft curves {args.pair}"
+    )
     output_console().print(table)
     return 0
