@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from daft.errors import UserError
+from daft.finite import require_finite
 
 ENCODER_FILE = "daft_encoder.json"
 PROJECTION_FILE = "projection.safetensors"
@@ -134,7 +135,7 @@ class Encoder(nn.Module):
             if on_batch is not None:
                 on_batch(len(index))
         self.train(was_training)
-        return out
+        return require_finite(out, f"{self.kind} encoder ({self.dim}-d)")
 
     # -- persistence ------------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
