@@ -11,7 +11,7 @@ from rich.table import Table
 from daft import assets
 from daft.cli.runner import subcommands
 from daft.errors import UserError
-from daft.progress import console
+from daft.progress import console, output_console
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -50,7 +50,7 @@ def list_assets(args: argparse.Namespace) -> int:
         size = _mb(row["size"]) if row["cached"] else f"{_mb(row['download_size'])} to fetch"
         cached = "[green]yes[/]" if row["cached"] else "no"
         table.add_row(row["name"], row["kind"], row["source"], cached, size, row["description"])
-    console.print(table)
+    output_console().print(table)
     return 0
 
 
