@@ -94,10 +94,14 @@ class RunTotals:
     started: float = field(default_factory=time.perf_counter)
 
     @classmethod
-    def resumed(cls, saved: Mapping[str, Any] | None) -> RunTotals:
-        """The totals stored in a loaded checkpoint under `TOTALS` (zero for a fresh run or an older file)."""
+    def resumed(cls, saved: Mapping[str, Any] | None, started: float | None = None) -> RunTotals:
+        """The totals stored in a loaded checkpoint under `TOTALS` (zero for a fresh run or an older file).
+
+        `started`: the `time.perf_counter()` at which this process began the run (default: now).
+        """
         record = (saved or {}).get(TOTALS) or {}
-        return cls(float(record.get("seconds", 0.0)), [float(x) for x in record.get("losses", [])])
+        seconds, losses = float(record.get("seconds", 0.0)), [float(x) for x in record.get("losses", [])]
+        return cls(seconds, losses) if started is None else cls(seconds, losses, started)
 
     @property
     def seconds(self) -> float:

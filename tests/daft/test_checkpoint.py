@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -27,6 +28,10 @@ def test_totals_cover_the_whole_run_after_a_resume(tmp_path: Path) -> None:
     assert resumed.losses == [0.5, 0.25]
     assert 100.0 <= resumed.seconds_before < 100.0 + 60.0
     assert resumed.seconds >= resumed.seconds_before
+    since = checkpoint.RunTotals.resumed(
+        {checkpoint.TOTALS: {"seconds": 5.0}}, started=time.perf_counter() - 60
+    )
+    assert since.seconds >= 65.0
 
 
 def test_totals_of_a_fresh_run_or_an_older_checkpoint_start_at_zero() -> None:
