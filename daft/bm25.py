@@ -189,7 +189,7 @@ def _java_message(err: BaseException) -> str:
 @contextlib.contextmanager
 def _scratch_dir(parent: Path) -> Iterator[Path]:
     """A scratch directory under `parent`, removed on exit; named so that `cache.sweep` finds leftovers."""
-    path = Path(tempfile.mkdtemp(prefix=".corpus.", suffix=".building", dir=parent))
+    path = Path(tempfile.mkdtemp(prefix=cache.staging_prefix("corpus"), suffix=".building", dir=parent))
     try:
         yield path
     finally:

@@ -5,6 +5,10 @@ written; the last file written is a seal (`.daft-seal.json`) listing every file 
 sha256. An entry without a seal is half-built; an entry whose files disagree with the seal is corrupt.
 Either way the caller rebuilds it. Checking sizes is cheap and always done; a file whose mtime changed is
 re-hashed; `deep=True` re-hashes everything.
+
+Staging names carry the pid of the process that made them (`.<entry>.pid<N>.<random>.building`), so that
+the next start of the same work removes what a killed process left, at once, without touching the staging
+of a build still running elsewhere.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -22,6 +27,8 @@ from typing import Any
 
 SEAL = ".daft-seal.json"
 _CHUNK = 1 << 20
+_OWNER = re.compile(r"\.pid(\d+)\.")
+LEFTOVERS = (".*.building", ".*.old", ".*.tmp", ".fetch*")
 
 
 def cache_root() -> Path:
@@ -41,11 +48,35 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def staging_prefix(name: str) -> str:
+    """The start of a temporary name for `name` made by this process (its pid, so a sweep knows the owner)."""
+    return f".{name}.pid{os.getpid()}."
+
+
+def owner_pid(path: Path) -> int | None:
+    """The pid recorded in a staging name by `staging_prefix`, or None for a name without one."""
+    found = _OWNER.findall(Path(path).name)
+    return int(found[-1]) if found else None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists on this machine (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OverflowError:
+        return False
+    return True
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never a torn one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=staging_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -146,13 +177,14 @@ def building(final: Path, meta: dict[str, Any]) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".building", dir=final.parent))
+    prefix = staging_prefix(final.name)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, suffix=".building", dir=final.parent))
     try:
         yield staging
         staging.chmod(0o755)  # mkdtemp makes it private; a cache entry should read like any directory
         seal(staging, meta)
         if final.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            trash = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=final.parent))
             os.replace(final, trash / "entry")
             remove(trash)
         os.replace(staging, final)
@@ -162,16 +194,20 @@ def building(final: Path, meta: dict[str, Any]) -> Iterator[Path]:
 
 
 def sweep(parent: Path, *, older_than_s: float = 3600.0) -> None:
-    """Remove staging leftovers of builds that were killed (e.g. by SIGKILL) under `parent`.
+    """Remove what killed builds, fetches and writes (e.g. by SIGKILL) left under `parent`.
 
-    Only old ones: a young staging directory may belong to a build running in another process.
+    A leftover whose name records a pid is removed as soon as that process is gone; one whose process
+    is alive belongs to work in progress and stays. A name without a pid (made before pids were recorded)
+    is removed only when old, since a young one may belong to a build running in another process.
     """
     parent = Path(parent)
     if not parent.is_dir():
         return
     now = time.time()
-    for pattern in (".*.building", ".*.old", ".fetch-*"):
+    for pattern in LEFTOVERS:
         for leftover in parent.glob(pattern):
+            pid = owner_pid(leftover)
             with contextlib.suppress(FileNotFoundError):
-                if now - leftover.stat().st_mtime > older_than_s:
+                stale = now - leftover.stat().st_mtime > older_than_s if pid is None else not pid_alive(pid)
+                if stale:
                     remove(leftover)

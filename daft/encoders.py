@@ -22,10 +22,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from daft.errors import UserError
+from daft.finite import require_finite
 
 ENCODER_FILE = "daft_encoder.json"
 PROJECTION_FILE = "projection.safetensors"
 STATIC_FILE = "static.safetensors"
+SAFETENSORS_FILE = "model.safetensors"
+PICKLE_PATTERNS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
 POOLINGS = ("mean", "cls")
 
 
@@ -134,7 +137,7 @@ class Encoder(nn.Module):
             if on_batch is not None:
                 on_batch(len(index))
         self.train(was_training)
-        return out
+        return require_finite(out, f"{self.kind} encoder ({self.dim}-d)")
 
     # -- persistence ------------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -393,10 +396,11 @@ def build(spec: Mapping[str, Any]) -> Encoder:
 
 
 def load_encoder(directory: Path) -> Encoder:
-    """Load an encoder saved with `Encoder.save` (safetensors only; never unpickles)."""
-    from safetensors.torch import load_file
-    from transformers import AutoTokenizer
+    """Load an encoder saved with `Encoder.save` (safetensors only; never unpickles).
 
+    Whatever is malformed (a missing or unreadable file, a wrong tensor key or shape, a table smaller than
+    the vocabulary, pickle weights) is a one-line UserError naming the file, never a traceback.
+    """
     directory = Path(directory)
     config_path = directory / ENCODER_FILE
     if not config_path.is_file():
@@ -405,26 +409,118 @@ def load_encoder(directory: Path) -> Encoder:
         config = json.loads(config_path.read_text("utf-8"))
     except ValueError as err:
         raise UserError(f"{config_path}: invalid JSON ({err})") from None
-    tokenizer = AutoTokenizer.from_pretrained(directory)
+    if not isinstance(config, dict):
+        raise UserError(f"{config_path}: expected a JSON object, got {type(config).__name__}")
+    tokenizer = _saved_tokenizer(directory)
     max_length = int(config.get("max_length", 256))
     if config.get("type") == "static":
-        weights = load_file(directory / STATIC_FILE)
+        table = _matrix(directory / STATIC_FILE, "embedding.weight")
+        rows, source = table.shape[0], directory / STATIC_FILE
         encoder: Encoder = StaticEncoder(
-            nn.Embedding.from_pretrained(weights["embedding.weight"], freeze=False),
-            tokenizer,
-            max_length=max_length,
+            nn.Embedding.from_pretrained(table, freeze=False), tokenizer, max_length=max_length
         )
     elif config.get("type") == "transformer":
+        model = _saved_model(directory)
+        rows, source = model.get_input_embeddings().num_embeddings, directory / SAFETENSORS_FILE
         encoder = TransformerEncoder(
-            _pretrained(directory), tokenizer, pooling=config.get("pooling", "mean"), max_length=max_length
+            model, tokenizer, pooling=config.get("pooling", "mean"), max_length=max_length
         )
     else:
         raise UserError(f"{config_path}: unknown encoder type {config.get('type')!r}")
+    # A token id past the table's end would crash (or read garbage on a GPU) at the first query that has it.
+    if rows < len(tokenizer):
+        raise UserError(
+            f"{source}: the token embedding table has {rows} rows, fewer than the tokenizer's {len(tokenizer)}"
+        )
     if config.get("projection"):
-        weight = load_file(directory / PROJECTION_FILE)["weight"]
+        weight = _matrix(directory / PROJECTION_FILE, "weight")
+        if weight.shape[1] != encoder.hidden_size:
+            raise UserError(
+                f"{directory / PROJECTION_FILE}: weight is {tuple(weight.shape)}, but the encoder gives "
+                f"{encoder.hidden_size}-d vectors (expected (dim, {encoder.hidden_size}))"
+            )
         encoder.projection = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
         with torch.no_grad():
             encoder.projection.weight.copy_(weight)
     if config.get("dim") is not None and encoder.dim != int(config["dim"]):
         raise UserError(f"{config_path}: dim {config['dim']} does not match the weights ({encoder.dim})")
     return encoder.eval()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _saved_tokenizer(directory: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(directory)
+    except (OSError, ValueError) as err:
+        raise UserError(f"{directory}: no usable tokenizer ({_first_line(err)})") from None
+
+
+def _safetensors(path: Path, read: Callable[[Path], Any]) -> Any:
+    """`read(path)` for a safetensors file, with a missing or unreadable file as a UserError naming it."""
+    from safetensors import SafetensorError
+
+    if not path.is_file():
+        raise UserError(f"{path}: missing")
+    try:
+        return read(path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise UserError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
+
+
+def _tensor_names(path: Path) -> set[str]:
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as handle:
+        return set(handle.keys())
+
+
+def _matrix(path: Path, key: str) -> Tensor:
+    """The 2-d float tensor `key` of a safetensors file."""
+    from safetensors.torch import load_file
+
+    tensors = _safetensors(path, load_file)
+    if key not in tensors:
+        raise UserError(f"{path}: no tensor {key!r} (it holds: {', '.join(sorted(tensors)) or 'nothing'})")
+    tensor = tensors[key]
+    if tensor.ndim != 2 or not tensor.is_floating_point():
+        raise UserError(
+            f"{path}: {key!r} must be a 2-d float matrix, not {tuple(tensor.shape)} {tensor.dtype}"
+        )
+    return tensor
+
+
+def _saved_model(directory: Path) -> nn.Module:
+    """The transformer of a saved encoder: safetensors only, and every weight of the model present in them."""
+    weights = directory / SAFETENSORS_FILE
+    index = directory / f"{SAFETENSORS_FILE}.index.json"  # a sharded save
+    if not weights.is_file() and not index.is_file():
+        pickles = sorted(p.name for pattern in PICKLE_PATTERNS for p in directory.glob(pattern))
+        if pickles:
+            raise UserError(
+                f"{directory / pickles[0]}: pickle weights are never loaded (unpickling can run code); "
+                "save the encoder as safetensors"
+            )
+        raise UserError(f"{weights}: missing")
+    if index.is_file():
+        try:
+            stored = set(json.loads(index.read_text("utf-8"))["weight_map"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise UserError(f"{index}: not a safetensors index ({_first_line(err)})") from None
+    else:
+        stored = _safetensors(weights, _tensor_names)
+    try:
+        model = _pretrained(directory)
+    except (OSError, ValueError, RuntimeError) as err:
+        raise UserError(f"{directory}: the transformer does not load ({_first_line(err)})") from None
+    # transformers fills weights missing from the file with random values and only logs it.
+    if missing := sorted(set(model.state_dict()) - stored):
+        raise UserError(
+            f"{weights}: no tensor {missing[0]!r} ({len(missing)} of the model's weights are missing)"
+        )
+    return model

@@ -49,9 +49,12 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{directory}: not an encoder pair (no {MANIFEST})")
     try:
-        return json.loads(path.read_text("utf-8"))
+        manifest = json.loads(path.read_text("utf-8"))
     except ValueError as err:
         raise UserError(f"{path}: invalid JSON ({err})") from None
+    if not isinstance(manifest, dict):
+        raise UserError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
+    return manifest
 
 
 def load_pair_side(directory: Path, side: str = "query") -> Encoder:

@@ -23,9 +23,14 @@ from rich.progress import (
 console = Console(stderr=True, soft_wrap=True)  # soft_wrap: a message stays one line in logs
 
 
+# Piped output (logs, CI, `| less`) has no width to fit: tables take their natural width, so no name or
+# value is cut to "…" or wrapped. A table never expands to the console width, so this pads nothing.
+PIPED_WIDTH = 100_000
+
+
 def output_console() -> Console:
-    """A stdout console for tables; wide when not a terminal, so logs (CI) keep whole table rows."""
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+    """A stdout console for tables: the terminal's width (or $COLUMNS), else unlimited, so rows stay whole."""
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
     return Console(width=width)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,12 @@ def tiny_beir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for split, lines in splits.items():
         (folder / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(lines))
     return folder
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process that has exited (what a killed run leaves in its staging names)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return int(proc.stdout)

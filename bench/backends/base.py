@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from daft.errors import UserError
+from daft.finite import require_finite
 
 if TYPE_CHECKING:
     import torch
@@ -97,8 +98,8 @@ class Prepared(Protocol):
 
 def parity(prepared: Prepared, reference: np.ndarray, texts: Sequence[str]) -> float:
     """Max abs difference of `prepared`'s embeddings of `texts` from a reference matrix (torch fp32, CPU)."""
-    got = prepared.fetch(prepared.forward(prepared.tokenize(texts)))
-    reference = np.asarray(reference, dtype=np.float32)
+    got = require_finite(prepared.fetch(prepared.forward(prepared.tokenize(texts))), "parity: backend")
+    reference = require_finite(np.asarray(reference, dtype=np.float32), "parity: torch fp32 reference")
     if got.shape != reference.shape:
         raise UserError(f"parity: backend returned shape {got.shape}, reference has {reference.shape}")
     return float(np.abs(got.astype(np.float32) - reference).max()) if got.size else 0.0

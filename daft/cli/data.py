@@ -9,7 +9,7 @@ import time
 from rich.table import Table
 
 from daft import collections
-from daft.progress import console
+from daft.progress import console, output_console
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -50,6 +50,7 @@ def show_info(args: argparse.Namespace) -> int:
         table.add_column(column, justify="left" if column == "split" else "right")
     for split, counts in info["splits"].items():
         table.add_row(split, f"{counts['queries']:,}", f"{counts['judged_pairs']:,}")
-    console.print(table)
-    console.print(f"cached at {info['path']}", highlight=False)
+    stdout = output_console()
+    stdout.print(table)
+    stdout.print(f"{'cached at' if info['cached'] else 'read from'} {info['path']}", highlight=False)
     return 0

@@ -30,7 +30,9 @@ def _record(path: Path, lineno: int, line: str, fields: tuple[str, ...]) -> dict
     try:
         record = _DECODER.decode(line)
     except json.JSONDecodeError as err:
-        raise LineError(path, lineno, f"not valid JSON ({err.msg} at column {err.colno})") from None
+        # Some messages already end in "at" ("Unterminated string starting at").
+        at = "" if err.msg.endswith(" at") else " at"
+        raise LineError(path, lineno, f"not valid JSON ({err.msg}{at} column {err.colno})") from None
     if type(record) is not dict:
         raise LineError(path, lineno, "expected a JSON object")
     for key in fields:
@@ -134,7 +136,11 @@ def load_beir(folder: Path, name: str | None = None) -> Collection:
         raise UserError(f"{folder / 'qrels'}: no qrels file (expected {layout}, e.g. qrels/test.tsv)")
     with reading() as bar:
         corpus = _read_corpus(corpus_path, bar)
+        if not corpus:
+            raise UserError(f"{corpus_path}: no documents (the file is empty or blank)")
         queries = _read_queries(queries_path, bar)
+        if not queries:
+            raise UserError(f"{queries_path}: no queries (the file is empty or blank)")
         qrels = {split: _read_qrels(path, corpus, queries, bar) for split, path in splits}
     return Collection(name=name or folder.resolve().name, corpus=corpus, queries=queries, qrels=qrels)
 

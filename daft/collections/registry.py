@@ -164,5 +164,12 @@ def info(ref: str, registry: Mapping[str, Builtin] = BUILTINS) -> dict[str, Any]
     if split is not None:
         stats["splits"] = {split: stats["splits"][split]}
     name, _ = parse_ref(ref)
-    where = collection_dir(name) if name in registry else Path(name).expanduser().resolve()
-    return {"name": collection.name, **stats, "fingerprint": collection.fingerprint, "path": str(where)}
+    cached = name in registry  # a built-in is built into the cache; a folder is only read
+    where = collection_dir(name) if cached else Path(name).expanduser().resolve()
+    return {
+        "name": collection.name,
+        **stats,
+        "fingerprint": collection.fingerprint,
+        "path": str(where),
+        "cached": cached,
+    }

@@ -3,12 +3,14 @@
 import hashlib
 import io
 import json
+import os
 import tarfile
 import zipfile
 
 import pytest
 
 from daft import assets, cache
+from daft.__main__ import main
 from daft.errors import UserError
 
 
@@ -187,3 +189,71 @@ def test_resolve_model_hub_id_unreachable(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UserError, match="fetching it from the Hugging Face hub failed"):
         assets.resolve_model("someone/some-model")
+
+
+def _alter_keeping_size_and_mtime(path):
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[0] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_edit_that_kept_size_and_mtime_is_rebuilt_by_the_next_process(registry, monkeypatch, capsys):
+    reg, fetcher, _ = registry
+    path = assets.ensure("fake", registry=reg, fetcher=fetcher)
+    _alter_keeping_size_and_mtime(path / "w.bin")
+    monkeypatch.setattr(assets, "_VERIFIED", set(), raising=False)  # a new process: nothing verified yet
+    assert assets.ensure("fake", registry=reg, fetcher=fetcher) == path
+    assert (path / "w.bin").read_text() == "w"
+    assert "(w.bin does not match its recorded sha256); rebuilding" in capsys.readouterr().err
+
+
+@pytest.fixture
+def cli_registry(registry, monkeypatch):
+    """The fake asset in the real registry, fetched by a default PipFetcher from the local index."""
+    reg, _, index = registry
+    monkeypatch.setitem(assets.ASSETS, "fake", reg["fake"])
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    monkeypatch.setattr(assets, "_VERIFIED", set(), raising=False)
+    return reg
+
+
+def test_cli_fetch_verifies_content_and_repairs(cli_registry, monkeypatch, capsys):
+    assert main(["assets", "fetch", "fake"]) == 0
+    assert "fake: fetched in" in capsys.readouterr().err
+    path = assets.asset_dir("fake")
+    assert main(["assets", "fetch", "fake"]) == 0
+    assert "fake: cached, verified" in capsys.readouterr().err
+    _alter_keeping_size_and_mtime(path / "w.bin")
+    assert main(["assets", "fetch", "fake"]) == 0
+    assert "fake: was corrupt (w.bin does not match its recorded sha256), rebuilt" in capsys.readouterr().err
+    assert (path / "w.bin").read_text() == "w" and assets.verify("fake") is None
+
+
+def test_cli_verify_names_the_corrupt_asset_and_repairs_on_request(cli_registry, capsys):
+    assert main(["assets", "fetch", "fake"]) == 0
+    path = assets.asset_dir("fake")
+    (path / "w.bin").write_text("")  # fails even the cheap check: must still be listed, not skipped
+    capsys.readouterr()
+    assert main(["assets", "verify"]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt cached asset(s): fake; rebuild with `python -m daft assets fetch fake`" in err
+    assert main(["assets", "verify", "--repair"]) == 0
+    assert "fake: was corrupt" in capsys.readouterr().err
+    assert main(["assets", "verify"]) == 0
+
+
+def test_killed_fetch_and_build_leftovers_go_at_the_next_start(registry, dead_pid):
+    reg, fetcher, _ = registry
+    downloads = cache.cache_root() / "downloads"
+    entries = cache.cache_root() / "assets"
+    for leftover in (downloads / f".fetch.pid{dead_pid}.abc", entries / f".fake.pid{dead_pid}.xyz.building"):
+        leftover.mkdir(parents=True)
+        (leftover / "part").write_bytes(b"x" * 10)
+    alive = entries / f".other.pid{os.getpid()}.xyz.building"  # a build still running elsewhere
+    alive.mkdir()
+    assets.ensure("fake", registry=reg, fetcher=fetcher)
+    assert sorted(p.name for p in downloads.iterdir()) == []
+    assert sorted(p.name for p in entries.iterdir()) == [alive.name, "fake"]

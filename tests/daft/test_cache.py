@@ -99,3 +99,26 @@ def test_sweep_removes_only_old_leftovers(tmp_path):
     os.utime(old, (past, past))
     cache.sweep(tmp_path)
     assert not old.exists() and young.exists()
+
+
+def test_sweep_removes_young_leftovers_of_dead_processes_at_once(tmp_path, dead_pid):
+    killed = [
+        tmp_path / f".entry.pid{dead_pid}.k1.building",
+        tmp_path / f".entry.pid{dead_pid}.k2.old",
+        tmp_path / f".report.json.pid{dead_pid}.k3.tmp",
+        tmp_path / f".fetch.pid{dead_pid}.k4",
+    ]
+    running = tmp_path / f".entry.pid{os.getpid()}.r1.building"
+    for path in [*killed, running]:
+        path.mkdir()
+    cache.sweep(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [running.name]
+
+
+def test_staging_names_record_their_owner(tmp_path):
+    seen = []
+    with cache.building(tmp_path / "entry", {}) as out:
+        seen.append(cache.owner_pid(out))
+    assert seen == [os.getpid()]
+    assert cache.owner_pid(tmp_path / ".x.pid12.ab12.building") == 12
+    assert cache.owner_pid(tmp_path / ".x.12.ab12.building") is None

@@ -132,9 +132,25 @@ def test_missing_files_are_named(tmp_path):
         load_beir(make_beir(tmp_path / "c", qrels__test=None, qrels__dev=None))
 
 
+@pytest.mark.parametrize(("key", "what"), [("corpus", "documents"), ("queries", "queries")])
+@pytest.mark.parametrize("content", ["", "\n  \n"])
+def test_an_empty_file_says_so(tmp_path, key, what, content):
+    folder = make_beir(tmp_path, **{key: content})
+    with pytest.raises(
+        UserError, match=rf"^{folder / f'{key}.jsonl'}: no {what} \(the file is empty or blank\)$"
+    ):
+        load_beir(folder)
+
+
 BAD_INPUT = [
     # (file, content, line, problem)
     ("corpus", jsonl(CORPUS[:1]) + '{"_id": "d2", "text": \n', 2, "not valid JSON"),
+    (
+        "corpus",
+        jsonl(CORPUS[:1]) + '{"_id": "d2", "text": "cut short\n',
+        2,
+        "not valid JSON (Unterminated string starting at column 23)",
+    ),
     ("corpus", jsonl(CORPUS[:2]) + '["d3", "text"]\n', 3, "expected a JSON object"),
     ("corpus", jsonl(CORPUS[:1]) + '{"text": "no id"}\n', 2, "missing key '_id'"),
     ("corpus", jsonl(CORPUS[:1]) + '{"_id": "d2"}\n', 2, "missing key 'text'"),

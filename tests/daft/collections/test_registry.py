@@ -206,6 +206,7 @@ def test_info_of_a_folder_and_of_one_split(tmp_path):
         "splits": {"train": {"queries": 1, "judged_pairs": 1}, "test": {"queries": 1, "judged_pairs": 2}},
         "fingerprint": tiny().fingerprint,
         "path": str(beir.resolve()),
+        "cached": False,
     }
     assert info(str(beir)) == expected
     assert info(f"{beir}:test") == {**expected, "splits": {"test": {"queries": 1, "judged_pairs": 2}}}
