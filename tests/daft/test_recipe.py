@@ -631,7 +631,34 @@ SHIPPED = [f"{folder}{method}-{query}" for folder in ("", "gpu/") for method in 
 
 def test_every_recipe_file_is_tested() -> None:
     files = {str(p.relative_to(RECIPES).with_suffix("")) for p in RECIPES.rglob("*.toml")}
-    assert files == {*SHIPPED, "base-cpu", "gpu/base-gpu", "zero_shot-minilm-l6", "gpu/zero_shot-minilm-l6"}
+    base = {"base-cpu", "gpu/base-gpu", "zero_shot-minilm-l6", "gpu/zero_shot-minilm-l6"}
+    assert files == {*SHIPPED, *base, *L0_INITS, "standard-minilm-l6"}
+
+
+# The L0-start experiment (issue 12): name -> (method, init, token_weights) of its static query encoder.
+L0_INITS = {
+    "zero_shot-l0-minilm": ("zero_shot", "embeddings", "none"),
+    "zero_shot-l0-minilm-distilled": ("zero_shot", "distilled", "none"),
+    "zero_shot-l0-minilm-distilled-idf": ("zero_shot", "distilled", "idf"),
+    "standard-l0-minilm-distilled-idf": ("standard", "distilled", "idf"),
+    "daft-l0-minilm-distilled-idf": ("daft", "distilled", "idf"),
+}
+
+
+@pytest.mark.parametrize("name", L0_INITS)
+def test_l0_init_recipes_differ_from_the_base_only_in_the_start(name: str) -> None:
+    recipe = load_recipe(RECIPES / f"{name}.toml")
+    q = recipe.query_encoder
+    assert (recipe.name, recipe.method, q.init, q.token_weights) == (name, *L0_INITS[name])
+    assert (q.type, q.model, recipe.include) == ("static", "minilm-l6", RECIPES / "base-cpu.toml")
+    assert recipe.output == Path.cwd() / "pairs" / name
+
+
+def test_the_fine_tuned_reference_is_minilm_l6_on_both_sides() -> None:
+    recipe = load_recipe(RECIPES / "standard-minilm-l6.toml")
+    sides = (recipe.query_encoder, recipe.doc_encoder)
+    assert [(e.type, e.model, e.dim, e.lr) for e in sides] == [("transformer", "minilm-l6", None, 1e-5)] * 2
+    assert (recipe.method, recipe.include) == ("standard", RECIPES / "base-cpu.toml")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
