@@ -31,19 +31,23 @@ import numpy as np
 from bench import environment
 from bench.retrieval.significance import permutation_test
 from bench.stats import mann_whitney, ratio_ci
+from bench.suite import GateSpec
 from daft.errors import UserError
 
 VERDICTS = ("regression", "improvement", "no change")
 KINDS = ("latency", "quality")
 
 
+_GATE = GateSpec()  # the one source of the defaults: a suite without [gate], and `bench compare --help`
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """What counts: relative latency change, absolute noise floor, quality drop, and the test level."""
 
-    latency: float = 0.10
-    noise_floor_ns: float = 5_000.0
-    quality: float = 0.005
+    latency: float = _GATE.latency_threshold
+    noise_floor_ns: float = 1e3 * _GATE.noise_floor_us
+    quality: float = _GATE.quality_threshold
     level: float = 0.05
     cells: Mapping[str, float] = field(default_factory=dict)  # glob on cell id -> relative latency threshold
 
@@ -54,17 +58,21 @@ class Thresholds:
         )
 
     @classmethod
-    def from_report(cls, report: Mapping[str, Any], **overrides: Any) -> Thresholds:
-        """The baseline suite's [gate] values, then the explicitly given ones (None = not given)."""
-        gate = report.get("suite", {}).get("gate") or {}
+    def from_gate(cls, gate: GateSpec, **overrides: Any) -> Thresholds:
+        """A suite's [gate] values, then the explicitly given ones (None = not given)."""
         values = {
-            "latency": gate.get("latency_threshold", cls.latency),
-            "noise_floor_ns": 1e3 * gate.get("noise_floor_us", cls.noise_floor_ns / 1e3),
-            "quality": gate.get("quality_threshold", cls.quality),
-            "cells": dict(gate.get("cell_thresholds", {})),
+            "latency": gate.latency_threshold,
+            "noise_floor_ns": 1e3 * gate.noise_floor_us,
+            "quality": gate.quality_threshold,
+            "cells": dict(gate.cell_thresholds),
         }
         values |= {k: v for k, v in overrides.items() if v is not None}
         return cls(**values)
+
+    @classmethod
+    def from_report(cls, report: Mapping[str, Any], **overrides: Any) -> Thresholds:
+        """The baseline suite's [gate] values (GateSpec's defaults where it has none), then `overrides`."""
+        return cls.from_gate(GateSpec(**(report.get("suite", {}).get("gate") or {})), **overrides)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,13 @@ from rich.markup import escape
 from bench.compare import KINDS, Thresholds, compare
 from bench.report import comparison as render
 from bench.report import schema
+from bench.suite import GateSpec
 from daft.cache import atomic_write_text
 from daft.errors import UserError
 from daft.progress import output_console
 
 stdout = output_console()
+GATE = GateSpec()
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -29,11 +31,22 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--fail-on", choices=("latency", "quality", "both"), default="both", help="what fails the gate (both)"
     )
-    parser.add_argument("--threshold", type=float, help="relative latency change that counts (0.10)")
+    # The defaults shown are GateSpec's, the ones in force when the baseline suite has no [gate] table.
     parser.add_argument(
-        "--noise-floor-us", type=float, help="absolute latency change below which nothing counts (5)"
+        "--threshold",
+        type=float,
+        help=f"relative latency change that counts ({GATE.latency_threshold:g}, or the baseline's [gate])",
     )
-    parser.add_argument("--quality-threshold", type=float, help="nDCG-style drop that counts (0.005)")
+    parser.add_argument(
+        "--noise-floor-us",
+        type=float,
+        help=f"absolute latency change below which nothing counts ({GATE.noise_floor_us:g}, or [gate])",
+    )
+    parser.add_argument(
+        "--quality-threshold",
+        type=float,
+        help=f"nDCG-style drop that counts ({GATE.quality_threshold:g}, or the baseline's [gate])",
+    )
     parser.add_argument(
         "--cell-threshold",
         action="append",

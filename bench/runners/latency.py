@@ -21,7 +21,7 @@ from bench.backends.base import Target, parity
 from bench.plan import Cell, Plan
 from bench.queries import load_queries
 from bench.stats import Stats, is_noisy
-from bench.timing import Budget, Samples, batches, calibrate_overhead, measure, rotation_length, timed_call
+from bench.timing import Samples, batches, calibrate_overhead, measure, rotation_length, timed_call
 from daft import assets, encoders
 from daft.config import jsonable
 from daft.onnx_export import weights_fingerprint
@@ -45,11 +45,6 @@ def _asset_pins(specs: Iterable[Any]) -> dict[str, list[str]]:
             if isinstance(name, str) and name in assets.ASSETS:
                 pins[name] = [a.sha256 for a in assets.ASSETS[name].artifacts]
     return pins
-
-
-def _budget(measure_spec: Any) -> Budget:
-    names = {f.name for f in dataclasses.fields(Budget)}
-    return Budget(**{k: v for k, v in dataclasses.asdict(measure_spec).items() if k in names})
 
 
 def _state_bytes(encoder: torch.nn.Module) -> int:
@@ -133,7 +128,6 @@ def run_latency(
     """Measure every latency cell of `plan`, filling `report` in place; `advance(cell_id)` after each cell."""
     query = suite.queries
     texts = load_queries(query.source, query.file, query.limit)
-    budget = _budget(suite.measure)
     parity_texts = texts[:PARITY_QUERIES]
     specs = {spec.name: spec for spec in suite.encoders}
     for name, cells in groupby(plan.cells, key=lambda c: c.encoder):
@@ -188,7 +182,9 @@ def run_latency(
                 for cell in group:
                     if cell.batch_size not in shapes:
                         shapes[cell.batch_size] = _batch_shapes(encoder, texts, cell.batch_size, query)
-                    samples = measure(prepared, texts, cell.batch_size, budget, shapes[cell.batch_size])
+                    samples = measure(
+                        prepared, texts, cell.batch_size, suite.measure, shapes[cell.batch_size]
+                    )
                     rss, cuda = _memory_pass(prepared, texts, cell.batch_size, device)
                     entry = _cell_entry(
                         cell,

@@ -192,3 +192,24 @@ def test_thresholds_come_from_the_baseline_suite_then_the_command_line():
     assert t.for_cell("L0/torch/cpu/fp32/b1/t1") == 0.5 and t.for_cell("m/x") == 0.3
     assert Thresholds.from_report(report, latency=0.1, quality=None).latency == 0.1
     assert Thresholds.from_report(_report([])).latency == 0.10  # a report without [gate]: the defaults
+
+
+def test_the_gate_defaults_have_one_source(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch):
+    from bench.suite import GateSpec
+
+    gate = GateSpec(latency_threshold=0.37, noise_floor_us=7.0, quality_threshold=0.02)
+    t = Thresholds.from_gate(gate)
+    assert (t.latency, t.noise_floor_ns, t.quality) == (0.37, 7000.0, 0.02)
+    defaults = Thresholds()
+    assert (defaults.latency, defaults.noise_floor_ns / 1e3, defaults.quality) == (
+        GateSpec.latency_threshold,
+        GateSpec.noise_floor_us,
+        GateSpec.quality_threshold,
+    )
+    # The help shows the default in force, read from the same GateSpec.
+    monkeypatch.setattr("bench.cli.compare.GATE", gate)
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    shown = capsys.readouterr().out
+    assert "(0.37," in shown and "(7," in shown and "(0.02," in shown
