@@ -51,7 +51,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def suite_name(ref: str) -> str:
+def named_suite(ref: str) -> str:
     """The suite a reference names: a file's [suite] name (by default its stem), or the name itself."""
     path = Path(ref)
     if ref.endswith(".toml") or path.is_file():
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--last must be >= 1, got {args.last}")
     if not args.threshold >= 0:  # also refuses NaN
         raise UserError(f"--threshold must be >= 0, got {args.threshold}")
-    suite = suite_name(args.suite)
+    suite = named_suite(args.suite)
     reports, warnings = collect(args.results, suite)
     for line in warnings:
         console.print(f"[yellow]warning:[/] {escape(line)}", soft_wrap=True, highlight=False)
