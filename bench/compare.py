@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from bench import environment
+from bench.plan import CellKey
 from bench.results import CellResult, Report
 from bench.retrieval.significance import permutation_test
 from bench.stats import mann_whitney, ratio_ci
@@ -141,8 +142,9 @@ class Comparison:
         }
 
 
-def _cells(report: Report) -> dict[str, CellResult]:
-    return {c.id: c for c in report.cells}
+def _cells(report: Report) -> dict[CellKey, CellResult]:
+    """The report's cells by identity (`Cell.key`), the parameter tuple that matches them across reports."""
+    return {c.cell.key: c for c in report.cells}
 
 
 def _verdict(significant: bool, big: bool, worse: bool) -> str:
@@ -229,9 +231,9 @@ def compare(base: Report, cand: Report, thresholds: Thresholds) -> Comparison:
     tests: `schema.load(path, per_query=True)`); no overlapping cell at all is a UserError."""
     mine, theirs = _cells(base), _cells(cand)
     common = [
-        cid
-        for cid in mine
-        if cid in theirs and mine[cid].samples.get("end_to_end") and theirs[cid].samples.get("end_to_end")
+        key
+        for key in mine
+        if key in theirs and mine[key].samples.get("end_to_end") and theirs[key].samples.get("end_to_end")
     ]
     digests = [environment.fingerprint_digest(r.environment) for r in (base, cand)]
     normalised = digests[0] != digests[1] and bool(common)
@@ -241,7 +243,7 @@ def compare(base: Report, cand: Report, thresholds: Thresholds) -> Comparison:
         if not all(refs):
             raise UserError("the environments differ and a report has no reference workload to normalise by")
         scale = (float(refs[0]), float(refs[1]))
-    latency = [compare_cell(cid, mine[cid], theirs[cid], thresholds, scale) for cid in common]
+    latency = [compare_cell(mine[key].id, mine[key], theirs[key], thresholds, scale) for key in common]
     quality = compare_quality(base, cand, thresholds)
     if not latency and not quality:
         raise UserError("the reports have no latency cell or quality measure in common; nothing to compare")
@@ -253,7 +255,7 @@ def compare(base: Report, cand: Report, thresholds: Thresholds) -> Comparison:
         quality,
         environment.differences(base.environment, cand.environment),
         normalised,
-        sorted(set(mine) - set(theirs)),
-        sorted(set(theirs) - set(mine)),
+        sorted(mine[key].id for key in mine.keys() - theirs.keys()),
+        sorted(theirs[key].id for key in theirs.keys() - mine.keys()),
         thresholds,
     )
