@@ -13,7 +13,7 @@ change, and the interval keeps the threshold from flagging what the previous run
 anyway. A point with no interval (quality is exact on a fixed collection; old reports) must instead differ
 from the previous point by more than the threshold too: otherwise a new level would stay flagged until it
 filled most of the window, where an interval stops that after one run. Everything here but `collect` is
-pure; `bench.cli.history` prints and plots.
+pure; `bench.report.trend` prints it and `bench.cli.history` writes the plot.
 """
 
 from __future__ import annotations
