@@ -12,7 +12,7 @@ When the two environments differ (fingerprint digests), each sample is divided b
 reference workload, so the ratio is in machine-normalised units; the output says so.
 
 A quality measure is matched by (system, measure) and tested with the paired randomisation test on the
-per-query values both runs wrote (`per_query.jsonl` beside each report): a significant drop beyond the
+per-query values both runs wrote (`SystemResult.per_query`, read from beside each report): a significant drop beyond the
 quality threshold is a regression. Without per-query values a drop beyond the threshold counts as one
 (marked untested): a gate should not pass what it cannot check.
 """
@@ -20,30 +20,34 @@ quality threshold is a regression. Without per-query values a drop beyond the th
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench import environment
+from bench.plan import CellKey
+from bench.results import CellResult, Report
 from bench.retrieval.significance import permutation_test
 from bench.stats import mann_whitney, ratio_ci
+from bench.suite import GateSpec
 from daft.errors import UserError
 
 VERDICTS = ("regression", "improvement", "no change")
 KINDS = ("latency", "quality")
 
 
+_GATE = GateSpec()  # the one source of the defaults: a suite without [gate], and `bench compare --help`
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """What counts: relative latency change, absolute noise floor, quality drop, and the test level."""
 
-    latency: float = 0.10
-    noise_floor_ns: float = 5_000.0
-    quality: float = 0.005
+    latency: float = _GATE.latency_threshold
+    noise_floor_ns: float = 1e3 * _GATE.noise_floor_us
+    quality: float = _GATE.quality_threshold
     level: float = 0.05
     cells: Mapping[str, float] = field(default_factory=dict)  # glob on cell id -> relative latency threshold
 
@@ -54,14 +58,13 @@ class Thresholds:
         )
 
     @classmethod
-    def from_report(cls, report: Mapping[str, Any], **overrides: Any) -> Thresholds:
-        """The baseline suite's [gate] values, then the explicitly given ones (None = not given)."""
-        gate = report.get("suite", {}).get("gate") or {}
+    def from_gate(cls, gate: GateSpec, **overrides: Any) -> Thresholds:
+        """A suite's [gate] values, then the explicitly given ones (None = not given)."""
         values = {
-            "latency": gate.get("latency_threshold", cls.latency),
-            "noise_floor_ns": 1e3 * gate.get("noise_floor_us", cls.noise_floor_ns / 1e3),
-            "quality": gate.get("quality_threshold", cls.quality),
-            "cells": dict(gate.get("cell_thresholds", {})),
+            "latency": gate.latency_threshold,
+            "noise_floor_ns": 1e3 * gate.noise_floor_us,
+            "quality": gate.quality_threshold,
+            "cells": dict(gate.cell_thresholds),
         }
         values |= {k: v for k, v in overrides.items() if v is not None}
         return cls(**values)
@@ -139,8 +142,9 @@ class Comparison:
         }
 
 
-def _cells(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c["id"]: c for c in report.get("cells", [])}
+def _cells(report: Report) -> dict[CellKey, CellResult]:
+    """The report's cells by identity (`Cell.key`), the parameter tuple that matches them across reports."""
+    return {c.cell.key: c for c in report.cells}
 
 
 def _verdict(significant: bool, big: bool, worse: bool) -> str:
@@ -151,14 +155,14 @@ def _verdict(significant: bool, big: bool, worse: bool) -> str:
 
 def compare_cell(
     cell_id: str,
-    base: Mapping[str, Any],
-    cand: Mapping[str, Any],
+    base: CellResult,
+    cand: CellResult,
     thresholds: Thresholds,
     scale: tuple[float, float] = (1.0, 1.0),
 ) -> LatencyChange:
     """The p50 change of one cell; `scale` divides each run's samples (reference-workload normalisation)."""
-    a = np.asarray(base["samples"]["end_to_end"], dtype=float) / scale[0]
-    b = np.asarray(cand["samples"]["end_to_end"], dtype=float) / scale[1]
+    a = np.asarray(base.samples["end_to_end"], dtype=float) / scale[0]
+    b = np.asarray(cand.samples["end_to_end"], dtype=float) / scale[1]
     ci = ratio_ci(a, b)
     p = mann_whitney(a, b)
     base_ns, cand_ns = float(np.median(a)) * scale[0], float(np.median(b)) * scale[0]  # baseline's units
@@ -179,7 +183,7 @@ def compare_cell(
         reason = f"significant but under the {thresholds.noise_floor_ns / 1e3:g} µs noise floor"
     tails = {}
     for stat in ("p90", "p99"):
-        x, y = base["end_to_end"].get(stat), cand["end_to_end"].get(stat)
+        x, y = getattr(base.end_to_end, stat), getattr(cand.end_to_end, stat)
         if x and y:
             tails[stat] = (y / scale[1]) / (x / scale[0])
     return LatencyChange(
@@ -187,44 +191,21 @@ def compare_cell(
     )
 
 
-def per_query_values(report: Mapping[str, Any], report_path: Path) -> dict[tuple[str, str], dict[str, float]]:
-    """(system, measure) -> qid -> value from the report's `per_query.jsonl`, or {} when it has none."""
-    artifacts = report.get("artifacts") or {}
-    if "per_query.jsonl" not in artifacts.get("files", []):
-        return {}
-    path = Path(report_path).parent / artifacts["dir"] / "per_query.jsonl"
-    values: dict[tuple[str, str], dict[str, float]] = {}
-    try:
-        for line in path.read_text("utf-8").splitlines():
-            row = json.loads(line)
-            values.setdefault((row["system"], row["measure"]), {})[row["qid"]] = float(row["value"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise UserError(f"{path}: unreadable per-query values ({err})") from None
-    return values
-
-
-def compare_quality(
-    base: Mapping[str, Any],
-    cand: Mapping[str, Any],
-    base_values: Mapping[tuple[str, str], Mapping[str, float]],
-    cand_values: Mapping[tuple[str, str], Mapping[str, float]],
-    thresholds: Thresholds,
-) -> list[QualityChange]:
-    """Every (system, measure) in both reports' retrieval sections."""
-    if not base.get("retrieval") or not cand.get("retrieval"):
+def compare_quality(base: Report, cand: Report, thresholds: Thresholds) -> list[QualityChange]:
+    """Every (system, measure) in both reports' retrieval results, tested on their per-query values."""
+    if not base.retrieval or not cand.retrieval:
         return []
-    theirs = {s["id"]: s for s in cand["retrieval"]["systems"]}
     changes = []
-    for system in base["retrieval"]["systems"]:
-        other = theirs.get(system["id"])
+    for system in base.retrieval.systems:
+        other = cand.retrieval.system(system.id)
         if other is None:
             continue
-        for measure, value in system["aggregate"].items():
-            if measure not in other["aggregate"]:
+        for measure, value in system.aggregate.items():
+            if measure not in other.aggregate:
                 continue
-            new = other["aggregate"][measure]
+            new = other.aggregate[measure]
             delta = new - value
-            a, b = base_values.get((system["id"], measure)), cand_values.get((system["id"], measure))
+            a, b = system.per_query.get(measure), other.per_query.get(measure)
             qids = sorted(set(a) & set(b)) if a and b else []
             p = None
             if len(qids) >= 2:
@@ -240,40 +221,30 @@ def compare_quality(
                 verdict = _verdict(p < thresholds.level, big, delta < 0)
                 reason = f"paired randomisation p={p:.3g} over {len(qids)} queries, threshold {thresholds.quality:g}"
             changes.append(
-                QualityChange(system["id"], measure, value, new, delta, p, len(qids), verdict, reason)
+                QualityChange(system.id, measure, value, new, delta, p, len(qids), verdict, reason)
             )
     return changes
 
 
-def compare(
-    base: Mapping[str, Any],
-    cand: Mapping[str, Any],
-    thresholds: Thresholds,
-    *,
-    base_path: Path | None = None,
-    cand_path: Path | None = None,
-) -> Comparison:
-    """Compare a candidate report with a baseline report; no overlapping cell at all is a UserError."""
+def compare(base: Report, cand: Report, thresholds: Thresholds) -> Comparison:
+    """Compare a candidate report with a baseline report (per-query values read with them, for the quality
+    tests: `schema.load(path, per_query=True)`); no overlapping cell at all is a UserError."""
     mine, theirs = _cells(base), _cells(cand)
     common = [
-        cid for cid in mine if cid in theirs and mine[cid].get("samples") and theirs[cid].get("samples")
+        key
+        for key in mine
+        if key in theirs and mine[key].samples.get("end_to_end") and theirs[key].samples.get("end_to_end")
     ]
-    digests = [environment.fingerprint_digest(r.get("environment", {})) for r in (base, cand)]
+    digests = [environment.fingerprint_digest(r.environment) for r in (base, cand)]
     normalised = digests[0] != digests[1] and bool(common)
     scale = (1.0, 1.0)
     if normalised:
-        refs = [(r.get("reference") or {}).get("median_ns") for r in (base, cand)]
+        refs = [(r.reference or {}).get("median_ns") for r in (base, cand)]
         if not all(refs):
             raise UserError("the environments differ and a report has no reference workload to normalise by")
         scale = (float(refs[0]), float(refs[1]))
-    latency = [compare_cell(cid, mine[cid], theirs[cid], thresholds, scale) for cid in common]
-    quality = compare_quality(
-        base,
-        cand,
-        per_query_values(base, base_path) if base_path else {},
-        per_query_values(cand, cand_path) if cand_path else {},
-        thresholds,
-    )
+    latency = [compare_cell(mine[key].id, mine[key], theirs[key], thresholds, scale) for key in common]
+    quality = compare_quality(base, cand, thresholds)
     if not latency and not quality:
         raise UserError("the reports have no latency cell or quality measure in common; nothing to compare")
     order = {v: i for i, v in enumerate(VERDICTS)}
@@ -282,9 +253,9 @@ def compare(
     return Comparison(
         latency,
         quality,
-        environment.differences(base.get("environment", {}), cand.get("environment", {})),
+        environment.differences(base.environment, cand.environment),
         normalised,
-        sorted(set(mine) - set(theirs)),
-        sorted(set(theirs) - set(mine)),
+        sorted(mine[key].id for key in mine.keys() - theirs.keys()),
+        sorted(theirs[key].id for key in theirs.keys() - mine.keys()),
         thresholds,
     )

@@ -10,19 +10,28 @@ intervals overlap count as equally fast.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 from bench.report.plots import png, pyplot
+from bench.results import CellResult, FrontierEntry, FrontierLatency, Report
 
 FRONTIER_BATCHES = (1, 256)
+SYSTEMS = ("dense", "hybrid")
 
 
-def _fastest(cells: Sequence[dict[str, Any]], encoder: str, batch: int) -> dict[str, Any] | None:
+def _fastest(cells: Sequence[CellResult], encoder: str, batch: int) -> CellResult | None:
     """The encoder's cell with the lowest p50 at `batch`, or None when none was measured."""
-    mine = [c for c in cells if c["cell"]["encoder"] == encoder and c["cell"]["batch_size"] == batch]
+    mine = [c for c in cells if c.cell.encoder == encoder and c.cell.batch_size == batch]
     # The median, not "p50": the report leaves percentiles out when too few samples support them, but a
     # median always exists (and is the p50 wherever that is reported).
-    return min(mine, key=lambda c: c["end_to_end"]["median"], default=None)
+    return min(mine, key=lambda c: c.end_to_end.median, default=None)
+
+
+def _latency(cell: CellResult | None) -> FrontierLatency | None:
+    if cell is None:
+        return None
+    stats = cell.end_to_end
+    return FrontierLatency(cell.id, stats.median, stats.median_ci or (stats.median, stats.median), stats.p99)
 
 
 def pareto(
@@ -51,73 +60,69 @@ def pareto(
     ]
 
 
-def frontier(report: dict[str, Any], latency: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def frontier(report: Report, latency: Report | None = None) -> tuple[FrontierEntry, ...]:
     """One entry per retrieving encoder: size, latency at the frontier batches, quality, Pareto flags.
 
     Latency comes from this report's cells, else from `latency` (another report) for encoders it measured.
     """
-    retrieval = report.get("retrieval") or {}
-    measured = {c["cell"]["encoder"] for c in report.get("cells", [])}
-    borrowed = [c for c in (latency or {}).get("cells", []) if c["cell"]["encoder"] not in measured]
-    measure = (retrieval.get("measures") or ["nDCG@10"])[0]
-    by_id = {s["id"]: s for s in retrieval.get("systems", [])}
-    encoders = list(dict.fromkeys(s["encoder"] for s in by_id.values() if s["encoder"]))
+    measured = {c.cell.encoder for c in report.cells}
+    borrowed = [c for c in (latency.cells if latency else ()) if c.cell.encoder not in measured]
+    cells = [*report.cells, *borrowed]
+    systems = report.retrieval.systems if report.retrieval else ()
+    measure = report.retrieval.measures[0] if report.retrieval and report.retrieval.measures else "nDCG@10"
+    by_id = {s.id: s for s in systems}
+    encoders = list(dict.fromkeys(s.encoder for s in systems if s.encoder))
     entries = []
     for name in encoders:
-        entry: dict[str, Any] = {
-            "encoder": name,
-            "parameters": (report.get("encoders", {}).get(name) or {}).get("parameters")
-            or by_id.get(f"{name}/dense", {}).get("query_parameters"),
-            "measure": measure,
-        }
-        entry["latency_from"] = (
-            "this run" if name in measured else (latency or {}).get("suite_file", "given report")
-        )
-        for batch in FRONTIER_BATCHES:
-            cell = _fastest(report.get("cells", []) + borrowed, name, batch)
-            entry[f"b{batch}"] = (
-                None
-                if cell is None
-                else {
-                    "cell": cell["id"],
-                    "p50_ns": cell["end_to_end"]["median"],
-                    "p50_ci": cell["end_to_end"].get("median_ci") or [cell["end_to_end"]["median"]] * 2,
-                    "p99_ns": cell["end_to_end"]["p99"],
-                }
-            )
-        for system in ("dense", "hybrid"):
+        dense = by_id.get(f"{name}/dense")
+        info = report.encoders.get(name)
+        quality = {}
+        for system in SYSTEMS:
             found = by_id.get(f"{name}/{system}")
-            entry[system] = None if found is None else found["aggregate"].get(measure)
-        entries.append(entry)
-    for system in ("dense", "hybrid"):
-        usable = [e for e in entries if e[system] is not None and e["b1"] is not None]
-        points = [(e["b1"]["p50_ns"], e[system]) for e in usable]
-        intervals = [tuple(e["b1"]["p50_ci"]) for e in usable]
-        for e, flag in zip(usable, pareto(points, intervals), strict=True):
-            e[f"pareto_{system}"] = flag
-    return entries
+            quality[system] = None if found is None else found.aggregate.get(measure)
+        entries.append(
+            FrontierEntry(
+                encoder=name,
+                parameters=(info.parameters if info else None)
+                or (dense.pair.query_parameters if dense and dense.pair else None),
+                measure=measure,
+                latency_from="this run"
+                if name in measured
+                else (latency.suite_file if latency else "given report"),
+                latency={batch: _latency(_fastest(cells, name, batch)) for batch in FRONTIER_BATCHES},
+                quality=quality,
+            )
+        )
+    flags: dict[str, dict[str, bool]] = {e.encoder: {} for e in entries}
+    for system in SYSTEMS:
+        usable = [
+            (e, q, at) for e in entries if (q := e.quality[system]) is not None and (at := e.latency[1])
+        ]
+        points = [(at.p50_ns, q) for _, q, at in usable]
+        for (e, _, _), flag in zip(usable, pareto(points, [at.p50_ci for *_, at in usable]), strict=True):
+            flags[e.encoder][system] = flag
+    return tuple(replace(e, pareto=flags[e.encoder]) for e in entries)
 
 
-def frontier_section(report: dict[str, Any], latency: dict[str, Any] | None = None) -> dict[str, bytes]:
-    """Fill `report["frontier"]`; returns the PNG plots (quality vs latency, latency vs batch) to write."""
-    report["frontier"] = frontier(report, latency)
+def frontier_plots(entries: Sequence[FrontierEntry], cells: Sequence[CellResult]) -> dict[str, bytes]:
+    """The PNG plots to write beside the report: quality vs latency, and latency vs batch size."""
     plots = {}
-    if any(e["b1"] is not None for e in report["frontier"]):
-        plots["frontier.png"] = quality_latency_plot(report["frontier"])
-    if report.get("cells"):
-        plots["latency_vs_batch.png"] = latency_batch_plot(report["cells"])
+    if any(e.latency.get(1) is not None for e in entries):
+        plots["frontier.png"] = quality_latency_plot(entries)
+    if cells:
+        plots["latency_vs_batch.png"] = latency_batch_plot(cells)
     return plots
 
 
-def quality_latency_plot(entries: Sequence[dict[str, Any]]) -> bytes:
+def quality_latency_plot(entries: Sequence[FrontierEntry]) -> bytes:
     """Quality against batch-1 p50 latency (log x), one marker per encoder and system."""
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for system, marker in (("dense", "o"), ("hybrid", "^")):
         points = [
-            (e["b1"]["p50_ns"] / 1e6, e[system], e["encoder"])
+            (at.p50_ns / 1e6, e.quality[system], e.encoder)
             for e in entries
-            if e["b1"] and e[system] is not None
+            if (at := e.latency.get(1)) and e.quality[system] is not None
         ]
         if not points:
             continue
@@ -126,26 +131,20 @@ def quality_latency_plot(entries: Sequence[dict[str, Any]]) -> bytes:
             axes.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     axes.set_xscale("log")
     axes.set_xlabel("query encoding p50 at batch 1, end to end (ms, log)")
-    axes.set_ylabel(entries[0]["measure"] if entries else "quality")
+    axes.set_ylabel(entries[0].measure if entries else "quality")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     return png(figure)
 
 
-def latency_batch_plot(cells: Sequence[dict[str, Any]]) -> bytes:
+def latency_batch_plot(cells: Sequence[CellResult]) -> bytes:
     """p50 latency per query against batch size, one line per encoder/backend/device/threads."""
     plt = pyplot()
     lines: dict[str, list[tuple[int, float]]] = {}
-    for cell in cells:
-        c = cell["cell"]
-        key = "/".join(
-            str(p)
-            for p in (c["encoder"], c["backend"], c["device"], c["dtype"], c["threads"])
-            if p is not None
-        )
-        lines.setdefault(key, []).append(
-            (c["batch_size"], cell["end_to_end"]["median"] / 1e3 / c["batch_size"])
-        )
+    for result in cells:
+        c = result.cell
+        key = "/".join(str(p) for p in (c.encoder, c.backend, c.device, c.dtype, c.threads) if p is not None)
+        lines.setdefault(key, []).append((c.batch_size, result.end_to_end.median / 1e3 / c.batch_size))
     figure, axes = plt.subplots(figsize=(8, 5))
     for key, points in sorted(lines.items()):
         points.sort()

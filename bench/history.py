@@ -13,7 +13,7 @@ change, and the interval keeps the threshold from flagging what the previous run
 anyway. A point with no interval (quality is exact on a fixed collection; old reports) must instead differ
 from the previous point by more than the threshold too: otherwise a new level would stay flagged until it
 filled most of the window, where an interval stops that after one run. Everything here but `collect` is
-pure; `bench.cli.history` prints and plots.
+pure; `bench.report.trend` prints it and `bench.cli.history` writes the plot.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from bench.environment import differences, fingerprint_digest
 from bench.report import schema
 from bench.report.plots import png, pyplot
+from bench.results import CellResult, Report
 from daft.errors import UserError
 
 __all__ = [
@@ -131,13 +131,13 @@ def report_paths(results_dir: Path, suite: str) -> list[Path]:
     return sorted(p for p in results_dir.iterdir() if pattern.fullmatch(p.name) and p.is_file())
 
 
-def _started(report: dict[str, Any]) -> datetime:
-    started = datetime.fromisoformat(str(report["started_at"]))
+def _started(report: Report) -> datetime:
+    started = datetime.fromisoformat(str(report.started_at))
     # Reports write UTC with an offset; a hand-made one without must still sort against them.
     return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
-def collect(results_dir: Path, suite: str) -> tuple[list[tuple[Path, dict[str, Any]]], list[str]]:
+def collect(results_dir: Path, suite: str) -> tuple[list[tuple[Path, Report]], list[str]]:
     """The readable reports of `suite`, oldest first, and one warning line per file left out."""
     reports, warnings = [], []
     for path in report_paths(results_dir, suite):
@@ -147,13 +147,11 @@ def collect(results_dir: Path, suite: str) -> tuple[list[tuple[Path, dict[str, A
         except UserError as err:  # unreadable, not a report, another schema version
             warnings.append(f"{err}; left out")
             continue
-        except (KeyError, TypeError, ValueError):
+        except (TypeError, ValueError):
             warnings.append(f"{path}: no valid started_at; left out")
             continue
-        if schema.suite_name(report) != suite:
-            warnings.append(
-                f"{path}: a report of suite {schema.suite_name(report)!r}, not {suite!r}; left out"
-            )
+        if report.suite_name != suite:
+            warnings.append(f"{path}: a report of suite {report.suite_name!r}, not {suite!r}; left out")
             continue
         reports.append((started, path.name, path, report))
     reports.sort(key=lambda item: (item[0], item[1]))
@@ -163,37 +161,34 @@ def collect(results_dir: Path, suite: str) -> tuple[list[tuple[Path, dict[str, A
 # --- the series ---------------------------------------------------------------------------------------------
 
 
-def key_cells(report: dict[str, Any]) -> list[str]:
+def key_cells(report: Report) -> list[str]:
     """Ids of the report's latency cells at batch size 1 and at the suite's largest batch size, in order."""
-    cells = report.get("cells") or []
-    sizes = ((report.get("suite") or {}).get("latency") or {}).get("batch_sizes") or [
-        entry["cell"]["batch_size"] for entry in cells
-    ]
+    sizes = report.batch_sizes
     if not sizes:
         return []
     keep = {1, max(sizes)}
-    return [entry["id"] for entry in cells if entry["cell"]["batch_size"] in keep]
+    return [result.id for result in report.cells if result.cell.batch_size in keep]
 
 
-def _latency_point(entry: dict[str, Any]) -> tuple[float | None, tuple[float, float] | None]:
+def _latency_point(result: CellResult) -> tuple[float | None, tuple[float, float] | None]:
     """End-to-end p50 and its median CI; the median when p50 is withheld (too few samples: same value)."""
-    stats = entry.get("end_to_end") or {}
-    value = stats.get("p50")
-    if value is None:
-        value = stats.get("median")
-    ci = stats.get("median_ci")
+    stats = result.end_to_end
+    value = stats.median if stats.p50 is None else stats.p50
+    if value is not None and math.isnan(value):
+        value = None
+    ci = stats.median_ci
     return value, (float(ci[0]), float(ci[1])) if ci and None not in ci else None
 
 
-def _quality_points(report: dict[str, Any]) -> dict[tuple[str, str], float]:
-    """(system id, measure) -> value on the first measure of the report's retrieval section."""
-    retrieval = report.get("retrieval") or {}
+def _quality_points(report: Report) -> dict[tuple[str, str], float]:
+    """(system id, measure) -> value on the first measure of the report's retrieval results."""
+    if report.retrieval is None:
+        return {}
     points = {}
-    for system in retrieval.get("systems") or []:
-        aggregate = system.get("aggregate") or {}
-        measures = retrieval.get("measures") or list(aggregate)
-        if measures and aggregate.get(measures[0]) is not None:
-            points[system["id"], measures[0]] = float(aggregate[measures[0]])
+    for system in report.retrieval.systems:
+        measures = report.retrieval.measures or tuple(system.aggregate)
+        if measures and system.aggregate.get(measures[0]) is not None:
+            points[system.id, measures[0]] = float(system.aggregate[measures[0]])
     return points
 
 
@@ -235,26 +230,26 @@ def step_changes(
     return steps
 
 
-def _run_info(path: Path, report: dict[str, Any], previous: dict[str, Any] | None) -> RunInfo:
-    environment = report.get("environment") or {}
+def _run_info(path: Path, report: Report, previous: Report | None) -> RunInfo:
+    environment = report.environment
     digest = fingerprint_digest(environment) if environment else None
     changes: tuple[str, ...] = ()
-    old = (previous or {}).get("environment") or {}
+    old = previous.environment if previous else {}
     if digest and old and fingerprint_digest(old) != digest:
         # The digest fields sort first in `differences`; they are the ones that make timings incomparable.
         changes = tuple(differences(old, environment)[:3]) or ("environment digest changed",)
-    return RunInfo(path, _started(report), str(report.get("status")), digest, changes)
+    return RunInfo(path, _started(report), report.status, digest, changes)
 
 
 def build_history(
-    suite: str, reports: Sequence[tuple[Path, dict[str, Any]]], threshold: float = DEFAULT_THRESHOLD
+    suite: str, reports: Sequence[tuple[Path, Report]], threshold: float = DEFAULT_THRESHOLD
 ) -> History:
     """The key series of `reports` (oldest first), with their step changes."""
     runs = []
     previous = None
     for path, report in reports:
         runs.append(_run_info(path, report, previous))
-        if report.get("environment"):
+        if report.environment:
             previous = report
     # Newest report first: its cells lead the table, and cells that are gone sink to the end.
     latency_keys: dict[str, None] = {}
@@ -263,7 +258,7 @@ def build_history(
         latency_keys.update(dict.fromkeys(key_cells(report)))
         quality_keys.update(dict.fromkeys(_quality_points(report)))
     series = []
-    by_id = [{entry["id"]: entry for entry in report.get("cells") or []} for _, report in reports]
+    by_id = [{result.id: result for result in report.cells} for _, report in reports]
     for key in latency_keys:
         points = [_latency_point(cells[key]) if key in cells else (None, None) for cells in by_id]
         values, cis = [p[0] for p in points], [p[1] for p in points]

@@ -36,5 +36,8 @@ def load_retrieval_pair(spec: EncoderSpec) -> EncoderPair:
         return load_pair(Path(spec.pair))
     if spec.model is None or spec.type != "transformer":
         raise UserError(f"encoder {spec.name!r} cannot retrieve: give it a pair, or a transformer model")
-    encoder = build({"model": spec.model, "pooling": spec.pooling})
+    # `dim` as the latency runner builds it: else the frontier would join a projected encoder's latency
+    # with the quality of the unprojected one.
+    options = {"model": spec.model, "pooling": spec.pooling, "dim": spec.dim}
+    encoder = build({k: v for k, v in options.items() if v is not None})
     return EncoderPair(encoder, encoder, {"symmetric": spec.model})

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.backends import BACKENDS as _BACKEND_DESCRIPTIONS
+from bench.backends.base import DTYPES, PADDINGS
+from bench.timing import Budget
 from daft.collections.collection import is_split_name
 from daft.config import (
     NAME,
@@ -49,14 +52,14 @@ __all__ = [
     "retrieves",
 ]
 
-BACKENDS = ("torch", "torch-compile", "onnxruntime", "onnxruntime-int8")
+# Name lists come from the modules that own them (backends, dtypes, paddings here; index kinds, fusion and
+# test names where [retrieval] is parsed, so that loading a suite imports no FAISS). Poolings and encoder
+# types stay here until encoder-source parsing moves to daft (`daft.encoders` imports torch).
+BACKENDS = tuple(_BACKEND_DESCRIPTIONS)
 DEVICES = ("cpu", "cuda")
-DTYPES = ("fp32", "fp16", "bf16")
 ENCODER_TYPES = ("transformer", "static")
 POOLINGS = ("mean", "cls")
 SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
-INDEXES = ("flat", "hnsw")
-PADDINGS = ("longest", "max_length")
 
 # Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.config.NAME).
 
@@ -163,16 +166,10 @@ class GateSpec:
 
 
 @dataclass(frozen=True)
-class MeasureSpec:
-    """[measure]: the time and sample budget of each cell, warm-up and warning thresholds."""
+class MeasureSpec(Budget):
+    """[measure]: the time and sample budget of each cell (a `timing.Budget`: its fields, defaults and
+    order, so the TOML keys and the report stay flat), warm-up and warning thresholds."""
 
-    min_time_s: float = 0.5
-    min_samples: int = 10
-    max_samples: int = 10000
-    max_time_s: float = 5.0
-    warmup_window: int = 5
-    warmup_rel_tol: float = 0.05
-    warmup_max_s: float = 3.0
     cv_warn: float = 0.10
     parity_tol: float = 1e-3
     seed: int = 0
@@ -394,6 +391,7 @@ def retrieves(spec: EncoderSpec) -> bool:
 def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSpec:
     import ir_measures
 
+    from bench.retrieval.dense import INDEXES
     from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS
     from bench.retrieval.significance import TESTS
 

@@ -12,11 +12,13 @@ from rich.markup import escape
 from bench.compare import KINDS, Thresholds, compare
 from bench.report import comparison as render
 from bench.report import schema
+from bench.suite import GateSpec
 from daft.cache import atomic_write_text
 from daft.errors import UserError
 from daft.progress import output_console
 
 stdout = output_console()
+GATE = GateSpec()
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -29,11 +31,22 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--fail-on", choices=("latency", "quality", "both"), default="both", help="what fails the gate (both)"
     )
-    parser.add_argument("--threshold", type=float, help="relative latency change that counts (0.10)")
+    # The defaults shown are GateSpec's, the ones in force when the baseline suite has no [gate] table.
     parser.add_argument(
-        "--noise-floor-us", type=float, help="absolute latency change below which nothing counts (5)"
+        "--threshold",
+        type=float,
+        help=f"relative latency change that counts ({GATE.latency_threshold:g}, or the baseline's [gate])",
     )
-    parser.add_argument("--quality-threshold", type=float, help="nDCG-style drop that counts (0.005)")
+    parser.add_argument(
+        "--noise-floor-us",
+        type=float,
+        help=f"absolute latency change below which nothing counts ({GATE.noise_floor_us:g}, or [gate])",
+    )
+    parser.add_argument(
+        "--quality-threshold",
+        type=float,
+        help=f"nDCG-style drop that counts ({GATE.quality_threshold:g}, or the baseline's [gate])",
+    )
     parser.add_argument(
         "--cell-threshold",
         action="append",
@@ -43,7 +56,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--markdown", type=Path, help="write a Markdown summary (for a CI job summary)")
     parser.add_argument("--json", type=Path, help="write the JSON verdict")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run_from_args)
 
 
 def _cell_thresholds(items: list[str]) -> dict[str, float]:
@@ -59,14 +72,14 @@ def _cell_thresholds(items: list[str]) -> dict[str, float]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
+def run_from_args(args: argparse.Namespace) -> int:
     """Load, compare, print, write; the exit code is the verdict."""
-    base, cand = schema.load(args.baseline), schema.load(args.candidate)
-    if schema.suite_name(base) != schema.suite_name(cand):
-        stdout.print(f"note: comparing suite {schema.suite_name(cand)!r} with {schema.suite_name(base)!r}")
+    base, cand = schema.load(args.baseline, per_query=True), schema.load(args.candidate, per_query=True)
+    if base.suite_name != cand.suite_name:
+        stdout.print(f"note: comparing suite {cand.suite_name!r} with {base.suite_name!r}")
     cells = _cell_thresholds(args.cell_threshold)
-    thresholds = Thresholds.from_report(
-        base,
+    thresholds = Thresholds.from_gate(
+        base.gate,
         latency=args.threshold,
         noise_floor_ns=None if args.noise_floor_us is None else 1e3 * args.noise_floor_us,
         quality=args.quality_threshold,
@@ -75,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         # The command line's globs are tried first, so they win over the suite's [gate] ones.
         merged = cells | {k: v for k, v in thresholds.cells.items() if k not in cells}
         thresholds = dataclasses.replace(thresholds, cells=merged)
-    result = compare(base, cand, thresholds, base_path=args.baseline, cand_path=args.candidate)
+    result = compare(base, cand, thresholds)
     fail_on = KINDS if args.fail_on == "both" else (args.fail_on,)
     if result.latency:
         stdout.print(render.latency_table(result))

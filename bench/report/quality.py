@@ -2,78 +2,75 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from rich.table import Table
 
+from bench.results import FrontierEntry, RetrievalResult
+from bench.retrieval.significance import SystemComparison
 from bench.stats import format_ns
 
 
 def _against(
-    comparisons: list[dict[str, Any]], system: str, other: str, measure: str
-) -> dict[str, Any] | None:
+    comparisons: Sequence[SystemComparison], system: str, other: str, measure: str
+) -> SystemComparison | None:
     for c in comparisons:
-        if c["system_a"] == system and c["system_b"] == other and c["measure"] == measure:
+        if c.system_a == system and c.system_b == other and c.measure == measure:
             return c
     return None
 
 
-def retrieval_table(report: dict[str, Any]) -> Table:
+def retrieval_table(r: RetrievalResult) -> Table:
     """One row per system, one column per measure; `*` marks a significant difference from BM25 (Holm)."""
-    r = report["retrieval"]
-    title = f"retrieval on {r['collection']}:{r['split']} ({r['queries']} queries)"
-    if r.get("tune_split"):
-        title += f"; hybrid alpha tuned on {r['tune_split']}"
+    title = f"retrieval on {r.collection}:{r.split} ({r.queries} queries)"
+    if r.tune_split:
+        title += f"; hybrid alpha tuned on {r.tune_split}"
     table = Table(title=title, title_justify="left")
     table.add_column("system")
     table.add_column("parameters")
-    for measure in r["measures"]:
+    for measure in r.measures:
         table.add_column(measure, justify="right")
-    for entry in r["systems"]:
-        params = entry.get("params", {})
+    for entry in r.systems:
         shown = ", ".join(
-            f"{k}={v}" for k, v in params.items() if k in ("alpha", "k", "k1", "b", "normalization")
+            f"{k}={v}" for k, v in entry.params.items() if k in ("alpha", "k", "k1", "b", "normalization")
         )
         cells = []
-        for measure in r["measures"]:
-            value = entry["aggregate"][measure]
-            c = _against(r["comparisons"], entry["id"], "bm25", measure)
-            mark = "" if c is None else ("*" if c["significant"] else "")
-            cells.append(f"{value:.4f}{mark}")
-        table.add_row(entry["id"], shown, *cells)
+        for measure in r.measures:
+            c = _against(r.comparisons, entry.id, "bm25", measure)
+            mark = "*" if c is not None and c.significant else ""
+            cells.append(f"{entry.aggregate[measure]:.4f}{mark}")
+        table.add_row(entry.id, shown, *cells)
     table.caption = "* significantly different from bm25 (Holm-corrected, level in the suite)"
     return table
 
 
-def comparison_table(report: dict[str, Any]) -> Table:
+def comparison_table(r: RetrievalResult) -> Table:
     """Each paired comparison on the first measure: delta, wins/ties/losses, p-values, verdict."""
-    r = report["retrieval"]
-    measure = r["measures"][0]
+    measure = r.measures[0]
     table = Table(title=f"paired comparisons on {measure}", title_justify="left")
     for column in ("system", "vs", "delta", "win/tie/loss", "p (t-test)", "p (perm.)", "p (Holm)", ""):
         table.add_column(column, justify="left" if column in ("system", "vs", "") else "right")
-    for c in r["comparisons"]:
-        if c["measure"] != measure:
+    for c in r.comparisons:
+        if c.measure != measure:
             continue
-        verdict = "[green]better[/]" if c["significant"] and c["delta"] > 0 else ""
-        verdict = "[red]worse[/]" if c["significant"] and c["delta"] < 0 else verdict
+        verdict = "[green]better[/]" if c.significant and c.delta > 0 else ""
+        verdict = "[red]worse[/]" if c.significant and c.delta < 0 else verdict
         table.add_row(
-            c["system_a"],
-            c["system_b"],
-            f"{c['delta']:+.4f}",
-            f"{c['wins']}/{c['ties']}/{c['losses']}",
-            f"{c['p_t_test']:.2g}",
-            f"{c['p_permutation']:.2g}",
-            f"{c['p_adjusted']:.2g}",
+            c.system_a,
+            c.system_b,
+            f"{c.delta:+.4f}",
+            f"{c.wins}/{c.ties}/{c.losses}",
+            f"{c.p_t_test:.2g}",
+            f"{c.p_permutation:.2g}",
+            f"{c.p_adjusted:.2g}",
             verdict,
         )
     return table
 
 
-def frontier_table(report: dict[str, Any]) -> Table:
+def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
     """Which query encoder to use: size, latency at batch 1 and 256, quality, and the Pareto flags."""
-    entries = report["frontier"]
-    measure = entries[0]["measure"] if entries else "quality"
+    measure = entries[0].measure if entries else "quality"
     table = Table(title="the frontier: quality vs query-encoding latency", title_justify="left")
     for column in (
         "encoder",
@@ -86,24 +83,25 @@ def frontier_table(report: dict[str, Any]) -> Table:
     ):
         table.add_column(column, justify="left" if column == "encoder" else "right")
 
-    def latency(entry: dict[str, Any], batch: str, stat: str) -> str:
-        value = (entry.get(batch) or {}).get(stat)
+    def latency(entry: FrontierEntry, batch: int, p99: bool = False) -> str:
+        at = entry.latency.get(batch)
+        value = None if at is None else at.p99_ns if p99 else at.p50_ns
         return "-" if value is None else format_ns(value)
 
-    def quality(entry: dict[str, Any], system: str) -> str:
-        value = entry.get(system)
+    def quality(entry: FrontierEntry, system: str) -> str:
+        value = entry.quality.get(system)
         if value is None:
             return "-"
-        return f"{value:.4f}" + (" [bold green]◆[/]" if entry.get(f"pareto_{system}") else "")
+        return f"{value:.4f}" + (" [bold green]◆[/]" if entry.pareto.get(system) else "")
 
     for e in entries:
-        params = "-" if e["parameters"] is None else f"{e['parameters'] / 1e6:.2f} M"
+        params = "-" if e.parameters is None else f"{e.parameters / 1e6:.2f} M"
         table.add_row(
-            e["encoder"],
+            e.encoder,
             params,
-            latency(e, "b1", "p50_ns"),
-            latency(e, "b1", "p99_ns"),
-            latency(e, "b256", "p50_ns"),
+            latency(e, 1),
+            latency(e, 1, p99=True),
+            latency(e, 256),
             quality(e, "dense"),
             quality(e, "hybrid"),
         )
@@ -111,21 +109,20 @@ def frontier_table(report: dict[str, Any]) -> Table:
     return table
 
 
-def timing_lines(report: dict[str, Any]) -> list[str]:
+def timing_lines(r: RetrievalResult) -> list[str]:
     """Where the retrieval time went: BM25, then per pair its stages, then evaluation and the tests."""
-    r = report["retrieval"]
-    t = r.get("timings", {})
+    t = r.timings
     lines = []
     if "bm25_s" in t:
         lines.append(f"time: bm25 (index + search) {t['bm25_s']:.1f} s")
     seen = set()
-    for entry in r["systems"]:
-        if entry["encoder"] and entry["encoder"] not in seen:
-            seen.add(entry["encoder"])
+    for entry in r.systems:
+        if entry.encoder and entry.pair and entry.encoder not in seen:
+            seen.add(entry.encoder)
             stages = ", ".join(
-                f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f} s" for k, v in entry["timings"].items()
+                f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f} s" for k, v in entry.pair.timings.items()
             )
-            lines.append(f"time: {entry['encoder']} ({entry['documents']} document vectors): {stages}")
+            lines.append(f"time: {entry.encoder} ({entry.pair.documents} document vectors): {stages}")
     rest = [f"{k.removesuffix('_s')} {t[k]:.1f} s" for k in ("evaluate_s", "significance_s") if k in t]
     if rest:
         lines.append("time: " + ", ".join(rest))

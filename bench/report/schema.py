@@ -10,6 +10,9 @@ Layout (schema_version 1):
   excluded (combinations that cannot run, with reasons),
   retrieval (collection, systems with parameters and aggregates, significance comparisons, BEIR-style
   blocks), frontier (per encoder: size, latency, quality, Pareto flag), artifacts (files beside the report).
+
+This module alone knows that layout: it turns a `bench.results.Report` into it and back, and owns
+`per_query.jsonl` (one line per system, measure and query: {"system", "measure", "qid", "value"}).
 """
 
 from __future__ import annotations
@@ -17,16 +20,56 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
+from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.plan import Cell
+from bench.results import (
+    PHASES,
+    STATUSES,
+    Artifacts,
+    CellResult,
+    EncoderInfo,
+    Exclusion,
+    FrontierEntry,
+    FrontierLatency,
+    PairInfo,
+    PhaseStats,
+    Report,
+    RetrievalResult,
+    SetupResult,
+    SystemResult,
+    Warmup,
+    beir_block,
+)
+from bench.retrieval.significance import SystemComparison
 from daft.cache import atomic_write_bytes, atomic_write_text
 from daft.errors import UserError
 
+__all__ = [
+    "PER_QUERY",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "artifacts_dir",
+    "from_json",
+    "load",
+    "new_report",
+    "now",
+    "paths",
+    "per_query_text",
+    "read_per_query",
+    "store",
+    "to_json",
+    "write",
+]
+
 SCHEMA = "daft-bench/report"
 SCHEMA_VERSION = 1
-STATUSES = ("complete", "partial", "skipped")
+PER_QUERY = "per_query.jsonl"
 
 
 def now() -> str:
@@ -34,32 +77,240 @@ def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def new_report(suite: dict[str, Any], suite_file: str, overrides: list[str]) -> dict[str, Any]:
-    """An empty report for a suite; runners fill it in."""
+def new_report(suite: Mapping[str, Any], suite_file: str, overrides: list[str] | tuple[str, ...]) -> Report:
+    """An empty report for a suite, started now and `partial` until a run finishes it."""
+    return Report(suite=suite, suite_file=suite_file, overrides=tuple(overrides), started_at=now())
+
+
+# --- to JSON --------------------------------------------------------------------------------------------------
+
+
+def _cell_json(result: CellResult) -> dict[str, Any]:
     return {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "status": "partial",  # until the run says otherwise, so an interrupted run is marked
-        "skip_reason": None,
-        "suite": suite,
-        "suite_file": suite_file,
-        "overrides": list(overrides),
-        "started_at": now(),
-        "finished_at": None,
-        "environment": {},
-        "noise_warnings": [],
-        "reference": None,
-        "harness": None,
-        "encoders": {},
-        "setups": [],
-        "cells": [],
-        "excluded": [],
+        "id": result.id,
+        "cell": result.cell.to_dict(),
+        **{phase: asdict(getattr(result, phase)) for phase in PHASES},
+        "samples": {phase: list(values) for phase, values in result.samples.items()},
+        "warmup": asdict(result.warmup),
+        "capped": result.capped,
+        "wall_s": result.wall_s,
+        "memory": dict(result.memory),
+        "warnings": list(result.warnings),
     }
 
 
-def suite_name(report: dict[str, Any]) -> str:
-    """The name of the suite a report belongs to."""
-    return str(report["suite"].get("suite", {}).get("name") or "suite")
+def _system_json(system: SystemResult) -> dict[str, Any]:
+    pair = asdict(system.pair) if system.pair else {}
+    return {
+        "id": system.id,
+        "system": system.system,
+        "encoder": system.encoder,
+        **pair,
+        "params": dict(system.params),
+        "aggregate": dict(system.aggregate),
+    }
+
+
+def _retrieval_json(r: RetrievalResult) -> dict[str, Any]:
+    return {
+        "collection": r.collection,
+        "collection_fingerprint": r.collection_fingerprint,
+        "split": r.split,
+        "tune_split": r.tune_split,
+        "queries": r.queries,
+        "measures": list(r.measures),
+        "systems": [_system_json(s) for s in r.systems],
+        "comparisons": [asdict(c) for c in r.comparisons],
+        "beir": {s.id: beir_block(s.aggregate) for s in r.systems},
+        "timings": dict(r.timings),
+    }
+
+
+def _frontier_json(entry: FrontierEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "encoder": entry.encoder,
+        "parameters": entry.parameters,
+        "measure": entry.measure,
+        "latency_from": entry.latency_from,
+    }
+    out |= {f"b{batch}": asdict(at) if at else None for batch, at in entry.latency.items()}
+    out |= dict(entry.quality)
+    out |= {f"pareto_{system}": flag for system, flag in entry.pareto.items()}
+    return out
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """The report as the JSON document (before NaN -> null): keys and order of schema_version 1."""
+    out: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "status": report.status,
+        "skip_reason": report.skip_reason,
+        "suite": report.suite,
+        "suite_file": report.suite_file,
+        "overrides": list(report.overrides),
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "environment": report.environment,
+        "noise_warnings": list(report.noise_warnings),
+        "reference": report.reference,
+        "harness": report.harness,
+        "encoders": {
+            name: {k: v for k, v in asdict(info).items() if k != "name"}
+            for name, info in report.encoders.items()
+        },
+        "setups": [asdict(s) for s in report.setups],
+        "cells": [_cell_json(c) for c in report.cells],
+        "excluded": [{"cell": e.cell.to_dict(), "reason": e.reason} for e in report.excluded],
+    }
+    if report.retrieval is not None:
+        out["retrieval"] = _retrieval_json(report.retrieval)
+    if report.frontier is not None:
+        out["frontier"] = [_frontier_json(e) for e in report.frontier]
+    if report.artifacts is not None:
+        out["artifacts"] = {"dir": report.artifacts.dir, "files": list(report.artifacts.files)}
+    return out
+
+
+def per_query_text(retrieval: RetrievalResult | None) -> str:
+    """`per_query.jsonl`: one line per system, measure and query ("" without per-query values)."""
+    if retrieval is None:
+        return ""
+    return "".join(
+        json.dumps({"system": s.id, "measure": m, "qid": q, "value": v}) + "\n"
+        for s in retrieval.systems
+        for m, values in s.per_query.items()
+        for q, v in values.items()
+    )
+
+
+# --- from JSON ------------------------------------------------------------------------------------------------
+
+
+def _pair(value: Any) -> tuple[float, float] | None:
+    return None if value is None else (value[0], value[1])
+
+
+def _phase(data: Mapping[str, Any]) -> PhaseStats:
+    known = {f.name for f in fields(PhaseStats)}
+    stats = {k: v for k, v in data.items() if k in known}
+    for key in ("median_ci", "median_ci_exact", "throughput_ci"):
+        stats[key] = _pair(stats.get(key))
+    if stats.get("median") is None:  # a median never is null in a written report; keep the type honest
+        stats["median"] = math.nan
+    return PhaseStats(**stats)
+
+
+def _cell_result(data: Mapping[str, Any]) -> CellResult:
+    return CellResult(
+        cell=Cell.from_dict(data["cell"]),
+        **{phase: _phase(data[phase]) for phase in PHASES},
+        samples={phase: tuple(values) for phase, values in data["samples"].items()},
+        warmup=Warmup(**data["warmup"]),
+        capped=data["capped"],
+        wall_s=data["wall_s"],
+        memory=data["memory"],
+        warnings=tuple(data["warnings"]),
+    )
+
+
+def _system(data: Mapping[str, Any]) -> SystemResult:
+    pair_keys = [f.name for f in fields(PairInfo)]
+    pair = PairInfo(**{k: data[k] for k in pair_keys}) if "query_parameters" in data else None
+    return SystemResult(
+        id=data["id"],
+        system=data["system"],
+        encoder=data["encoder"],
+        params=data["params"],
+        aggregate=data["aggregate"],
+        pair=pair,
+    )
+
+
+def _comparison(data: Mapping[str, Any]) -> SystemComparison:
+    # JSON has no NaN: an adjusted p-value that was NaN comes back null.
+    return SystemComparison(**{k: math.nan if v is None else v for k, v in data.items()})
+
+
+def _retrieval(data: Mapping[str, Any]) -> RetrievalResult:
+    return RetrievalResult(
+        collection=data["collection"],
+        collection_fingerprint=data["collection_fingerprint"],
+        split=data["split"],
+        tune_split=data["tune_split"],
+        queries=data["queries"],
+        measures=tuple(data["measures"]),
+        systems=tuple(_system(s) for s in data["systems"]),
+        comparisons=tuple(_comparison(c) for c in data["comparisons"]),
+        timings=data["timings"],
+    )  # `beir` is derived from the aggregates, so it is not read back
+
+
+def _frontier_entry(data: Mapping[str, Any]) -> FrontierEntry:
+    batches = {int(k[1:]): v for k, v in data.items() if re.fullmatch(r"b\d+", k)}
+    return FrontierEntry(
+        encoder=data["encoder"],
+        parameters=data["parameters"],
+        measure=data["measure"],
+        latency_from=data["latency_from"],
+        latency={
+            b: None if v is None else FrontierLatency(v["cell"], v["p50_ns"], _pair(v["p50_ci"]), v["p99_ns"])
+            for b, v in batches.items()
+        },
+        quality={system: data[system] for system in ("dense", "hybrid")},
+        pareto={k.removeprefix("pareto_"): v for k, v in data.items() if k.startswith("pareto_")},
+    )
+
+
+def from_json(data: Mapping[str, Any]) -> Report:
+    """The report a JSON document holds (schema and version already checked); KeyError/TypeError if malformed."""
+    retrieval, frontier, artifacts = data.get("retrieval"), data.get("frontier"), data.get("artifacts")
+    return Report(
+        suite=data["suite"],
+        suite_file=data["suite_file"],
+        overrides=tuple(data["overrides"]),
+        started_at=data["started_at"],
+        status=data["status"],
+        skip_reason=data["skip_reason"],
+        finished_at=data["finished_at"],
+        environment=data["environment"],
+        noise_warnings=tuple(data["noise_warnings"]),
+        reference=data["reference"],
+        harness=data["harness"],
+        encoders={name: EncoderInfo(name=name, **info) for name, info in data["encoders"].items()},
+        setups=tuple(SetupResult(**s) for s in data["setups"]),
+        cells=tuple(_cell_result(c) for c in data["cells"]),
+        excluded=tuple(Exclusion(Cell.from_dict(e["cell"]), e["reason"]) for e in data["excluded"]),
+        retrieval=_retrieval(retrieval) if retrieval else None,
+        frontier=None if frontier is None else tuple(_frontier_entry(e) for e in frontier),
+        artifacts=Artifacts(artifacts["dir"], tuple(artifacts["files"])) if artifacts else None,
+    )
+
+
+def read_per_query(path: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """system -> measure -> qid -> value from a `per_query.jsonl`; a bad file is a UserError."""
+    values: dict[str, dict[str, dict[str, float]]] = {}
+    try:
+        for line in Path(path).read_text("utf-8").splitlines():
+            row = json.loads(line)
+            values.setdefault(row["system"], {}).setdefault(row["measure"], {})[row["qid"]] = float(
+                row["value"]
+            )
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UserError(f"{path}: unreadable per-query values ({err})") from None
+    return values
+
+
+def _with_per_query(report: Report, path: Path) -> Report:
+    """`report` with the per-query values of its systems read from beside `path` (if it wrote any)."""
+    if report.retrieval is None or report.artifacts is None or PER_QUERY not in report.artifacts.files:
+        return report
+    values = read_per_query(path.parent / report.artifacts.dir / PER_QUERY)
+    systems = tuple(replace(s, per_query=values.get(s.id, {})) for s in report.retrieval.systems)
+    return replace(report, retrieval=replace(report.retrieval, systems=systems))
+
+
+# --- files ----------------------------------------------------------------------------------------------------
 
 
 def _finite(value: Any) -> Any:
@@ -68,60 +319,94 @@ def _finite(value: Any) -> Any:
         return None
     if isinstance(value, Path):  # a report must never fail to write at the end of a long run
         return str(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
 
 
+def _text(report: Report) -> str:
+    return json.dumps(_finite(to_json(report)), indent=1, allow_nan=False) + "\n"
+
+
 def _stamp(text: str) -> str:
     return re.sub(r"[^0-9T]", "", text)[:15]  # 20261125T120102
 
 
-def artifacts_dir(report: dict[str, Any], results_dir: Path) -> Path:
+def artifacts_dir(report: Report, results_dir: Path) -> Path:
     """Where a report's run files, per-query values and plots go: `<suite>-<timestamp>/` beside it."""
-    return Path(results_dir) / f"{suite_name(report)}-{_stamp(report['started_at'])}"
+    return Path(results_dir) / f"{report.suite_name}-{_stamp(report.started_at)}"
 
 
-def write(
-    report: dict[str, Any], results_dir: Path, artifacts: dict[str, str | bytes] | None = None
-) -> tuple[Path, Path]:
-    """Write `<suite>-<timestamp>.json` and `<suite>-latest.json` atomically (artifacts first, beside them)."""
+def _write_files(folder: Path, files: Mapping[str, str | bytes]) -> None:
+    for relative, content in files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            atomic_write_bytes(target, content)
+        else:
+            atomic_write_text(target, content)
+
+
+def paths(report: Report, results_dir: Path) -> tuple[Path, Path]:
+    """Where `write` puts a report: `<suite>-<timestamp>.json` and `<suite>-latest.json`."""
+    stem = Path(results_dir) / report.suite_name
+    return stem.with_name(f"{stem.name}-{_stamp(report.started_at)}.json"), stem.with_name(
+        f"{stem.name}-latest.json"
+    )
+
+
+def write(report: Report, results_dir: Path, files: Mapping[str, str | bytes] | None = None) -> Report:
+    """Write the report atomically to both `paths`, `files` and the per-query values first, beside them;
+    returns the report as written (with its artifacts)."""
     results_dir = Path(results_dir)
-    name = suite_name(report)
-    if artifacts:
+    files = dict(files or {})
+    if text := per_query_text(report.retrieval):
+        files[PER_QUERY] = text
+    if files:
         folder = artifacts_dir(report, results_dir)
-        for relative, content in artifacts.items():
-            target = folder / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                atomic_write_bytes(target, content)
-            else:
-                atomic_write_text(target, content)
-        report["artifacts"] = {"dir": folder.name, "files": sorted(artifacts)}
-    text = json.dumps(_finite(report), indent=1, allow_nan=False) + "\n"
-    stamped = results_dir / f"{name}-{_stamp(report['started_at'])}.json"
-    latest = results_dir / f"{name}-latest.json"
-    atomic_write_text(stamped, text)
-    atomic_write_text(latest, text)
-    return stamped, latest
+        _write_files(folder, files)
+        report = replace(report, artifacts=Artifacts(folder.name, tuple(sorted(files))))
+    text = _text(report)
+    for path in paths(report, results_dir):
+        atomic_write_text(path, text)
+    return report
 
 
-def load(path: Path) -> dict[str, Any]:
-    """Read a report, refusing what is not one or has another schema version."""
+def store(report: Report, folder: Path) -> Path:
+    """Write `report` as `<folder>/<suite>.json`, with only its per-query values beside it, in
+    `<folder>/<suite>/` (a committed baseline: run files and plots stay out of the repository)."""
+    name = report.suite_name
+    target = Path(folder) / f"{name}.json"
+    artifacts = None
+    if text := per_query_text(report.retrieval):
+        _write_files(Path(folder) / name, {PER_QUERY: text})
+        artifacts = Artifacts(name, (PER_QUERY,))
+    atomic_write_text(target, _text(replace(report, artifacts=artifacts)))
+    return target
+
+
+def load(path: Path, *, per_query: bool = False) -> Report:
+    """Read a report, refusing what is not one or has another schema version; with `per_query`, also the
+    per-query values written beside it (the quality gate needs them, tables and history do not)."""
     path = Path(path)
     try:
-        report = json.loads(path.read_text("utf-8"))
+        data = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: no such report") from None
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise UserError(f"{path}: not a readable JSON report ({err})") from None
-    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
-        raise UserError(f"{path}: not a daft-bench report (schema is {report.get('schema')!r})")
-    if report.get("schema_version") != SCHEMA_VERSION:
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        schema = data.get("schema") if isinstance(data, dict) else None
+        raise UserError(f"{path}: not a daft-bench report (schema is {schema!r})")
+    if data.get("schema_version") != SCHEMA_VERSION:
         raise UserError(
-            f"{path}: report schema_version {report.get('schema_version')!r} is not supported "
+            f"{path}: report schema_version {data.get('schema_version')!r} is not supported "
             f"(this version reads {SCHEMA_VERSION})"
         )
-    return report
+    try:
+        report = from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError, UserError) as err:
+        raise UserError(f"{path}: malformed report ({type(err).__name__}: {err})") from None
+    return _with_per_query(report, path) if per_query else report

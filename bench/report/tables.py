@@ -1,65 +1,63 @@
-"""Rich tables from a report dict (so a saved report re-renders exactly like a live run)."""
+"""Rich latency tables from a `Report` (so a saved report re-renders exactly like a live run)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from rich.table import Table
 
-from bench.report.schema import suite_name
+from bench.plan import Cell
+from bench.results import CellResult, Report
 from bench.stats import format_ns
 
-
-def _row_key(cell: dict[str, Any]) -> tuple:
-    return (cell["encoder"], cell["backend"], cell["dtype"], cell["threads"])
+_SAME_CELL = ("backend", "device", "dtype", "threads", "batch_size")
 
 
-def _row_label(cell: dict[str, Any]) -> tuple[str, str]:
-    threads = "" if cell["threads"] is None else f" t{cell['threads'] or 'default'}"
-    dtype = "" if cell["dtype"] == "fp32" else f" {cell['dtype']}"
-    return cell["encoder"], f"{cell['backend']}{dtype}{threads}"
+def _row_key(cell: Cell) -> tuple:
+    return (cell.encoder, cell.backend, cell.dtype, cell.threads)
 
 
-def _speedup(report: dict[str, Any], cell: dict[str, Any], median: float) -> str:
-    baseline = report["suite"].get("latency", {}).get("baseline")
-    if not baseline or cell["encoder"] == baseline:
+def _row_label(backend: str, dtype: str, threads: int | None) -> str:
+    shown_threads = "" if threads is None else f" t{threads or 'default'}"
+    shown_dtype = "" if dtype == "fp32" else f" {dtype}"
+    return f"{backend}{shown_dtype}{shown_threads}"
+
+
+def _speedup(report: Report, cell: Cell, median: float) -> str:
+    baseline = report.latency_baseline
+    if not baseline or cell.encoder == baseline:
         return ""
-    for other in report["cells"]:
-        ref = other["cell"]
-        if ref["encoder"] == baseline and all(
-            ref[k] == cell[k] for k in ("backend", "device", "dtype", "threads", "batch_size")
-        ):
-            return f"×{other['end_to_end']['median'] / median:.2f} vs {baseline}"
+    for other in report.cells:
+        ref = other.cell
+        if ref.encoder == baseline and all(getattr(ref, k) == getattr(cell, k) for k in _SAME_CELL):
+            return f"×{other.end_to_end.median / median:.2f} vs {baseline}"
     return ""
 
 
-def _cell_text(report: dict[str, Any], entry: dict[str, Any]) -> str:
-    stats = entry["end_to_end"]
-    low, high = stats["median_ci"]
+def _cell_text(report: Report, result: CellResult) -> str:
+    stats = result.end_to_end
+    low, high = stats.median_ci or (stats.median, stats.median)
     lines = [
-        f"p50 {format_ns(stats['median'])} [{format_ns(low)}–{format_ns(high)}]",
-        f"p99 {format_ns(stats['p99'])}"
-        if stats.get("p99") is not None
-        else f"max {format_ns(stats['max'])}",
-        f"{stats['throughput']:,.0f} q/s  n={stats['n']}",
+        f"p50 {format_ns(stats.median)} [{format_ns(low)}–{format_ns(high)}]",
+        f"p99 {format_ns(stats.p99)}" if stats.p99 is not None else f"max {format_ns(stats.max)}",
+        f"{stats.throughput:,.0f} q/s  n={stats.n}",
     ]
-    if speedup := _speedup(report, entry["cell"], stats["median"]):
+    if speedup := _speedup(report, result.cell, stats.median):
         lines.append(speedup)
-    style = "yellow" if entry.get("warnings") else ""
+    style = "yellow" if result.warnings else ""
     text = "\n".join(lines)
     return f"[{style}]{text}[/]" if style else text
 
 
-def latency_tables(report: dict[str, Any]) -> list[Table]:
+def latency_tables(report: Report) -> list[Table]:
     """One table per device: rows encoder x backend (x dtype x threads), columns batch sizes."""
-    by_device: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for entry in report["cells"]:
-        by_device[entry["cell"]["device"]].append(entry)
+    by_device: dict[str, list[CellResult]] = defaultdict(list)
+    for result in report.cells:
+        by_device[result.cell.device].append(result)
     tables = []
-    for device, entries in by_device.items():
-        batch_sizes = sorted({e["cell"]["batch_size"] for e in entries})
-        title = f"{suite_name(report)} — query encoding latency on {device} (end to end)"
+    for device, results in by_device.items():
+        batch_sizes = sorted({r.cell.batch_size for r in results})
+        title = f"{report.suite_name} — query encoding latency on {device} (end to end)"
         table = Table(title=title, show_lines=True)
         table.add_column("encoder", style="bold")
         table.add_column("backend")
@@ -67,82 +65,79 @@ def latency_tables(report: dict[str, Any]) -> list[Table]:
             table.add_column(f"batch {batch_size}", justify="right")
         rows: dict[tuple, dict[int, str]] = defaultdict(dict)
         labels: dict[tuple, tuple[str, str]] = {}
-        for entry in entries:
-            key = _row_key(entry["cell"])
-            labels[key] = _row_label(entry["cell"])
-            rows[key][entry["cell"]["batch_size"]] = _cell_text(report, entry)
+        for result in results:
+            c = result.cell
+            labels[_row_key(c)] = (c.encoder, _row_label(c.backend, c.dtype, c.threads))
+            rows[_row_key(c)][c.batch_size] = _cell_text(report, result)
         for key, cells in rows.items():
             table.add_row(*labels[key], *(cells.get(b, "") for b in batch_sizes))
         tables.append(table)
     return tables
 
 
-def phase_table(report: dict[str, Any]) -> Table:
+def phase_table(report: Report) -> Table:
     """Median tokenisation vs model forward vs end-to-end per cell, to show where the time goes."""
     table = Table(title="where the time goes (medians)")
     for column in ("cell", "tokenize", "forward", "end to end", "tokenize share", "warm-up calls", "RSS Δ"):
         table.add_column(column, justify="left" if column == "cell" else "right")
-    for entry in report["cells"]:
-        total = entry["end_to_end"]["median"]
-        tok = entry["tokenize"]["median"]
-        rss = (entry.get("memory") or {}).get("rss_delta")
+    for result in report.cells:
+        total = result.end_to_end.median
+        tok = result.tokenize.median
+        rss = result.memory.get("rss_delta")
         table.add_row(
-            entry["id"],
+            result.id,
             format_ns(tok),
-            format_ns(entry["forward"]["median"]),
+            format_ns(result.forward.median),
             format_ns(total),
             f"{100 * tok / total:.0f}%" if total else "",
-            f"{entry['warmup']['calls']}{'' if entry['warmup']['steady'] else ' (not steady)'}",
+            f"{result.warmup.calls}{'' if result.warmup.steady else ' (not steady)'}",
             f"{rss / 2**20:.1f} MiB" if rss is not None else "",
         )
     return table
 
 
-def setup_table(report: dict[str, Any]) -> Table:
+def setup_table(report: Report) -> Table:
     """Per encoder and backend: size, cold start and parity with torch fp32."""
     table = Table(title="encoders: size, cold start, parity with torch fp32 on CPU")
     for column in ("encoder", "backend", "params", "disk", "load", "first query", "max |Δ| vs torch"):
         table.add_column(column, justify="left" if column in ("encoder", "backend") else "right")
-    for setup in report["setups"]:
-        info = report["encoders"].get(setup["encoder"], {})
-        parity = setup.get("parity_max_abs_diff")
+    for setup in report.setups:
+        info = report.encoders.get(setup.encoder)
+        parity = setup.parity_max_abs_diff
         parity_text = "" if parity is None else f"{parity:.1e}"
-        if setup.get("parity_warning"):
+        if setup.parity_warning:
             parity_text = f"[yellow]{parity_text}[/]"
-        label = _row_label({**setup, "batch_size": 1})[1]
-        disk = setup.get("disk_bytes", info.get("disk_bytes"))
+        disk = setup.disk_bytes
         table.add_row(
-            setup["encoder"],
-            f"{label} {setup['device']}",
-            f"{info.get('parameters', 0) / 1e6:.2f} M",
+            setup.encoder,
+            f"{_row_label(setup.backend, setup.dtype, setup.threads)} {setup.device}",
+            f"{(info.parameters if info else 0) / 1e6:.2f} M",
             f"{disk / 1e6:.1f} MB" if disk else "",
-            f"{setup['load_s']:.2f} s",
-            format_ns(setup.get("first_query_ns")),
+            f"{setup.load_s:.2f} s",
+            format_ns(setup.first_query_ns),
             parity_text,
         )
     return table
 
 
-def summary_lines(report: dict[str, Any]) -> list[str]:
+def summary_lines(report: Report) -> list[str]:
     """Status, harness overhead, reference workload and warnings as short lines."""
-    lines = [
-        f"status: {report['status']}" + (f" ({report['skip_reason']})" if report.get("skip_reason") else "")
-    ]
-    if harness := report.get("harness"):
+    lines = [f"status: {report.status}" + (f" ({report.skip_reason})" if report.skip_reason else "")]
+    if harness := report.harness:
         lines.append(
             f"harness overhead: {format_ns(harness['overhead_ns'])} per call "
             f"({harness['percent_of_50us']:.2f}% of a 50 µs operation)"
         )
-    if reference := report.get("reference"):
+    if reference := report.reference:
         lines.append(f"reference workload ({reference['name']}): {format_ns(reference['median_ns'])}")
     by_reason: dict[str, int] = {}
-    for entry in report.get("excluded", []):
-        by_reason[entry["reason"]] = by_reason.get(entry["reason"], 0) + 1
+    for excluded in report.excluded:
+        by_reason[excluded.reason] = by_reason.get(excluded.reason, 0) + 1
     lines.extend(f"excluded: {n} cell{'s' * (n != 1)}: {reason}" for reason, n in by_reason.items())
-    lines.extend(f"warning: {w}" for w in report.get("noise_warnings", []))
-    for entry in report["cells"]:
-        lines.extend(f"warning: {entry['id']}: {w}" for w in entry.get("warnings", []))
-    for setup in report["setups"]:
-        if setup.get("parity_warning"):
-            lines.append(f"warning: {setup['parity_warning']}")
+    lines.extend(f"warning: {w}" for w in report.noise_warnings)
+    for result in report.cells:
+        lines.extend(f"warning: {result.id}: {w}" for w in result.warnings)
+    for setup in report.setups:
+        if setup.parity_warning:
+            lines.append(f"warning: {setup.parity_warning}")
     return lines

@@ -1,14 +1,14 @@
 """Run the latency cells of a plan: build each encoder once, prepare each backend once, time every cell.
 
-Results are appended to the report as each cell finishes, so an interrupted run still holds every
-finished cell (the CLI then writes it marked `partial`).
+Results are yielded as each finishes (an encoder, a backend setup, a cell), so the caller holds every
+finished one when a run is interrupted (the pipeline then writes them marked `partial`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,9 @@ from bench.backends import prepare
 from bench.backends.base import Target, parity
 from bench.plan import Cell, Plan
 from bench.queries import load_queries
+from bench.results import PHASES, CellResult, EncoderInfo, PhaseStats, SetupResult, Warmup
 from bench.stats import Stats, is_noisy
-from bench.timing import Budget, Samples, batches, calibrate_overhead, measure, rotation_length, timed_call
+from bench.timing import Samples, batches, calibrate_overhead, measure, rotation_length, timed_call
 from daft import assets, encoders
 from daft.config import jsonable
 from daft.onnx_export import weights_fingerprint
@@ -47,35 +48,28 @@ def _asset_pins(specs: Iterable[Any]) -> dict[str, list[str]]:
     return pins
 
 
-def _budget(measure_spec: Any) -> Budget:
-    names = {f.name for f in dataclasses.fields(Budget)}
-    return Budget(**{k: v for k, v in dataclasses.asdict(measure_spec).items() if k in names})
-
-
 def _state_bytes(encoder: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in encoder.state_dict().values())
 
 
-def environment_section(report: dict[str, Any], suite: Any) -> None:
-    """Fingerprint, noise warnings, the reference workload and the harness overhead."""
-    report["environment"] = environment.fingerprint(_asset_pins(suite.encoders))
-    report["noise_warnings"] = environment.noise_warnings(report["environment"])
-    report["reference"] = reference.measure_reference()
+def environment_section(suite: Any) -> dict[str, Any]:
+    """The `Report` fields of the machine: fingerprint, noise warnings, reference workload, harness overhead."""
+    fingerprint = environment.fingerprint(_asset_pins(suite.encoders))
     overhead = Stats(calibrate_overhead().end_to_end).median
-    report["harness"] = {
-        "overhead_ns": overhead,
-        "percent_of_50us": 100 * overhead / OVERHEAD_REFERENCE_NS,
-        "method": "median of the timed loop around no-op tokenize/forward/fetch",
+    return {
+        "environment": fingerprint,
+        "noise_warnings": tuple(environment.noise_warnings(fingerprint)),
+        "reference": reference.measure_reference(),
+        "harness": {
+            "overhead_ns": overhead,
+            "percent_of_50us": 100 * overhead / OVERHEAD_REFERENCE_NS,
+            "method": "median of the timed loop around no-op tokenize/forward/fetch",
+        },
     }
 
 
-def _cell_entry(
-    cell: Cell, samples: Samples, rss: Any, cuda: Any, seed: int, cv_warn: float
-) -> dict[str, Any]:
-    phases = {
-        name: Stats(getattr(samples, name), batch_size=cell.batch_size, seed=seed)
-        for name in ("tokenize", "forward", "end_to_end")
-    }
+def _cell_result(cell: Cell, samples: Samples, rss: Any, cuda: Any, seed: int, cv_warn: float) -> CellResult:
+    phases = {name: Stats(getattr(samples, name), batch_size=cell.batch_size, seed=seed) for name in PHASES}
     warnings = []
     if is_noisy(phases["end_to_end"], cv_warn):
         warnings.append(f"high variation (CV {phases['end_to_end'].cv:.0%} > {cv_warn:.0%})")
@@ -83,21 +77,24 @@ def _cell_entry(
         warnings.append(f"time cap reached after {len(samples.end_to_end)} samples")
     if not samples.warmup_steady:
         warnings.append(f"latency not steady after {samples.warmup_calls} warm-up calls")
-    return {
-        "id": cell.id,
-        "cell": cell.to_dict(),
-        **{name: stats.summary() for name, stats in phases.items()},
-        "samples": {name: getattr(samples, name) for name in ("tokenize", "forward", "end_to_end")},
-        "warmup": {
-            "calls": samples.warmup_calls,
-            "shapes": samples.warmup_shapes,
-            "steady": samples.warmup_steady,
-        },
-        "capped": samples.capped,
-        "wall_s": samples.wall_s,
-        "memory": {"rss_delta": rss.delta, "rss_peak": rss.peak, **(cuda.to_dict() if cuda else {})},
-        "warnings": warnings,
-    }
+    return CellResult(
+        cell=cell,
+        **{name: _phase_stats(stats) for name, stats in phases.items()},
+        samples={name: tuple(getattr(samples, name)) for name in PHASES},
+        warmup=Warmup(samples.warmup_calls, samples.warmup_shapes, samples.warmup_steady),
+        capped=samples.capped,
+        wall_s=samples.wall_s,
+        memory={"rss_delta": rss.delta, "rss_peak": rss.peak, **(cuda.to_dict() if cuda else {})},
+        warnings=tuple(warnings),
+    )
+
+
+def _phase_stats(stats: Stats) -> PhaseStats:
+    summary = stats.summary()
+    for key in ("median_ci", "median_ci_exact", "throughput_ci"):
+        if summary[key] is not None:
+            summary[key] = tuple(summary[key])
+    return PhaseStats(**summary)
 
 
 def _memory_pass(prepared: Any, texts: list[str], batch_size: int, device: str) -> tuple[Any, Any]:
@@ -127,13 +124,11 @@ def _setup_key(cell: Cell) -> tuple:
     return (cell.backend, cell.device, cell.dtype, cell.threads)
 
 
-def run_latency(
-    suite: Any, plan: Plan, report: dict[str, Any], *, workdir: Path, advance: Callable[[str], None]
-) -> None:
-    """Measure every latency cell of `plan`, filling `report` in place; `advance(cell_id)` after each cell."""
+def run_latency(suite: Any, plan: Plan, *, workdir: Path) -> Iterator[EncoderInfo | SetupResult | CellResult]:
+    """Measure every latency cell of `plan`, yielding each encoder as built, each backend setup as
+    prepared, and each cell as measured."""
     query = suite.queries
     texts = load_queries(query.source, query.file, query.limit)
-    budget = _budget(suite.measure)
     parity_texts = texts[:PARITY_QUERIES]
     specs = {spec.name: spec for spec in suite.encoders}
     for name, cells in groupby(plan.cells, key=lambda c: c.encoder):
@@ -144,15 +139,16 @@ def run_latency(
         features = encoder.tokenize(parity_texts, max_length=query.max_length, padding=query.padding)
         with torch.inference_mode():
             expected = encoder.embed(**features).numpy()
-        report["encoders"][name] = {
-            "type": encoder.kind,
-            "parameters": encoder.parameter_count(),
-            "dim": encoder.dim,
-            "disk_bytes": _state_bytes(encoder),
-            "weights_sha256": weights_fingerprint(encoder),
-            "build_s": build_s,
-            "spec": jsonable(_encoder_spec(specs[name])),
-        }
+        yield EncoderInfo(
+            name=name,
+            type=encoder.kind,
+            parameters=encoder.parameter_count(),
+            dim=encoder.dim,
+            disk_bytes=_state_bytes(encoder),
+            weights_sha256=weights_fingerprint(encoder),
+            build_s=build_s,
+            spec=jsonable(_encoder_spec(specs[name])),
+        )
         shapes: dict[int, list[tuple[int, ...]]] = {}
         for (backend, device, dtype, threads), group in groupby(cells, key=_setup_key):
             target = Target(backend, device, dtype, threads, query.max_length, query.padding)
@@ -167,30 +163,31 @@ def run_latency(
                     if backend != "onnxruntime-int8"
                     else max(0.1, suite.measure.parity_tol)
                 )
-                setup = {
-                    "encoder": name,
-                    "backend": backend,
-                    "device": device,
-                    "dtype": dtype,
-                    "threads": threads,
-                    "load_s": build_s + prepare_s,
-                    "prepare_s": prepare_s,
-                    "first_query_ns": first_query_ns,
-                    "parity_max_abs_diff": diff,
-                    "parity_tolerance": tolerance,
-                    "parity_warning": None
+                yield SetupResult(
+                    encoder=name,
+                    backend=backend,
+                    device=device,
+                    dtype=dtype,
+                    threads=threads,
+                    load_s=build_s + prepare_s,
+                    prepare_s=prepare_s,
+                    first_query_ns=first_query_ns,
+                    parity_max_abs_diff=diff,
+                    parity_tolerance=tolerance,
+                    parity_warning=None
                     if diff <= tolerance
                     else f"{name} on {backend}/{device}/{dtype}: embeddings differ from torch fp32 by {diff:.1e}",
-                    "disk_bytes": prepared.info.get("graph_bytes", _state_bytes(encoder)),
-                    "info": prepared.info,
-                }
-                report["setups"].append(setup)
+                    disk_bytes=prepared.info.get("graph_bytes", _state_bytes(encoder)),
+                    info=prepared.info,
+                )
                 for cell in group:
                     if cell.batch_size not in shapes:
                         shapes[cell.batch_size] = _batch_shapes(encoder, texts, cell.batch_size, query)
-                    samples = measure(prepared, texts, cell.batch_size, budget, shapes[cell.batch_size])
+                    samples = measure(
+                        prepared, texts, cell.batch_size, suite.measure, shapes[cell.batch_size]
+                    )
                     rss, cuda = _memory_pass(prepared, texts, cell.batch_size, device)
-                    entry = _cell_entry(
+                    yield _cell_result(
                         cell,
                         samples,
                         rss,
@@ -198,8 +195,6 @@ def run_latency(
                         suite.measure.seed,
                         suite.measure.cv_warn,
                     )
-                    report["cells"].append(entry)
-                    advance(cell.id)
             finally:
                 prepared.close()
         del encoder

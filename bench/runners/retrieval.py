@@ -3,20 +3,20 @@
 Flow: load the collection -> BM25 runs of the test and tuning splits (cached with the collection) -> per
 pair: cached document embeddings -> FAISS index -> query embeddings -> dense runs -> hybrid (alpha tuned
 on the tuning split, applied to the test split) and RRF -> ir-measures per query -> paired significance
-tests with Holm correction. Results go into `report["retrieval"]`; TREC runs and per-query values are
-returned as artifacts that the CLI writes next to the JSON report.
+tests with Holm correction. Returns a `RetrievalResult` (per-query values included) and the TREC run
+files, which the pipeline writes next to the JSON report.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import replace
 from typing import Any
 
 from bench.pairs import load_retrieval_pair
+from bench.results import PairInfo, RetrievalResult, SystemResult
 from bench.retrieval import dense, embeddings
 from bench.retrieval.evaluation import check_run, evaluate
 from bench.retrieval.fusion import interpolate, rrf
@@ -80,8 +80,8 @@ def system_ids(spec: RetrievalSpec) -> list[str]:
     return ids + [f"{name}/{system}" for name in spec.encoders for system in spec.systems if system != "bm25"]
 
 
-def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[str], None]) -> dict[str, str]:
-    """Evaluate every system of `suite.retrieval`, filling `report["retrieval"]`; returns artifact files."""
+def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[RetrievalResult, dict[str, str]]:
+    """Evaluate every system of `suite.retrieval`; returns the result and the TREC run files to write."""
     spec = suite.retrieval
     assert spec is not None
     label = f"{suite.path}: [retrieval]"
@@ -101,17 +101,10 @@ def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[st
             if tune_queries:
                 lexical_tune = _bm25(collection, spec.tune_split, tune_queries, spec)
     runs: dict[str, Run] = {}
-    systems: list[dict[str, Any]] = []
+    systems: list[SystemResult] = []
     if "bm25" in spec.systems:
         runs["bm25"] = lexical
-        systems.append(
-            {
-                "id": "bm25",
-                "system": "bm25",
-                "encoder": None,
-                "params": {"k1": spec.bm25_k1, "b": spec.bm25_b},
-            }
-        )
+        systems.append(SystemResult("bm25", "bm25", None, {"k1": spec.bm25_k1, "b": spec.bm25_b}, {}))
         advance("bm25")
     for name in spec.encoders:
         found, found_runs = _pair_systems(
@@ -120,46 +113,39 @@ def run_retrieval(suite: Suite, report: dict[str, Any], *, advance: Callable[[st
         systems += found
         runs |= found_runs
         advance(name)
-    per_query: dict[str, dict[str, dict[str, float]]] = {}
     with _timed(timings, "evaluate_s"):
-        for entry in systems:
-            run = runs[entry["id"]]
-            check_run(run, qrels, corpus_ids, f"{label} {entry['id']}")
-            entry["aggregate"], per_query[entry["id"]] = evaluate(run, qrels, spec.measures)
+        for i, entry in enumerate(systems):
+            run = runs[entry.id]
+            check_run(run, qrels, corpus_ids, f"{label} {entry.id}")
+            aggregate, per_query = evaluate(run, qrels, spec.measures)
+            systems[i] = replace(entry, aggregate=aggregate, per_query=per_query)
     with _timed(timings, "significance_s"):
         comparisons = compare_systems(
-            per_query,
+            {entry.id: entry.per_query for entry in systems},
             _comparison_pairs(systems, spec),
             list(spec.measures),
             alpha_level=spec.significance_level,
             test=spec.test,
             seed=spec.seed,
         )
-    report["retrieval"] = {
-        "collection": collection.name,
-        "collection_fingerprint": collection.fingerprint,
-        "split": spec.split,
-        "tune_split": spec.tune_split if "hybrid" in spec.systems else None,
-        "queries": len(queries),
-        "measures": list(spec.measures),
-        "systems": systems,
-        "comparisons": [asdict(c) for c in comparisons],
-        "beir": {e["id"]: _beir_block(e["aggregate"]) for e in systems},
-        "timings": timings,
-    }
-    artifacts = {
-        f"runs/{e['id'].replace('/', '__')}.trec": _trec_text(
-            runs[e["id"]], e["id"].replace("/", "__"), spec.run_depth
+    result = RetrievalResult(
+        collection=collection.name,
+        collection_fingerprint=collection.fingerprint,
+        split=spec.split,
+        tune_split=spec.tune_split if "hybrid" in spec.systems else None,
+        queries=len(queries),
+        measures=tuple(spec.measures),
+        systems=tuple(systems),
+        comparisons=tuple(comparisons),
+        timings=timings,
+    )
+    run_files = {
+        f"runs/{e.id.replace('/', '__')}.trec": _trec_text(
+            runs[e.id], e.id.replace("/", "__"), spec.run_depth
         )
         for e in systems
     }
-    artifacts["per_query.jsonl"] = "".join(
-        json.dumps({"system": s, "measure": m, "qid": q, "value": v}) + "\n"
-        for s, measures in per_query.items()
-        for m, values in measures.items()
-        for q, v in values.items()
-    )
-    return artifacts
+    return result, run_files
 
 
 @contextlib.contextmanager
@@ -199,7 +185,7 @@ def _pair_systems(
     tune_qrels: dict,
     lexical: Run,
     lexical_tune: Run,
-) -> tuple[list[dict[str, Any]], dict[str, Run]]:
+) -> tuple[list[SystemResult], dict[str, Run]]:
     """The dense, hybrid and RRF systems of one encoder pair: their report entries and test runs."""
     spec = suite.retrieval
     timings: dict[str, float] = {}
@@ -211,18 +197,12 @@ def _pair_systems(
         )
     with _timed(timings, "index_s"):
         index = dense.build_index(vectors, spec.index)
-    info = {
-        "encoder": name,
-        "query_parameters": pair.query.parameter_count(),
-        "documents": cache_status,
-        "index": spec.index,
-        "timings": timings,  # shared by the pair's systems: filled in as its stages run
-    }
     test_dense = _dense_run(pair, index, doc_ids, queries, spec, name, timings)
-    systems, runs = [], {}
+    params: dict[str, dict[str, Any]] = {}
+    runs = {}
     if "dense" in spec.systems:
         runs[f"{name}/dense"] = test_dense
-        systems.append({"id": f"{name}/dense", "system": "dense", **info, "params": {}})
+        params["dense"] = {}
     if "hybrid" in spec.systems:
         tune_dense = _dense_run(pair, index, doc_ids, tune_queries, spec, name, timings)
         with _timed(timings, "tune_alpha_s"):
@@ -236,7 +216,7 @@ def _pair_systems(
                 missing=spec.missing,
                 k=spec.depth,
             )
-        params = {
+        params["hybrid"] = {
             "alpha": alpha,
             "alpha_weights": "lexical",
             "normalization": spec.normalization,
@@ -244,34 +224,21 @@ def _pair_systems(
             "tuned_on": spec.tune_split,
             "curve": curve,
         }
-        systems.append({"id": f"{name}/hybrid", "system": "hybrid", **info, "params": params})
     if "rrf" in spec.systems:
         with _timed(timings, "fuse_s"):
             runs[f"{name}/rrf"] = rrf([lexical, test_dense], k=spec.rrf_k, depth=spec.depth)
-        systems.append({"id": f"{name}/rrf", "system": "rrf", **info, "params": {"k": spec.rrf_k}})
+        params["rrf"] = {"k": spec.rrf_k}
+    # Built last: the pair's systems share its timings, complete only once every stage has run.
+    info = PairInfo(pair.query.parameter_count(), cache_status, spec.index, timings)
+    systems = [SystemResult(f"{name}/{system}", system, name, p, {}, info) for system, p in params.items()]
     return systems, runs
 
 
-def _comparison_pairs(systems: list[dict[str, Any]], spec: RetrievalSpec) -> list[tuple[str, str]]:
+def _comparison_pairs(systems: list[SystemResult], spec: RetrievalSpec) -> list[tuple[str, str]]:
     """Every system against BM25, and every encoder's system against the baseline encoder's same system."""
-    ids = {e["id"] for e in systems}
-    pairs = [(e["id"], "bm25") for e in systems if e["id"] != "bm25" and "bm25" in ids]
+    ids = {e.id for e in systems}
+    pairs = [(e.id, "bm25") for e in systems if e.id != "bm25" and "bm25" in ids]
     for e in systems:
-        if (
-            e["encoder"]
-            and e["encoder"] != spec.baseline
-            and (other := f"{spec.baseline}/{e['system']}") in ids
-        ):
-            pairs.append((e["id"], other))
+        if e.encoder and e.encoder != spec.baseline and (other := f"{spec.baseline}/{e.system}") in ids:
+            pairs.append((e.id, other))
     return pairs
-
-
-def _beir_block(aggregate: dict[str, float]) -> dict[str, float]:
-    """The measures under the names BEIR and MTEB report them (`ndcg_at_10`, `recall_at_100`, `mrr_at_10`)."""
-    names = {"nDCG": "ndcg", "R": "recall", "RR": "mrr", "P": "precision", "AP": "map"}
-    out = {}
-    for measure, value in aggregate.items():
-        base, _, cutoff = measure.partition("@")
-        if base in names:
-            out[f"{names[base]}_at_{cutoff}" if cutoff else names[base]] = value
-    return out

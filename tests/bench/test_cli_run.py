@@ -64,23 +64,23 @@ def test_run_writes_complete_report_and_report_rerenders(suite: Path, tmp_path: 
     stamped = [p for p in results.glob("tiny-*.json") if p != latest]
     assert len(stamped) == 1 and json.loads(stamped[0].read_text()) == json.loads(latest.read_text())
     report = schema.load(latest)
-    assert report["status"] == "complete"
-    ids = [cell["id"] for cell in report["cells"]]
+    assert report.status == "complete"
+    ids = [cell.id for cell in report.cells]
     assert ids == [
         f"{e}/{b}/cpu/fp32/b{n}/t1"
         for e in ("bert-tiny", "l0-tiny")
         for b in ("torch", "onnxruntime")
         for n in (1, 4)
     ]
-    for cell in report["cells"]:
-        assert cell["end_to_end"]["n"] == len(cell["samples"]["end_to_end"]) >= 1
-        assert cell["end_to_end"]["median"] >= cell["forward"]["median"] > 0
-        assert cell["warmup"]["calls"] >= 1
-    for setup in report["setups"]:
-        assert setup["parity_max_abs_diff"] < 1e-4
-    assert report["encoders"]["bert-tiny"]["parameters"] > 0
-    assert report["environment"]["packages"]["torch"]
-    assert report["harness"]["overhead_ns"] > 0 and report["reference"]["median_ns"] > 0
+    for cell in report.cells:
+        assert cell.end_to_end.n == len(cell.samples["end_to_end"]) >= 1
+        assert cell.end_to_end.median >= cell.forward.median > 0
+        assert cell.warmup.calls >= 1
+    for setup in report.setups:
+        assert setup.parity_max_abs_diff < 1e-4
+    assert report.encoders["bert-tiny"].parameters > 0
+    assert report.environment["packages"]["torch"]
+    assert report.harness["overhead_ns"] > 0 and report.reference["median_ns"] > 0
     out = capsys.readouterr().out
     assert "tiny — query encoding latency on cpu" in out
     assert main(["report", str(latest), "--phases"]) == 0
@@ -111,8 +111,8 @@ def test_set_override_is_recorded(suite: Path, tmp_path: Path):
         == 0
     )
     report = schema.load(results / "tiny-latest.json")
-    assert report["overrides"] == ["latency.batch_sizes=[2]", "latency.backends=torch"]
-    assert {cell["cell"]["batch_size"] for cell in report["cells"]} == {2}
+    assert report.overrides == ("latency.batch_sizes=[2]", "latency.backends=torch")
+    assert {cell.cell.batch_size for cell in report.cells} == {2}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this test is about a machine without CUDA")
@@ -120,23 +120,23 @@ def test_gpu_suite_without_cuda_is_skipped_not_faked(suite: Path, tmp_path: Path
     results = tmp_path / "results"
     assert main(["run", str(suite), "--results", str(results), "--set", "latency.devices=cuda"]) == 0
     report = schema.load(results / "tiny-latest.json")
-    assert report["status"] == "skipped" and "no CUDA device" in report["skip_reason"]
-    assert report["cells"] == [] and len(report["excluded"]) == 8
+    assert report.status == "skipped" and "no CUDA device" in report.skip_reason
+    assert report.cells == () and len(report.excluded) == 8
 
 
 def test_a_backend_this_machine_cannot_run_is_excluded_and_the_rest_measured(
     suite: Path, tmp_path: Path, monkeypatch, capsys
 ):
-    import bench.cli.run as run_module
+    import bench.pipeline as pipeline
 
     reason = "onnxruntime 0.0 has no CUDAExecutionProvider"
-    monkeypatch.setattr(run_module, "unavailable", lambda b, d: reason if b == "onnxruntime" else None)
+    monkeypatch.setattr(pipeline, "unavailable", lambda b, d: reason if b == "onnxruntime" else None)
     results = tmp_path / "results"
     assert main(["run", str(suite), "--results", str(results)]) == 0
     report = schema.load(results / "tiny-latest.json")
-    assert report["status"] == "complete"
-    assert {c["cell"]["backend"] for c in report["cells"]} == {"torch"}
-    assert len(report["excluded"]) == 4 and {e["reason"] for e in report["excluded"]} == {reason}
+    assert report.status == "complete"
+    assert {c.cell.backend for c in report.cells} == {"torch"}
+    assert len(report.excluded) == 4 and {e.reason for e in report.excluded} == {reason}
     assert f"excluded: 4 cells: {reason}" in capsys.readouterr().out
 
 
@@ -156,7 +156,7 @@ def test_ctrl_c_saves_partial_report(suite: Path, tmp_path: Path, monkeypatch):
     results = tmp_path / "results"
     assert main(["run", str(suite), "--results", str(results)]) == 130
     report = schema.load(results / "tiny-latest.json")
-    assert report["status"] == "partial" and len(report["cells"]) == 1
+    assert report.status == "partial" and len(report.cells) == 1
 
 
 def test_missing_model_is_one_line_exit_2_and_writes_nothing(suite: Path, tmp_path: Path, capsys):

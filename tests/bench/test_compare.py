@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,30 +12,16 @@ import pytest
 from bench.__main__ import main
 from bench.compare import Thresholds, compare
 from bench.report import schema
+from bench.results import CellResult, Report
+from tests.bench.support import cell_result, report, retrieval, system
 
 
-def _cell(encoder: str, samples: np.ndarray, batch: int = 1) -> dict:
-    return {
-        "id": f"{encoder}/torch/cpu/fp32/b{batch}/t1",
-        "cell": {"encoder": encoder, "backend": "torch", "device": "cpu", "dtype": "fp32",
-                 "batch_size": batch, "threads": 1},
-        "end_to_end": {"p50": float(np.median(samples)), "p90": float(np.percentile(samples, 90)), "p99": None},
-        "samples": {"end_to_end": [float(x) for x in samples]},
-    }  # fmt: skip
+def _cell(encoder: str, samples: np.ndarray, batch: int = 1) -> CellResult:
+    return cell_result(encoder, batch, samples=samples)
 
 
-def _report(
-    cells: list[dict], reference_ns: float = 1e6, cpu: str = "cpu-a", retrieval: dict | None = None
-) -> dict:
-    report = schema.new_report({"suite": {"name": "s"}}, "suites/s.toml", [])
-    report |= {
-        "cells": cells,
-        "reference": {"median_ns": reference_ns},
-        "environment": {"cpu": {"model": cpu}},
-    }
-    if retrieval is not None:
-        report["retrieval"] = retrieval
-    return report
+def _report(cells: list[CellResult], reference_ns: float = 1e6, cpu: str = "cpu-a", **fields) -> Report:
+    return report(cells, reference={"median_ns": reference_ns}, environment={"cpu": {"model": cpu}}, **fields)
 
 
 RNG = np.random.default_rng(0)
@@ -87,47 +74,36 @@ def test_different_machines_compare_in_reference_units():
 
 
 def _quality_report(tmp_path: Path, name: str, values: dict[str, float], with_per_query: bool = True) -> Path:
-    report = _report(
-        [],
-        retrieval={
-            "systems": [{"id": "bm25", "aggregate": {"nDCG@10": float(np.mean(list(values.values())))}}]
-        },
+    per_query = {"nDCG@10": values} if with_per_query else {}
+    bm25 = system("bm25", {"nDCG@10": float(np.mean(list(values.values())))}, per_query=per_query)
+    written = replace(
+        _report([], retrieval=retrieval([bm25])), started_at=f"2026-11-2{len(name)}T00:00:00+00:00"
     )
-    files = {}
-    if with_per_query:
-        files["per_query.jsonl"] = "".join(
-            json.dumps({"system": "bm25", "measure": "nDCG@10", "qid": q, "value": v}) + "\n"
-            for q, v in values.items()
-        )
-    report["started_at"] = f"2026-11-2{len(name)}T00:00:00+00:00"
-    stamped, _ = schema.write(report, tmp_path / name, files)
-    return stamped  # fmt: skip
+    schema.write(written, tmp_path / name)
+    return schema.paths(written, tmp_path / name)[0]
+
+
+def _load(path: Path) -> Report:
+    return schema.load(path, per_query=True)
 
 
 def test_quality_drop_is_tested_per_query(tmp_path: Path):
     base = {f"q{i}": 0.5 + 0.4 * (i % 2) for i in range(60)}
     drop = {q: v - 0.05 for q, v in base.items()}
     b, c = _quality_report(tmp_path, "a", base), _quality_report(tmp_path, "bb", drop)
-    result = compare(schema.load(b), schema.load(c), Thresholds(), base_path=b, cand_path=c)
+    result = compare(_load(b), _load(c), Thresholds())
     (change,) = result.quality
     assert change.verdict == "regression" and change.delta == pytest.approx(-0.05) and change.queries == 60
     same = _quality_report(tmp_path, "ccc", base)
-    assert (
-        compare(schema.load(b), schema.load(same), Thresholds(), base_path=b, cand_path=same)
-        .quality[0]
-        .verdict
-        == "no change"
-    )
+    assert compare(_load(b), _load(same), Thresholds()).quality[0].verdict == "no change"
     untested = _quality_report(tmp_path, "dddd", drop, with_per_query=False)
-    (change,) = compare(
-        schema.load(b), schema.load(untested), Thresholds(), base_path=b, cand_path=untested
-    ).quality
+    (change,) = compare(_load(b), _load(untested), Thresholds()).quality
     assert change.verdict == "regression" and "untested" in change.reason  # fmt: skip
 
 
-def _write(tmp_path: Path, name: str, report: dict) -> Path:
+def _write(tmp_path: Path, name: str, written: Report) -> Path:
     path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps(report))
+    path.write_text(json.dumps(schema.to_json(written)))
     return path
 
 
@@ -140,8 +116,9 @@ def test_cli_exit_codes_markdown_and_json(tmp_path: Path, capsys):
     assert "❌ regression" in md.read_text() and json.loads(verdict.read_text())["verdict"] == "regression"
     assert main(["compare", str(base), str(slow), "--fail-on", "quality"]) == 0  # latency reported only
     assert "verdict: no regression" in capsys.readouterr().out
-    old = _report([_cell("m", TIGHT)]) | {"schema_version": 99}
-    assert main(["compare", str(_write(tmp_path, "old", old)), str(base)]) == 2
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(schema.to_json(_report([_cell("m", TIGHT)])) | {"schema_version": 99}))
+    assert main(["compare", str(old), str(base)]) == 2
     assert "schema_version 99 is not supported" in capsys.readouterr().err
     disjoint = _write(tmp_path, "other", _report([_cell("x", TIGHT)]))
     assert main(["compare", str(base), str(disjoint)]) == 2
@@ -171,24 +148,43 @@ def test_markdown_snapshot():
 
 
 def test_baseline_store_keeps_the_report_and_its_per_query_values(tmp_path: Path):
-    from bench.cli.baseline import store
-
     values = {f"q{i}": 0.5 for i in range(5)}
     report_path = _quality_report(tmp_path, "run", values)
-    stored = store(report_path, tmp_path / "baselines")
+    stored = schema.store(_load(report_path), tmp_path / "baselines")
     assert stored == tmp_path / "baselines" / "s.json"
-    report = schema.load(stored)
-    assert report["artifacts"] == {"dir": "s", "files": ["per_query.jsonl"]}
+    baseline = _load(stored)
+    assert json.loads(stored.read_text())["artifacts"] == {"dir": "s", "files": ["per_query.jsonl"]}
     assert (tmp_path / "baselines" / "s" / "per_query.jsonl").read_text().count("\n") == 5
     # The stored baseline is usable by the gate, per-query values included.
-    result = compare(report, schema.load(report_path), Thresholds(), base_path=stored, cand_path=report_path)
+    result = compare(baseline, _load(report_path), Thresholds())
     assert result.quality[0].queries == 5 and result.exit_code() == 0
 
 
 def test_thresholds_come_from_the_baseline_suite_then_the_command_line():
-    report = _report([]) | {"suite": {"suite": {"name": "s"}, "gate": {"latency_threshold": 0.3, "noise_floor_us": 2.0, "cell_thresholds": {"L0/*": 0.5}}}}  # fmt: skip
-    t = Thresholds.from_report(report)
+    gated = report(suite={"suite": {"name": "s"}, "gate": {"latency_threshold": 0.3, "noise_floor_us": 2.0, "cell_thresholds": {"L0/*": 0.5}}})  # fmt: skip
+    t = Thresholds.from_gate(gated.gate)
     assert (t.latency, t.noise_floor_ns, t.quality) == (0.3, 2000.0, 0.005)
     assert t.for_cell("L0/torch/cpu/fp32/b1/t1") == 0.5 and t.for_cell("m/x") == 0.3
-    assert Thresholds.from_report(report, latency=0.1, quality=None).latency == 0.1
-    assert Thresholds.from_report(_report([])).latency == 0.10  # a report without [gate]: the defaults
+    assert Thresholds.from_gate(gated.gate, latency=0.1, quality=None).latency == 0.1
+    assert Thresholds.from_gate(_report([]).gate).latency == 0.10  # a report without [gate]: the defaults
+
+
+def test_the_gate_defaults_have_one_source(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch):
+    from bench.suite import GateSpec
+
+    gate = GateSpec(latency_threshold=0.37, noise_floor_us=7.0, quality_threshold=0.02)
+    t = Thresholds.from_gate(gate)
+    assert (t.latency, t.noise_floor_ns, t.quality) == (0.37, 7000.0, 0.02)
+    defaults = Thresholds()
+    assert (defaults.latency, defaults.noise_floor_ns / 1e3, defaults.quality) == (
+        GateSpec.latency_threshold,
+        GateSpec.noise_floor_us,
+        GateSpec.quality_threshold,
+    )
+    # The help shows the default in force, read from the same GateSpec.
+    monkeypatch.setattr("bench.cli.compare.GATE", gate)
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    shown = capsys.readouterr().out
+    assert "(0.37," in shown and "(7," in shown and "(0.02," in shown

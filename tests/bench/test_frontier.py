@@ -1,4 +1,8 @@
+from dataclasses import replace
+
 from bench.frontier import frontier, pareto
+from bench.results import EncoderInfo, PairInfo
+from tests.bench.support import cell_result, report, retrieval, system
 
 
 def test_pareto_flags():
@@ -18,32 +22,29 @@ def test_pareto_treats_overlapping_latency_intervals_as_ties():
 
 def _cell(encoder, batch, median):
     # Slow cells have too few samples for a reported p50 (None), but always a median.
-    return {
-        "id": f"{encoder}/b{batch}",
-        "cell": {"encoder": encoder, "batch_size": batch},
-        "end_to_end": {"median": median, "p50": None, "p99": None},
-    }
+    return cell_result(encoder, batch, median=median)
 
 
 def test_frontier_joins_latency_and_quality_and_borrows_missing_latency():
-    report = {
-        "cells": [_cell("big", 1, 5e6), _cell("big", 1, 4e6), _cell("big", 256, 9e8)],
-        "encoders": {"big": {"parameters": 22_000_000}},
-        "retrieval": {"measures": ["nDCG@10"], "systems": [
-            {"id": "bm25", "encoder": None, "aggregate": {"nDCG@10": 0.3}},
-            {"id": "big/dense", "encoder": "big", "query_parameters": 22_000_000, "aggregate": {"nDCG@10": 0.40}},
-            {"id": "L0/dense", "encoder": "L0", "query_parameters": 1_000, "aggregate": {"nDCG@10": 0.35}},
-        ]},
-    }  # fmt: skip
-    other = {"suite_file": "suites/cpu_latency.toml", "cells": [_cell("L0", 1, 1e5), _cell("big", 1, 1.0)]}
-    entries = {e["encoder"]: e for e in frontier(report, other)}
-    assert entries["big"]["b1"]["p50_ns"] == 4e6  # the fastest cell of this run, not the other report's
-    assert (
-        entries["big"]["latency_from"] == "this run"
-        and entries["L0"]["latency_from"] == "suites/cpu_latency.toml"
+    big = report(
+        [_cell("big", 1, 5e6), _cell("big", 1, 4e6), _cell("big", 256, 9e8)],
+        encoders={"big": EncoderInfo("big", "transformer", 22_000_000, 384, 0, "", 0.0)},
+        retrieval=retrieval(
+            [
+                system("bm25", {"nDCG@10": 0.3}),
+                system("big/dense", {"nDCG@10": 0.40}, pair=PairInfo(22_000_000, "cached", "flat")),
+                system("L0/dense", {"nDCG@10": 0.35}, pair=PairInfo(1_000, "cached", "flat")),
+            ]
+        ),
     )
-    assert entries["L0"]["b1"]["p50_ns"] == 1e5 and entries["L0"]["b256"] is None
+    other = replace(report([_cell("L0", 1, 1e5), _cell("big", 1, 1.0)]), suite_file="suites/cpu_latency.toml")
+    entries = {e.encoder: e for e in frontier(big, other)}
+    assert entries["big"].latency[1].p50_ns == 4e6  # the fastest cell of this run, not the other report's
+    assert entries["big"].latency_from == "this run"
+    assert entries["L0"].latency_from == "suites/cpu_latency.toml"
+    assert entries["L0"].latency[1].p50_ns == 1e5 and entries["L0"].latency[256] is None
+    assert entries["L0"].parameters == 1_000  # from the pair when this run did not build the encoder
     assert (
-        entries["L0"]["pareto_dense"] and entries["big"]["pareto_dense"]
+        entries["L0"].pareto["dense"] and entries["big"].pareto["dense"]
     )  # faster-but-worse vs slower-but-better
-    assert entries["L0"]["hybrid"] is None and "pareto_hybrid" not in entries["L0"]
+    assert entries["L0"].quality["hybrid"] is None and "hybrid" not in entries["L0"].pareto

@@ -13,6 +13,8 @@ from bench.__main__ import main
 from bench.cli import history as history_cli
 from bench.history import build_history, collect, key_cells, report_paths, step_changes
 from bench.report import schema
+from bench.results import Report
+from tests.bench.support import cell_result, report, retrieval, system
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ENCODERS = ("minilm-l6", "L0")
@@ -28,43 +30,32 @@ def make_report(
     suite: str = "tiny",
     environment: dict[str, Any] | None = None,
     ci: float = 0.02,
-) -> dict[str, Any]:
+) -> Report:
     """A report of `suite` started on 2026-11-`day`; `latency` maps cell ids to p50 (ns), others get 1 ms."""
     latency = latency or {}
-    report = schema.new_report(
-        {"suite": {"name": suite}, "latency": {"batch_sizes": list(BATCHES)}}, "suites/tiny.toml", []
-    )
-    report["started_at"] = f"2026-11-{day:02d}T12:00:00+00:00"
-    report["status"] = "complete"
-    report["environment"] = environment if environment is not None else ENVIRONMENT
+    cells = []
     for encoder in ENCODERS:
         for batch in BATCHES:
-            cell = {
-                "encoder": encoder,
-                "backend": "torch",
-                "device": "cpu",
-                "dtype": "fp32",
-                "batch_size": batch,
-                "threads": 1,
-            }
-            cell_id = f"{encoder}/torch/cpu/fp32/b{batch}/t1"
-            p50 = latency.get(cell_id, 1e6)
-            report["cells"].append(
-                {
-                    "id": cell_id,
-                    "cell": cell,
-                    "end_to_end": {"p50": p50, "median": p50, "median_ci": [p50 * (1 - ci), p50 * (1 + ci)]},
-                }
+            p50 = latency.get(f"{encoder}/torch/cpu/fp32/b{batch}/t1", 1e6)
+            cells.append(
+                cell_result(encoder, batch, median=p50, p50=p50, ci=(p50 * (1 - ci), p50 * (1 + ci)))
             )
+    quality = None
     if ndcg is not None:
-        report["retrieval"] = {
-            "measures": ["nDCG@10", "R@100"],
-            "systems": [
-                {"id": "bm25", "aggregate": {"nDCG@10": 0.25, "R@100": 0.6}},
-                {"id": "minilm-l6/dense", "aggregate": {"nDCG@10": ndcg, "R@100": 0.7}},
-            ],
-        }
-    return report
+        quality = retrieval(
+            [
+                system("bm25", {"nDCG@10": 0.25, "R@100": 0.6}),
+                system("minilm-l6/dense", {"nDCG@10": ndcg, "R@100": 0.7}),
+            ]
+        )
+    return report(
+        cells,
+        suite={"suite": {"name": suite}, "latency": {"batch_sizes": list(BATCHES)}},
+        retrieval=quality,
+        started_at=f"2026-11-{day:02d}T12:00:00+00:00",
+        status="complete",
+        environment=environment if environment is not None else ENVIRONMENT,
+    )
 
 
 B1 = "minilm-l6/torch/cpu/fp32/b1/t1"
@@ -73,7 +64,8 @@ NOISE = (1.00, 1.03, 0.97, 1.04, 0.98, 1.02)  # within 5% of 1 ms
 
 def write_history(results: Path, factors: tuple[float, ...] = (*NOISE, 1.30)) -> list[Path]:
     """One report per factor, day 1, 2, ...; the b1 cell of minilm-l6 at factor x 1 ms."""
-    return [schema.write(make_report(day, {B1: f * 1e6}), results)[0] for day, f in enumerate(factors, 1)]
+    written = [schema.write(make_report(day, {B1: f * 1e6}), results) for day, f in enumerate(factors, 1)]
+    return [schema.paths(r, results)[0] for r in written]
 
 
 # --- step changes ----------------------------------------------------------------------------------------------
@@ -132,8 +124,8 @@ def test_key_cells_are_batch_1_and_the_largest_batch() -> None:
 def test_collect_takes_stamped_reports_of_the_suite_by_start_time_and_warns_about_bad_files(
     tmp_path: Path,
 ) -> None:
-    late = make_report(20)
-    early = make_report(10)
+    late = schema.to_json(make_report(20))
+    early = schema.to_json(make_report(10))
     # File names that sort the other way round from started_at: the order must come from started_at.
     (tmp_path / "tiny-20260101T000000.json").write_text(json.dumps(late))
     (tmp_path / "tiny-20261231T000000.json").write_text(json.dumps(early))
@@ -143,7 +135,7 @@ def test_collect_takes_stamped_reports_of_the_suite_by_start_time_and_warns_abou
     (tmp_path / "tiny-20261202T000000.json").write_text(json.dumps({**early, "schema_version": 99}))
     (tmp_path / "tiny-notes.json").write_text("{}")
     reports, warnings = collect(tmp_path, "tiny")
-    assert [r["started_at"][:10] for _, r in reports] == ["2026-11-10", "2026-11-15", "2026-11-20"]
+    assert [r.started_at[:10] for _, r in reports] == ["2026-11-10", "2026-11-15", "2026-11-20"]
     assert len(warnings) == 2
     assert "tiny-20261201T000000.json" in warnings[0] and "left out" in warnings[0]
     assert "schema_version 99" in warnings[1]

@@ -62,3 +62,15 @@ def test_a_missing_pair_without_recipe_is_a_user_error(tmp_path):
     suite = load_suite(_suite(tmp_path, recipe=False))
     with pytest.raises(UserError, match="encoder 'p': pair .* not found \\(and no recipe\\)"):
         ensure_pairs(suite)
+
+
+def test_a_symmetric_model_keeps_its_dim_as_the_latency_runner_does(tmp_path, tiny_model_dir):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        f'[[encoders]]\nname = "m"\nmodel = "{tiny_model_dir}"\ndim = 8\n\n'
+        '[retrieval]\nmeasures = ["nDCG@10"]\n'
+    )
+    pair = load_retrieval_pair(load_suite(path).encoder("m"))
+    # The projection the latency cells measured, on both sides: quality and latency describe one encoder.
+    assert pair.query.dim == pair.doc.dim == 8
+    assert pair.encode_queries(["potter wheel"]).shape == (1, 8)

@@ -1,31 +1,97 @@
 import json
+import math
 import os
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from bench.__main__ import main
+from bench.plan import Cell
 from bench.report import schema
+from bench.results import (
+    Artifacts,
+    CellResult,
+    EncoderInfo,
+    Exclusion,
+    FrontierEntry,
+    FrontierLatency,
+    PairInfo,
+    PhaseStats,
+    SetupResult,
+    Warmup,
+)
+from bench.retrieval.significance import SystemComparison
 from daft.errors import UserError
+from tests.bench.support import report, retrieval, system
+
+BASELINE = Path(__file__).parents[3] / "results" / "baselines" / "ci_smoke.json"
+CELL = Cell("m", "torch", "cpu", "fp32", 1, 1)
+STATS = PhaseStats(n=3, median=1.5, p50=1.5, median_ci=(1.0, 2.0), throughput=600.0, cv=0.1)
 
 
-def _report(name="s"):
-    report = schema.new_report({"suite": {"name": name}}, "suites/s.toml", ["latency.batch_sizes=[1]"])
-    report["cells"].append({"id": "x", "end_to_end": {"median": 1.5, "cv": float("nan"), "hi": float("inf")}})
-    return report
+def _full():
+    """A report with one of every result type, nothing NaN (JSON would turn it into null)."""
+    comparison = SystemComparison(
+        "m/dense", "bm25", "nDCG@10", 0.5, 0.4, 0.1, 3, 1, 0, 0.02, 0.03, 0.06, False
+    )
+    pair = PairInfo(22, "computed", "flat", {"load_s": 1.0})
+    dense = system("m/dense", {"nDCG@10": 0.5}, pair=pair, per_query={"nDCG@10": {"q1": 0.5, "q2": 0.5}})
+    bm25 = system("bm25", {"nDCG@10": 0.4}, per_query={"nDCG@10": {"q1": 0.3, "q2": 0.5}})
+    quality = replace(retrieval([bm25, dense]), comparisons=(comparison,), timings={"bm25_s": 1.0})
+    at = FrontierLatency("m/torch/cpu/fp32/b1/t1", 1.5, (1.0, 2.0), None)
+    entry = FrontierEntry(
+        "m", 22, "nDCG@10", "this run", {1: at, 256: None}, {"dense": 0.5, "hybrid": None}, {"dense": True}
+    )
+    return report(
+        [CellResult(CELL, STATS, STATS, STATS, {"end_to_end": (1, 2, 3)}, Warmup(4, 2, True), False, 0.1, {"rss_peak": 9}, ("w",))],
+        retrieval=quality,
+        encoders={"m": EncoderInfo("m", "transformer", 22, 8, 100, "abc", 0.5, {"model": "x"})},
+        setups=(SetupResult("m", "torch", "cpu", "fp32", 1, 0.5, 0.1, 1000, 1e-6, 1e-3, None, 100, {"torch": "2"}),),
+        excluded=(Exclusion(replace(CELL, dtype="fp16"), "half precision is measured on cuda only"),),
+        frontier=(entry,),
+        environment={"cpu": {"model": "x"}},
+        status="complete",
+    )  # fmt: skip
 
 
-def test_round_trip_and_names(tmp_path):
-    report = _report()
-    stamped, latest = schema.write(report, tmp_path / "results")
+def test_every_result_type_round_trips_through_json(tmp_path):
+    written = schema.write(_full(), tmp_path)
+    assert written.artifacts == Artifacts(schema.artifacts_dir(written, tmp_path).name, ("per_query.jsonl",))
+    stamped, latest = schema.paths(written, tmp_path)
+    assert schema.load(stamped, per_query=True) == written
+    without = schema.load(latest)  # tables and history need no per-query values
+    assert without.retrieval.systems[1].per_query == {} and without.cells == written.cells
+    assert json.loads(schema._text(without)) == json.loads(stamped.read_text())
+
+
+def test_the_committed_baseline_loads_and_writes_back_byte_for_byte(tmp_path):
+    baseline = schema.load(BASELINE, per_query=True)
+    assert baseline.suite_name == "ci_smoke" and baseline.cells and baseline.retrieval.systems
+    assert all(s.per_query for s in baseline.retrieval.systems)
+    stored = schema.store(baseline, tmp_path)
+    assert stored.read_text() == BASELINE.read_text()
+    assert (tmp_path / "ci_smoke" / "per_query.jsonl").read_text() == (
+        BASELINE.parent / "ci_smoke" / "per_query.jsonl"
+    ).read_text()
+    assert main(["compare", str(BASELINE), str(stored), "--fail-on", "quality"]) == 0
+
+
+def test_names_partial_and_strict_json(tmp_path):
+    nan = report([CellResult(CELL, replace(STATS, cv=math.nan))], overrides=("latency.batch_sizes=[1]",))
+    written = schema.write(nan, tmp_path / "results")
+    stamped, latest = schema.paths(written, tmp_path / "results")
     assert latest.name == "s-latest.json" and stamped.name.startswith("s-2") and stamped != latest
     loaded = schema.load(stamped)
-    assert loaded["overrides"] == ["latency.batch_sizes=[1]"]
-    assert loaded["status"] == "partial"  # a report is partial until a run finishes it
-    assert loaded["cells"][0]["end_to_end"] == {"median": 1.5, "cv": None, "hi": None}  # strict JSON
+    assert loaded.overrides == ("latency.batch_sizes=[1]",)
+    assert loaded.status == "partial"  # a report is partial until a run finishes it
+    assert loaded.cells[0].end_to_end.cv is None  # strict JSON: NaN is written as null
+    assert "artifacts" not in json.loads(stamped.read_text())  # nothing beside a latency-only report
 
 
 def test_interrupted_write_keeps_previous_report(tmp_path, monkeypatch):
     results = tmp_path / "results"
-    schema.write(_report(), results)
+    schema.write(report(), results)
     before = {p.name: p.read_text() for p in results.iterdir()}
 
     def killed(*args):
@@ -33,7 +99,7 @@ def test_interrupted_write_keeps_previous_report(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
-        schema.write(_report(), results)
+        schema.write(report(), results)
     monkeypatch.undo()
     assert {p.name: p.read_text() for p in results.iterdir()} == before  # no temp file, nothing torn
 
@@ -43,7 +109,9 @@ def test_interrupted_write_keeps_previous_report(tmp_path, monkeypatch):
     [
         ("{broken", "not a readable JSON report"),
         (json.dumps({"schema": "other"}), "not a daft-bench report"),
+        (json.dumps([1]), "not a daft-bench report"),
         (json.dumps({"schema": schema.SCHEMA, "schema_version": 0}), "schema_version 0 is not supported"),
+        (json.dumps({"schema": schema.SCHEMA, "schema_version": 1}), "malformed report .*KeyError"),
         (b"\xff\xfe", "not a readable JSON report"),
     ],
 )
@@ -54,3 +122,12 @@ def test_load_refuses(tmp_path, content, message):
         schema.load(path)
     with pytest.raises(UserError, match="no such report"):
         schema.load(tmp_path / "missing.json")
+
+
+def test_a_malformed_cell_is_exit_2_naming_the_file(tmp_path, capsys):
+    data = json.loads(BASELINE.read_text())
+    del data["cells"][0]["cell"]["dtype"]
+    path = tmp_path / "hand-edited.json"
+    path.write_text(json.dumps(data))
+    assert main(["report", str(path)]) == 2
+    assert "hand-edited.json: malformed report" in capsys.readouterr().err

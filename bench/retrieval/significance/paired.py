@@ -25,20 +25,20 @@ from bench.retrieval.significance.permutation import permutation_test
 from bench.retrieval.significance.ttest import paired_t_test
 from daft.errors import UserError
 
-__all__ = ["TIE_TOLERANCE", "Comparison", "PerQuery", "compare_systems"]
+__all__ = ["TIE_TOLERANCE", "SystemComparison", "SystemValues", "compare_systems"]
 
 # Per-query differences within this are ties: measures read back from text files differ in the last digits.
 TIE_TOLERANCE = 1e-9
 
 # system -> measure -> query id -> value.
-PerQuery: TypeAlias = Mapping[str, Mapping[str, Mapping[str, float]]]
+SystemValues: TypeAlias = Mapping[str, Mapping[str, Mapping[str, float]]]
 
-# Which Comparison field holds the p-value of each test that can be Holm-corrected.
+# Which SystemComparison field holds the p-value of each test that can be Holm-corrected.
 _P_FIELDS = {"t-test": "p_t_test", "permutation": "p_permutation"}
 
 
 @dataclass(frozen=True)
-class Comparison:
+class SystemComparison:
     """System A against system B on one measure; `p_adjusted` and `significant` come from the Holm step."""
 
     system_a: str
@@ -56,7 +56,7 @@ class Comparison:
     significant: bool = False
 
 
-def _values(per_query: PerQuery, system: str, measure: str) -> Mapping[str, float]:
+def _values(per_query: SystemValues, system: str, measure: str) -> Mapping[str, float]:
     """One system's per-query values of one measure, or a UserError naming what is missing."""
     check_choice("system", system, list(per_query))
     if measure not in per_query[system]:
@@ -67,13 +67,13 @@ def _values(per_query: PerQuery, system: str, measure: str) -> Mapping[str, floa
 
 
 def _compare(
-    per_query: PerQuery,
+    per_query: SystemValues,
     system_a: str,
     system_b: str,
     measure: str,
     n_resamples: int,
     seed: int,
-) -> Comparison:
+) -> SystemComparison:
     """One comparison, before the Holm step."""
     values_a, values_b = _values(per_query, system_a, measure), _values(per_query, system_b, measure)
     # Sorted so that the Monte Carlo p-value does not depend on the order the queries were read in.
@@ -81,7 +81,7 @@ def _compare(
     a = np.array([values_a.get(qid, 0.0) for qid in qids], dtype=np.float64)
     b = np.array([values_b.get(qid, 0.0) for qid in qids], dtype=np.float64)
     diff = a - b
-    return Comparison(
+    return SystemComparison(
         system_a=system_a,
         system_b=system_b,
         measure=measure,
@@ -97,7 +97,7 @@ def _compare(
 
 
 def compare_systems(
-    per_query: PerQuery,
+    per_query: SystemValues,
     pairs: Sequence[tuple[str, str]],
     measures: Sequence[str],
     *,
@@ -105,7 +105,7 @@ def compare_systems(
     test: str = "permutation",
     n_resamples: int = 10_000,
     seed: int = 0,
-) -> list[Comparison]:
+) -> list[SystemComparison]:
     """Compare each pair on each measure (system -> measure -> qid -> value), Holm-correcting `test`'s p-values."""
     check_choice("test", test, list(_P_FIELDS))
     if not 0.0 < alpha_level < 1.0:

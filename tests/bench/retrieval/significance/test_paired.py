@@ -1,4 +1,4 @@
-"""Tests for bench.retrieval.significance.compare on a tiny per-query table."""
+"""Tests for bench.retrieval.significance.paired on a tiny per-query table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from bench.retrieval import significance
 from bench.retrieval.significance import TESTS, compare_systems, holm, paired_t_test, permutation_test
-from bench.retrieval.significance.compare import TIE_TOLERANCE, Comparison
+from bench.retrieval.significance.paired import TIE_TOLERANCE, SystemComparison
 from daft.errors import UserError
 
 # q1 ties (within the tolerance), q2 and q4 are wins for A, q3 a loss; q4 is missing from B and q5 from A,
@@ -32,7 +32,7 @@ B_NDCG = [0.5 + 1e-12, 0.6, 0.3, 0.0, 0.2]
 
 def test_registry():
     assert dict(TESTS) == {"t-test": paired_t_test, "permutation": permutation_test}
-    assert significance.Comparison is Comparison
+    assert significance.SystemComparison is SystemComparison
 
 
 def test_one_comparison():
@@ -97,7 +97,7 @@ def test_frozen():
     (c,) = compare_systems(TABLE, [("A", "B")], ["nDCG@10"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.delta = 0.0  # type: ignore[misc]
-    assert math.isnan(Comparison("A", "B", "m", 0.0, 0.0, 0.0, 0, 0, 0, 1.0, 1.0).p_adjusted)
+    assert math.isnan(SystemComparison("A", "B", "m", 0.0, 0.0, 0.0, 0, 0, 0, 1.0, 1.0).p_adjusted)
 
 
 @pytest.mark.parametrize(

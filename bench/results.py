@@ -1,0 +1,269 @@
+"""What a run produces, as frozen types: the runners return them, the readers use them.
+
+`bench.report.schema` alone turns them into the JSON report (and `per_query.jsonl`) and back; nothing else
+knows a key of the report. A `Report` is one run: the suite as resolved, the machine, and its results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.plan import Cell
+from bench.retrieval.significance import SystemComparison
+from bench.suite import GateSpec
+
+__all__ = [
+    "PHASES",
+    "STATUSES",
+    "Artifacts",
+    "CellResult",
+    "EncoderInfo",
+    "Exclusion",
+    "FrontierEntry",
+    "FrontierLatency",
+    "PairInfo",
+    "PhaseStats",
+    "Report",
+    "RetrievalResult",
+    "SetupResult",
+    "SystemResult",
+    "Warmup",
+    "beir_block",
+]
+
+PHASES = ("tokenize", "forward", "end_to_end")
+STATUSES = ("complete", "partial", "skipped")
+
+
+@dataclass(frozen=True)
+class PhaseStats:
+    """One phase of a cell (`bench.stats.Stats.summary`): latencies in ns; None where too few samples."""
+
+    unit: str = "ns"
+    n: int = 0
+    batch_size: int = 1
+    mean: float | None = None
+    std: float | None = None
+    cv: float | None = None
+    min: float | None = None
+    max: float | None = None
+    median: float = math.nan  # always there when n > 0, unlike the percentiles
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    iqr: float | None = None
+    outliers: int | None = None
+    median_ci: tuple[float, float] | None = None
+    median_ci_exact: tuple[float, float] | None = None
+    throughput: float | None = None
+    throughput_ci: tuple[float, float] | None = None
+    confidence: float | None = None
+    resamples: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """How a cell's warm-up went: calls made, distinct input shapes called, whether latency settled."""
+
+    calls: int = 0
+    shapes: int = 0
+    steady: bool = True
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One measured latency cell: statistics per phase, the raw samples, warm-up, memory, warnings."""
+
+    cell: Cell
+    end_to_end: PhaseStats
+    tokenize: PhaseStats = PhaseStats()
+    forward: PhaseStats = PhaseStats()
+    samples: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # phase -> raw ns samples
+    warmup: Warmup = Warmup()
+    capped: bool = False
+    wall_s: float = 0.0
+    memory: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """The cell's readable id (`Cell.id`), what reports are matched and grepped by."""
+        return self.cell.id
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """One encoder as built for the latency cells: size, output dimension, weights hash, build time."""
+
+    name: str
+    type: str
+    parameters: int
+    dim: int
+    disk_bytes: int
+    weights_sha256: str
+    build_s: float
+    spec: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    """Cold start of one encoder on one backend/device/dtype/threads: load, first query, parity."""
+
+    encoder: str
+    backend: str
+    device: str
+    dtype: str
+    threads: int | None
+    load_s: float
+    prepare_s: float
+    first_query_ns: int
+    parity_max_abs_diff: float | None
+    parity_tolerance: float
+    parity_warning: str | None
+    disk_bytes: int | None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A cell that is not measured, and why (plan rules, or what this machine cannot run)."""
+
+    cell: Cell
+    reason: str
+
+
+@dataclass(frozen=True)
+class PairInfo:
+    """What the dense, hybrid and RRF systems of one encoder pair share: its size, documents, index, time."""
+
+    query_parameters: int
+    documents: str  # how the document vectors were had: computed, or read from the cache
+    index: str
+    timings: Mapping[str, float] = field(default_factory=dict)  # stage -> seconds
+
+
+@dataclass(frozen=True)
+class SystemResult:
+    """One retrieval system: its parameters, the mean of each measure, and its per-query values."""
+
+    id: str
+    system: str
+    encoder: str | None
+    params: Mapping[str, Any]
+    aggregate: Mapping[str, float]
+    pair: PairInfo | None = None
+    # measure -> query id -> value; in `per_query.jsonl` beside the report (empty when not read back).
+    per_query: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+
+def beir_block(aggregate: Mapping[str, float]) -> dict[str, float]:
+    """The measures under the names BEIR and MTEB report them (`ndcg_at_10`, `recall_at_100`, `mrr_at_10`)."""
+    names = {"nDCG": "ndcg", "R": "recall", "RR": "mrr", "P": "precision", "AP": "map"}
+    out = {}
+    for measure, value in aggregate.items():
+        base, _, cutoff = measure.partition("@")
+        if base in names:
+            out[f"{names[base]}_at_{cutoff}" if cutoff else names[base]] = value
+    return out
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    """The quality half of a run: the collection and splits, every system, and their paired comparisons."""
+
+    collection: str
+    collection_fingerprint: str
+    split: str
+    tune_split: str | None
+    queries: int
+    measures: tuple[str, ...]
+    systems: tuple[SystemResult, ...]
+    comparisons: tuple[SystemComparison, ...] = ()
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    def system(self, system_id: str) -> SystemResult | None:
+        """The system with this id, or None."""
+        return next((s for s in self.systems if s.id == system_id), None)
+
+
+@dataclass(frozen=True)
+class FrontierLatency:
+    """An encoder's fastest measured cell at one batch size: its id, p50 with its CI, and p99."""
+
+    cell: str
+    p50_ns: float
+    p50_ci: tuple[float, float]
+    p99_ns: float | None
+
+
+@dataclass(frozen=True)
+class FrontierEntry:
+    """One retrieving encoder on the frontier: size, latency per frontier batch, quality, Pareto flags."""
+
+    encoder: str
+    parameters: int | None
+    measure: str
+    latency_from: str
+    latency: Mapping[int, FrontierLatency | None]  # batch size -> fastest cell (None: not measured)
+    quality: Mapping[str, float | None]  # "dense" | "hybrid" -> the first measure
+    pareto: Mapping[str, bool] = field(default_factory=dict)  # only systems with quality and b1 latency
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """The files beside a report (run files, per-query values, plots), in `dir` next to it."""
+
+    dir: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """One run of a suite: the suite as resolved, the machine, and every result."""
+
+    suite: Mapping[str, Any]  # `Suite.to_dict()`: what was asked, overrides included
+    suite_file: str
+    overrides: tuple[str, ...]
+    started_at: str
+    status: str = "partial"  # until the run says otherwise, so an interrupted run is marked
+    skip_reason: str | None = None
+    finished_at: str | None = None
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    noise_warnings: tuple[str, ...] = ()
+    reference: Mapping[str, Any] | None = None
+    harness: Mapping[str, Any] | None = None
+    encoders: Mapping[str, EncoderInfo] = field(default_factory=dict)
+    setups: tuple[SetupResult, ...] = ()
+    cells: tuple[CellResult, ...] = ()
+    excluded: tuple[Exclusion, ...] = ()
+    retrieval: RetrievalResult | None = None
+    frontier: tuple[FrontierEntry, ...] | None = None
+    artifacts: Artifacts | None = None
+
+    @property
+    def suite_name(self) -> str:
+        """The name of the suite the report belongs to."""
+        return str((self.suite.get("suite") or {}).get("name") or "suite")
+
+    @property
+    def gate(self) -> GateSpec:
+        """The suite's [gate] (GateSpec's defaults where the suite has none)."""
+        gate = dict(self.suite.get("gate") or {})
+        gate["cell_thresholds"] = dict(gate.get("cell_thresholds") or {})
+        return GateSpec(**gate)
+
+    @property
+    def batch_sizes(self) -> tuple[int, ...]:
+        """The suite's [latency] batch sizes, else those of the measured cells."""
+        sizes = (self.suite.get("latency") or {}).get("batch_sizes")
+        return tuple(sizes) if sizes else tuple(dict.fromkeys(c.cell.batch_size for c in self.cells))
+
+    @property
+    def latency_baseline(self) -> str | None:
+        """The encoder the latency tables compare the others with ([latency] baseline)."""
+        return (self.suite.get("latency") or {}).get("baseline") or None

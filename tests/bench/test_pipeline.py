@@ -1,0 +1,46 @@
+"""`run_suite` as a function: a Report back, written where asked, with no command line involved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import pipeline
+from bench.pipeline import Interrupted, run_suite
+from bench.report import schema
+from bench.results import Report
+from bench.suite import load_suite
+from tests.bench.test_cli_run import suite  # noqa: F401  (the fixture)
+
+
+def test_run_suite_returns_the_report_it_wrote(suite: Path, tmp_path: Path) -> None:  # noqa: F811
+    report = run_suite(load_suite(suite, ["latency.backends=torch"]), tmp_path / "results")
+    assert isinstance(report, Report) and report.status == "complete" and report.finished_at
+    assert [c.id for c in report.cells] == [
+        f"{e}/torch/cpu/fp32/b{n}/t1" for e in ("bert-tiny", "l0-tiny") for n in (1, 4)
+    ]
+    assert set(report.encoders) == {"bert-tiny", "l0-tiny"} and len(report.setups) == 2
+    stamped, latest = schema.paths(report, tmp_path / "results")
+    assert schema.load(stamped) == report and latest.read_text() == stamped.read_text()
+    assert report.suite_file == str(suite)  # the suite's path when no other name is given
+
+
+def test_ctrl_c_writes_the_finished_part_and_carries_it(suite: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
+    calls = []
+    real = pipeline.run_latency
+
+    def stopped(*args, **kwargs):
+        for result in real(*args, **kwargs):
+            calls.append(result)
+            yield result
+            if len(calls) == 3:  # an encoder, a setup, a cell
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "run_latency", stopped)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_suite(load_suite(suite, ["latency.backends=torch"]), tmp_path)
+    assert isinstance(caught.value, Interrupted)
+    partial = caught.value.report
+    assert partial.status == "partial" and len(partial.cells) == 1 and len(partial.setups) == 1
+    assert schema.load(schema.paths(partial, tmp_path)[1]) == partial
