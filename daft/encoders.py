@@ -21,12 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from daft.encoder_source import POOLINGS
 from daft.errors import UserError
 
 ENCODER_FILE = "daft_encoder.json"
 PROJECTION_FILE = "projection.safetensors"
 STATIC_FILE = "static.safetensors"
-POOLINGS = ("mean", "cls")
 
 
 def _mean_pool(hidden: Tensor, mask: Tensor) -> Tensor:
