@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from daft.encoder_source import POOLINGS
 from daft.errors import UserError
+from daft.manifest import side_directory
 
 ENCODER_FILE = "daft_encoder.json"
 PROJECTION_FILE = "projection.safetensors"
@@ -328,9 +329,7 @@ def build(spec: Mapping[str, Any]) -> Encoder:
     max_length = int(spec.get("max_length", 256))
     seed = int(spec.get("seed", 0))
     if "pair" in spec:
-        from daft.pair import load_pair_side
-
-        encoder = load_pair_side(Path(spec["pair"]), spec.get("side", "query"))
+        encoder = load_encoder(side_directory(Path(spec["pair"]), spec.get("side", "query")))
     elif "path" in spec:
         encoder = load_encoder(Path(spec["path"]))
     elif "arch" in spec:

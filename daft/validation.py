@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from daft.diagnostics import effective_rank, knn_kl_divergence, mean_pairwise_cosine
+from daft.diagnostics import collapse_report
 from daft.encoders import Encoder
 from daft.evaluation import evaluate_dense
 
@@ -97,7 +97,4 @@ def validate(
     if kl_doc_vectors is None:
         kl_doc_vectors = doc_encoder.encode(list(vset.kl_texts), batch_size=batch_size, device=device)
     kl_query_vectors = query_encoder.encode(list(vset.kl_texts), batch_size=batch_size, device=device)
-    metrics["kl"] = knn_kl_divergence(kl_doc_vectors, kl_query_vectors)
-    metrics["effective_rank"] = effective_rank(query_vectors)
-    metrics["mean_cosine"] = mean_pairwise_cosine(query_vectors)
-    return metrics
+    return {**metrics, **collapse_report(query_vectors, kl_doc_vectors, kl_query_vectors)}

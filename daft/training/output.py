@@ -13,7 +13,8 @@ from daft.cache import remove
 from daft.encoders import Encoder
 from daft.errors import UserError
 from daft.evaluation import evaluate_dense
-from daft.pair import MANIFEST, EncoderPair
+from daft.manifest import MANIFEST
+from daft.pair import EncoderPair
 from daft.progress import console
 from daft.recipe import Recipe
 from daft.training.data import TrainingData

@@ -95,7 +95,7 @@ def test_daft_recipe_end_to_end(recipe_file, tmp_path):
     assert all({"kl", "effective_rank", "mean_cosine", "nDCG@10", "RR@10"} <= set(r) for r in log[:-1])
     assert log[-1]["event"] == "final"
     assert not (output / "checkpoint").exists()
-    vectors = pair.encode_queries(["potter wheel", "bank river"])
+    vectors = pair.query.encode(["potter wheel", "bank river"])
     assert vectors.shape == (2, 32)
     from transformers import AutoModel
 
@@ -236,4 +236,4 @@ def test_torchrun_two_processes(recipe_file, tmp_path):
     assert done.returncode == 0, "\n".join(errors[:20]) + "\n" + done.stderr[-1500:]
     manifest = json.loads((tmp_path / "ddp" / "pair.json").read_text())
     assert manifest["training"]["processes"] == 2
-    assert load_pair(tmp_path / "ddp").encode_queries(["potter wheel"]).shape == (1, 32)
+    assert load_pair(tmp_path / "ddp").query.encode(["potter wheel"]).shape == (1, 32)
