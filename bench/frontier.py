@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bench.report.plots import png, pyplot
+from daft.plots import png, pyplot
 from bench.results import CellResult, FrontierEntry, FrontierLatency, Report
 
 FRONTIER_BATCHES = (1, 256)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench.environment import differences, fingerprint_digest
 from bench.report import schema
-from bench.report.plots import png, pyplot
+from daft.plots import png, pyplot
 from bench.results import CellResult, Report
 from daft.errors import UserError
 

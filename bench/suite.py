@@ -26,11 +26,11 @@ from daft.config import (
     apply_override,
     check_top_level,
     jsonable,
-    parse_arch,
     read_toml,
     show,
     suggest,
 )
+from daft.encoder_source import ENCODER_TYPES, POOLINGS, parse_source
 
 __all__ = [
     "BACKENDS",
@@ -52,13 +52,11 @@ __all__ = [
     "retrieves",
 ]
 
-# Name lists come from the modules that own them (backends, dtypes, paddings here; index kinds, fusion and
-# test names where [retrieval] is parsed, so that loading a suite imports no FAISS). Poolings and encoder
-# types stay here until encoder-source parsing moves to daft (`daft.encoders` imports torch).
+# Name lists come from the modules that own them (backends, dtypes and paddings; encoder types and poolings
+# from daft's encoder-source parser; index kinds, fusion and test names where [retrieval] is parsed, so that
+# loading a suite imports no FAISS).
 BACKENDS = tuple(_BACKEND_DESCRIPTIONS)
 DEVICES = ("cpu", "cuda")
-ENCODER_TYPES = ("transformer", "static")
-POOLINGS = ("mean", "cls")
 SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
 
 # Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.config.NAME).
@@ -324,7 +322,7 @@ def _parse_encoders(loader: Loader, entries: Any) -> tuple[EncoderSpec, ...]:
             f" {name!r}" if isinstance(name, str) and NAME.fullmatch(name) else ""
         )
         t = loader.table(label, ("encoders", i), entry, EncoderSpec)
-        spec = _parse_encoder(t, loader)
+        spec = _parse_encoder(t)
         for j, other in enumerate(specs):
             if other.name == spec.name:
                 t.fail("name", f"duplicate encoder name {spec.name!r} (also #{j + 1})")
@@ -332,37 +330,27 @@ def _parse_encoders(loader: Loader, entries: Any) -> tuple[EncoderSpec, ...]:
     return tuple(specs)
 
 
-def _parse_encoder(t: Table, loader: Loader) -> EncoderSpec:
+def _parse_encoder(t: Table) -> EncoderSpec:
     name = t.string("name", pattern=NAME)
-    kind = t.choice("type", ENCODER_TYPES, "encoder type")
-    given = [k for k in ("model", "arch", "pair") if k in t]
-    if len(given) != 1:
-        got = " and ".join(given) if given else "none"
-        t.fail(("model", "arch", "pair"), f"expected exactly one of model, arch or pair, got {got}")
-    model = loader.local(t.string("model")) if "model" in t else None
-    pair = Path(loader.local(t.string("pair"), always=True)) if "pair" in t else None
-    arch = None
-    if "arch" in t:
-        arch = parse_arch(loader.table(t.label, (*t.where, "arch"), t.data["arch"], Arch, "arch."))
-    tokenizer = loader.local(t.string("tokenizer")) if "tokenizer" in t else None
-    if arch is not None and tokenizer is None:
-        t.fail("tokenizer", "required with arch (a random-init model still needs a vocabulary)")
-    if arch is None and tokenizer is not None:
-        t.fail("tokenizer", "only used with arch (a model or pair brings its own tokenizer)")
-    pooling = t.choice("pooling", POOLINGS, "pooling")
-    if kind == "static" and arch is not None:
-        t.fail(("type", "arch"), "a static encoder averages a model's token embeddings; give model, not arch")
-    if kind == "static" and pooling != "mean":
-        t.fail("pooling", f"a static encoder always mean-pools, got {show(pooling)}")
-    dim = t.integer("dim", minimum=1) if "dim" in t else None
+    source = parse_source(t, sources=("model", "arch", "pair"), pair_must_exist=False)
     recipe = None
     if "recipe" in t:
-        if pair is None:
+        if source.pair is None:
             t.fail(
                 "recipe", "only used with pair (the recipe trains that pair when its directory is missing)"
             )
         recipe = _existing_file(t, "recipe")
-    return EncoderSpec(name, kind, model, arch, tokenizer, pair, pooling, dim, recipe)
+    return EncoderSpec(
+        name,
+        source.type,
+        source.model,
+        source.arch,
+        source.tokenizer,
+        source.pair,
+        source.pooling,
+        source.dim,
+        recipe,
+    )
 
 
 def _parse_latency(t: Table, encoders: tuple[EncoderSpec, ...]) -> LatencySpec:

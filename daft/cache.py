@@ -23,7 +23,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torch.nn import Module
 
 SEAL = ".daft-seal.json"
 _CHUNK = 1 << 20
@@ -70,6 +73,15 @@ def pid_alive(pid: int) -> bool:
     except OverflowError:
         return False
     return True
+
+
+def weights_fingerprint(module: Module) -> str:
+    """sha256 over parameter names, shapes, dtypes and bytes: identifies an encoder's weights."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -21,15 +21,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from daft.encoder_source import POOLINGS
 from daft.errors import UserError
 from daft.finite import require_finite
+from daft.manifest import side_directory
 
 ENCODER_FILE = "daft_encoder.json"
 PROJECTION_FILE = "projection.safetensors"
 STATIC_FILE = "static.safetensors"
 SAFETENSORS_FILE = "model.safetensors"
 PICKLE_PATTERNS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
-POOLINGS = ("mean", "cls")
 
 
 def _mean_pool(hidden: Tensor, mask: Tensor) -> Tensor:
@@ -359,9 +360,7 @@ def build(spec: Mapping[str, Any]) -> Encoder:
     max_length = int(spec.get("max_length", 256))
     seed = int(spec.get("seed", 0))
     if "pair" in spec:
-        from daft.pair import load_pair_side
-
-        encoder = load_pair_side(Path(spec["pair"]), spec.get("side", "query"))
+        encoder = load_encoder(side_directory(Path(spec["pair"]), spec.get("side", "query")))
     elif "path" in spec:
         encoder = load_encoder(Path(spec["path"]))
     elif "arch" in spec:

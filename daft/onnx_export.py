@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,15 +34,6 @@ class _Embed(nn.Module):
 
     def forward(self, *features: torch.Tensor) -> torch.Tensor:
         return self.encoder.embed(**dict(zip(self.encoder.input_names, features, strict=True)))
-
-
-def weights_fingerprint(module: nn.Module) -> str:
-    """sha256 over parameter names, shapes, dtypes and bytes: identifies an encoder's weights."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 def export_onnx(encoder: Encoder, path: Path, *, opset: int = OPSET) -> Path:

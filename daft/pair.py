@@ -7,13 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from daft.encoders import Encoder, load_encoder
 from daft.errors import UserError
-
-MANIFEST = "pair.json"
-SIDES = ("query", "doc")
+from daft.manifest import MANIFEST, read_manifest, side_directory
 
 
 @dataclass
@@ -23,14 +19,6 @@ class EncoderPair:
     query: Encoder
     doc: Encoder
     manifest: dict[str, Any] = field(default_factory=dict)
-
-    def encode_queries(self, texts: list[str], **kwargs: Any) -> np.ndarray:
-        """L2-normalised query embeddings."""
-        return self.query.encode(texts, **kwargs)
-
-    def encode_docs(self, texts: list[str], **kwargs: Any) -> np.ndarray:
-        """L2-normalised document embeddings."""
-        return self.doc.encode(texts, **kwargs)
 
     def save(self, directory: Path) -> None:
         """Write both encoders and the manifest (sizes and parameter counts filled in)."""
@@ -43,26 +31,9 @@ class EncoderPair:
         (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
 
 
-def read_manifest(directory: Path) -> dict[str, Any]:
-    """The pair manifest, or a UserError naming the directory."""
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        raise UserError(f"{directory}: not an encoder pair (no {MANIFEST})")
-    try:
-        manifest = json.loads(path.read_text("utf-8"))
-    except ValueError as err:
-        raise UserError(f"{path}: invalid JSON ({err})") from None
-    if not isinstance(manifest, dict):
-        raise UserError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
-    return manifest
-
-
 def load_pair_side(directory: Path, side: str = "query") -> Encoder:
     """One side (`query` or `doc`) of a saved pair."""
-    if side not in SIDES:
-        raise UserError(f"unknown pair side {side!r}; known: {', '.join(SIDES)}")
-    read_manifest(directory)
-    return load_encoder(Path(directory) / side)
+    return load_encoder(side_directory(directory, side))
 
 
 def load_pair(directory: Path) -> EncoderPair:

@@ -34,12 +34,12 @@ from daft.config import (
     apply_override,
     check_top_level,
     jsonable,
-    parse_arch,
     read_including,
     show,
     suggest,
 )
 from daft.distill import INITS, TOKEN_WEIGHTS
+from daft.encoder_source import ENCODER_TYPES, POOLINGS, SOURCES, existing, parse_source
 
 __all__ = [
     "DEVICES",
@@ -64,11 +64,7 @@ METHODS = ("standard", "daft", "align_only", "zero_shot")  # zero_shot: evaluate
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 NORMALIZATIONS = ("row", "matrix")
-ENCODER_TYPES = ("transformer", "static")
-POOLINGS = ("mean", "cls")
 SIDES = ("query", "doc")
-
-_SOURCES = ("model", "arch", "pair", "path")
 
 
 # --- the resolved recipe -----------------------------------------------------------------------------------
@@ -175,7 +171,7 @@ SCHEMA = Schema(
     kind="recipe",
     tables=_TABLES,
     example="train.batch_size=16 or query_encoder.lr=1e-3",
-    groups=(frozenset({*_SOURCES, "tokenizer"}),),
+    groups=(frozenset({*SOURCES, "tokenizer"}),),
 )
 
 
@@ -325,20 +321,11 @@ def _parse_recipe(t: Table) -> RecipeInfo:
     return RecipeInfo(name, method, output, t.integer("seed", minimum=0), device, precision)
 
 
-def _existing(t: Table, key: str, reference: str) -> str | None:
-    """The absolute path `reference` names, next to the file that wrote it or else here; None if neither."""
-    next_to_file = t.loader.local(os.path.expanduser(reference), always=True, at=(*t.where, key))
-    for candidate in (next_to_file, os.path.abspath(os.path.expanduser(reference))):
-        if os.path.exists(candidate):
-            return candidate
-    return None
-
-
 def _parse_data(t: Table) -> DataSpec:
     reference = t.string("collection")
     collection = reference
     if reference not in BUILTINS:
-        found = _existing(t, "collection", reference)
+        found = existing(t, "collection", reference)
         if found is None:
             known = sorted(BUILTINS)
             t.fail(
@@ -390,57 +377,33 @@ def _parse_negatives(t: Table) -> NegativesSpec:
 
 
 def _parse_encoder(t: Table, *, default_model: str | None) -> EncoderRecipe:
-    given = [k for k in _SOURCES if k in t]
-    if len(given) > 1 or (not given and default_model is None):
-        got = " and ".join(given) if given else "none"
-        t.fail(_SOURCES, f"expected exactly one of model, arch, pair or path, got {got}")
-    saved = "pair" in t or "path" in t
-    if saved:
-        for key in ("type", "pooling", "tokenizer"):
-            if key in t:
-                t.fail(key, "only used with model or arch (a saved encoder brings its own)")
-    kind = t.choice("type", ENCODER_TYPES, "encoder type")
-    model = pair = path = arch = tokenizer = None
-    if "model" in t or not given:
-        model = t.loader.local(t.string("model", default_model), at=(*t.where, "model"))
-    for key in ("pair", "path"):
-        if key in t:
-            reference = t.string(key)
-            found = _existing(t, key, reference)
-            if found is None:
-                t.fail(
-                    key, f"directory not found: {reference} (looked next to the file and in the current one)"
-                )
-            if not os.path.isdir(found):
-                t.fail(key, f"not a directory: {found}")
-            pair, path = (Path(found), path) if key == "pair" else (pair, Path(found))
-    if "arch" in t:
-        arch = parse_arch(t.loader.table(t.label, (*t.where, "arch"), t.data["arch"], Arch, "arch."))
-    if "tokenizer" in t:
-        tokenizer = t.loader.local(t.string("tokenizer"), at=(*t.where, "tokenizer"))
-    if arch is not None and tokenizer is None:
-        t.fail("tokenizer", "required with arch (a random-init model still needs a vocabulary)")
-    if arch is None and tokenizer is not None:
-        t.fail("tokenizer", "only used with arch (a model or pair brings its own tokenizer)")
-    pooling = t.choice("pooling", POOLINGS, "pooling")
-    if kind == "static" and arch is not None:
-        t.fail(("type", "arch"), "a static encoder averages a model's token embeddings; give model, not arch")
-    if kind == "static" and pooling != "mean":
-        t.fail("pooling", f"a static encoder always mean-pools, got {show(pooling)}")
-    dim = t.integer("dim", minimum=1) if "dim" in t else None
+    source = parse_source(t, default_model=default_model)
     lr = t.number("lr", positive=True)
     projection_lr = t.number("projection_lr", positive=True) if "projection_lr" in t else None
-    if projection_lr is not None and dim is None and not saved:
+    if projection_lr is not None and source.dim is None and not source.saved:
         t.fail("projection_lr", "only used with dim (there is no projection to train)")
     init = t.choice("init", INITS, "L0 init")
     token_weights = t.choice("token_weights", TOKEN_WEIGHTS, "token weights")
     for key in ("init", "token_weights"):
-        if key in t and (kind != "static" or model is None):
+        if key in t and (source.type != "static" or source.model is None):
             t.fail(key, 'only used with type = "static" and model (it says where an L0 table starts)')
-    if saved:  # the saved encoder's own type and pooling apply
-        return EncoderRecipe(None, None, None, None, pair, path, None, dim, lr, projection_lr)
+    if source.saved:  # the saved encoder's own type and pooling apply
+        return EncoderRecipe(
+            None, None, None, None, source.pair, source.path, None, source.dim, lr, projection_lr
+        )
     return EncoderRecipe(
-        kind, model, arch, tokenizer, None, None, pooling, dim, lr, projection_lr, init, token_weights
+        source.type,
+        source.model,
+        source.arch,
+        source.tokenizer,
+        None,
+        None,
+        source.pooling,
+        source.dim,
+        lr,
+        projection_lr,
+        init,
+        token_weights,
     )
 
 

@@ -11,15 +11,13 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import ir_measures
 import numpy as np
-import torch
 
-from daft.diagnostics import effective_rank, knn_kl_divergence, mean_pairwise_cosine
+from daft.diagnostics import collapse_report
 from daft.encoders import Encoder
+from daft.evaluation import evaluate_dense
 
-MEASURES = (ir_measures.nDCG @ 10, ir_measures.RR @ 10, ir_measures.R @ 100)
-DEPTH = 100
+MEASURES = ("nDCG@10", "RR@10", "R@100")
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,8 @@ class ValidationSet:
     kl_texts: Sequence[str]
 
 
-def _stable(key: str) -> int:
+def stable_key(key: str) -> int:
+    """An order that depends on the key alone (not on Python's hash seed or insertion order)."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
 
 
@@ -52,7 +51,7 @@ def validation_corpus(
             if len(chosen) >= size:
                 break
             chosen.setdefault(doc_id)
-    for doc_id in sorted(corpus_ids, key=_stable):
+    for doc_id in sorted(corpus_ids, key=stable_key):
         if len(chosen) >= size:
             break
         chosen.setdefault(doc_id)
@@ -66,39 +65,14 @@ def kl_documents(corpus: Mapping[str, str], n: int) -> list[str]:
     estimator floors at a tiny epsilon and so inflates the estimate by about d/n * 23 nats.
     """
     chosen: dict[str, str] = {}
-    for doc_id in sorted(corpus, key=_stable):
+    for doc_id in sorted(corpus, key=stable_key):
         if len(chosen) >= n:
             break
         chosen.setdefault(corpus[doc_id], doc_id)
     return list(chosen.values())
 
 
-def dense_run(
-    query_vectors: np.ndarray,
-    qids: Sequence[str],
-    doc_vectors: np.ndarray,
-    doc_ids: Sequence[str],
-    depth: int = DEPTH,
-) -> dict[str, dict[str, float]]:
-    """Exact inner-product top-`depth` per query, as an ir-measures run (qid -> doc id -> score)."""
-    docs = torch.from_numpy(np.ascontiguousarray(doc_vectors))
-    run: dict[str, dict[str, float]] = {}
-    k = min(depth, len(doc_ids))
-    for start in range(0, len(qids), 256):  # chunks bound the score matrix's memory
-        scores = torch.from_numpy(np.ascontiguousarray(query_vectors[start : start + 256])) @ docs.T
-        top = torch.topk(scores, k, dim=1)
-        for row, qid in enumerate(qids[start : start + 256]):
-            run[qid] = {doc_ids[j]: float(s) for s, j in zip(top.values[row], top.indices[row], strict=True)}
-    return run
-
-
-def retrieval_metrics(run: Mapping[str, Mapping[str, float]], qrels: Mapping[str, Mapping[str, int]]) -> dict:
-    """nDCG@10, RR@10 and R@100 of a run (ir-measures; queries without a retrieved doc count as 0)."""
-    results = ir_measures.calc_aggregate(MEASURES, qrels, run)
-    return {str(measure): float(results.get(measure, 0.0)) for measure in MEASURES}
-
-
-def evaluate(
+def validate(
     query_encoder: Encoder,
     doc_encoder: Encoder,
     vset: ValidationSet,
@@ -115,14 +89,12 @@ def evaluate(
     )
     if doc_vectors is None:
         doc_vectors = doc_encoder.encode(list(vset.doc_texts), batch_size=batch_size, device=device)
-    run = dense_run(query_vectors, qids, doc_vectors, vset.doc_ids)
-    metrics = retrieval_metrics(run, {q: vset.qrels[q] for q in qids})
+    metrics = evaluate_dense(
+        query_vectors, qids, doc_vectors, vset.doc_ids, {q: vset.qrels[q] for q in qids}, MEASURES
+    )
     # KL(doc-encoder embeddings || query-encoder embeddings) of the same documents: how far the query
     # encoder's output distribution is from the space it must be aligned to.
     if kl_doc_vectors is None:
         kl_doc_vectors = doc_encoder.encode(list(vset.kl_texts), batch_size=batch_size, device=device)
     kl_query_vectors = query_encoder.encode(list(vset.kl_texts), batch_size=batch_size, device=device)
-    metrics["kl"] = knn_kl_divergence(kl_doc_vectors, kl_query_vectors)
-    metrics["effective_rank"] = effective_rank(query_vectors)
-    metrics["mean_cosine"] = mean_pairwise_cosine(query_vectors)
-    return metrics
+    return {**metrics, **collapse_report(query_vectors, kl_doc_vectors, kl_query_vectors)}

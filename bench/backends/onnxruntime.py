@@ -74,7 +74,7 @@ def cache_key(encoder: Encoder, fingerprint: str) -> str:
 
 def entry_dir(encoder: Encoder, fingerprint: str | None = None) -> Path:
     """The cache entry that holds (or will hold) `encoder`'s graphs."""
-    fingerprint = fingerprint or onnx_export.weights_fingerprint(encoder)
+    fingerprint = fingerprint or cache.weights_fingerprint(encoder)
     return cache.cache_root() / "onnx" / cache_key(encoder, fingerprint)
 
 
@@ -121,7 +121,7 @@ def _to_fp16(source: Path, target: Path) -> None:
 
 def ensure_graph(encoder: Encoder, variant: str, *, fingerprint: str | None = None) -> tuple[Path, str]:
     """Path of `encoder`'s `variant` graph (fp32, int8, fp16), built if needed, and what the cache did."""
-    fingerprint = fingerprint or onnx_export.weights_fingerprint(encoder)
+    fingerprint = fingerprint or cache.weights_fingerprint(encoder)
     entry = entry_dir(encoder, fingerprint)
     name = GRAPHS[variant]
     problem = cache.check(entry)
@@ -234,7 +234,7 @@ class OrtPrepared(Closing):
         self._ort_device = kind
         self._device_id = index
         self._last: ort.IOBinding | None = None
-        fingerprint = onnx_export.weights_fingerprint(encoder)
+        fingerprint = cache.weights_fingerprint(encoder)
         path, cache_status = ensure_graph(encoder, variant, fingerprint=fingerprint)
         try:
             self.session = ort.InferenceSession(

@@ -11,9 +11,9 @@ import torch
 from torch import Tensor
 
 from bench.backends.base import Closing, CudaTimer, Target, check_target, torch_device, working_copy
+from daft.cache import weights_fingerprint
 from daft.encoders import Encoder
 from daft.errors import UserError
-from daft.onnx_export import weights_fingerprint
 
 TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from daft import cache
+from daft.cache import weights_fingerprint
 from daft.collections.collection import Collection
 from daft.encoders import Encoder
 from daft.errors import UserError
-from daft.onnx_export import weights_fingerprint
 from daft.progress import console, progress
 
 FORMAT = 1

@@ -1,34 +1,16 @@
-"""Evaluation with ir-measures: per-query and aggregate values of measures named by their strings.
+"""Run checks before evaluation: a run must name only judged queries and corpus documents.
 
-Aggregates are means over *every judged query of the split*: a query the run misses counts 0 (trec_eval's
-`-c`), where ir-measures on its own would leave it out and flatter a system that returns nothing for hard
-queries.
+The evaluation itself (ir-measures, missed queries count 0) is `daft.evaluation.evaluate_run`, shared with
+training's validation so that a pair's quality means the same in both packages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
-
-import ir_measures
+from collections.abc import Set
 
 from bench.retrieval.runs import Run
 from daft.errors import UserError
-
-Qrels = Mapping[str, Mapping[str, int]]
-PerQuery = dict[str, dict[str, float]]  # measure -> qid -> value
-
-
-def parse_measures(names: Sequence[str]) -> list[ir_measures.Measure]:
-    """The ir-measures objects for `names` (e.g. "nDCG@10"); an unknown name is a UserError."""
-    measures = []
-    for name in names:
-        try:
-            measures.append(ir_measures.parse_measure(name))
-        except (ValueError, NameError, AttributeError, TypeError, SyntaxError):
-            raise UserError(
-                f"unknown measure {name!r} (ir-measures names, e.g. nDCG@10, RR@10, R@100)"
-            ) from None
-    return measures
+from daft.evaluation import Qrels
 
 
 def check_run(run: Run, qrels: Qrels, doc_ids: Set[str], label: str) -> None:
@@ -39,15 +21,3 @@ def check_run(run: Run, qrels: Qrels, doc_ids: Set[str], label: str) -> None:
         for doc_id in hits:
             if doc_id not in doc_ids:
                 raise UserError(f"{label}: query {qid!r} retrieves {doc_id!r}, which is not in the corpus")
-
-
-def evaluate(run: Run, qrels: Qrels, names: Sequence[str]) -> tuple[dict[str, float], PerQuery]:
-    """(measure -> mean, measure -> qid -> value) over every judged query of `qrels`."""
-    measures = parse_measures(names)
-    per_query: PerQuery = {str(m): dict.fromkeys(qrels, 0.0) for m in measures}
-    judged = {q: dict(grades) for q, grades in qrels.items()}
-    for metric in ir_measures.iter_calc(measures, judged, {q: dict(h) for q, h in run.items() if h}):
-        per_query[str(metric.measure)][metric.query_id] = float(metric.value)
-    n = max(len(qrels), 1)
-    aggregate = {name: sum(values.values()) / n for name, values in per_query.items()}
-    return aggregate, per_query

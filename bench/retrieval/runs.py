@@ -10,13 +10,11 @@ fused runs are reproducible across processes and input files.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypeAlias
 
 from daft.errors import UserError
+from daft.evaluation import Run
 
 __all__ = ["Run", "check_choice", "check_cutoff", "ranking", "top_k"]
-
-Run: TypeAlias = dict[str, dict[str, float]]
 
 
 def check_choice(what: str, value: str, known: Sequence[str]) -> None:

@@ -24,8 +24,8 @@ from bench.results import PHASES, CellResult, EncoderInfo, PhaseStats, SetupResu
 from bench.stats import Stats, is_noisy
 from bench.timing import Samples, batches, calibrate_overhead, measure, rotation_length, timed_call
 from daft import assets, encoders
+from daft.cache import weights_fingerprint
 from daft.config import jsonable
-from daft.onnx_export import weights_fingerprint
 
 PARITY_QUERIES = 64
 MEMORY_CALLS = 3

@@ -18,7 +18,7 @@ from typing import Any
 from bench.pairs import load_retrieval_pair
 from bench.results import PairInfo, RetrievalResult, SystemResult
 from bench.retrieval import dense, embeddings
-from bench.retrieval.evaluation import check_run, evaluate
+from bench.retrieval.evaluation import check_run
 from bench.retrieval.fusion import interpolate, rrf
 from bench.retrieval.runs import Run, ranking
 from bench.retrieval.significance import compare_systems
@@ -26,6 +26,7 @@ from bench.suite import RetrievalSpec, Suite
 from daft import bm25, collections
 from daft.collections.collection import Collection
 from daft.errors import UserError
+from daft.evaluation import evaluate_run
 from daft.pair import EncoderPair
 
 RUN_TAG = "daft-bench"
@@ -62,7 +63,7 @@ def tune_alpha(
         fused = interpolate(
             lexical, dense_run, alpha, normalization=spec.normalization, missing=spec.missing, k=spec.depth
         )
-        curve.append({"alpha": alpha, target: evaluate(fused, qrels, [target])[0][target]})
+        curve.append({"alpha": alpha, target: evaluate_run(fused, qrels, [target])[0][target]})
     # Ties go to the first alpha of the grid, so the choice is reproducible.
     best = max(curve, key=lambda point: point[target])
     return best["alpha"], curve
@@ -117,7 +118,7 @@ def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[Retr
         for i, entry in enumerate(systems):
             run = runs[entry.id]
             check_run(run, qrels, corpus_ids, f"{label} {entry.id}")
-            aggregate, per_query = evaluate(run, qrels, spec.measures)
+            aggregate, per_query = evaluate_run(run, qrels, spec.measures)
             systems[i] = replace(entry, aggregate=aggregate, per_query=per_query)
     with _timed(timings, "significance_s"):
         comparisons = compare_systems(

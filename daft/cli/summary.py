@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from daft.cache import atomic_write_text
-from daft.pair import read_manifest
+from daft.manifest import read_manifest
 from daft.progress import output_console
 
 COLUMNS = (

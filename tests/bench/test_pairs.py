@@ -55,7 +55,7 @@ def test_a_missing_pair_is_trained_by_its_recipe(tmp_path, tiny_beir, tiny_model
     assert (tmp_path / "pairs" / "p" / "pair.json").is_file()
     assert ensure_pairs(suite) == []  # there now: nothing to train
     pair = load_retrieval_pair(suite.encoder("p"))
-    assert pair.encode_queries(["potter wheel"]).shape == (1, pair.doc.dim)
+    assert pair.query.encode(["potter wheel"]).shape == (1, pair.doc.dim)
 
 
 def test_a_missing_pair_without_recipe_is_a_user_error(tmp_path):

@@ -14,6 +14,7 @@ from daft.encoders import build
 from daft.errors import UserError
 from daft.pair import load_pair
 from daft.recipe import load_recipe
+from daft.training import data as training_data
 
 RECIPE = """
 [recipe]
@@ -94,7 +95,7 @@ def test_daft_recipe_end_to_end(recipe_file, tmp_path):
     assert all({"kl", "effective_rank", "mean_cosine", "nDCG@10", "RR@10"} <= set(r) for r in log[:-1])
     assert log[-1]["event"] == "final"
     assert not (output / "checkpoint").exists()
-    vectors = pair.encode_queries(["potter wheel", "bank river"])
+    vectors = pair.query.encode(["potter wheel", "bank river"])
     assert vectors.shape == (2, 32)
     from transformers import AutoModel
 
@@ -117,7 +118,7 @@ def test_k_zero_trains_on_in_batch_negatives_without_bm25(recipe_file, tmp_path,
     def no_bm25(*args, **kwargs):
         raise AssertionError("BM25 hard negatives were asked for")
 
-    monkeypatch.setattr(train_module, "hard_negatives", no_bm25)
+    monkeypatch.setattr(training_data, "hard_negatives", no_bm25)
     assert main(["train", str(recipe_file("align_only")), "--set", "negatives.k=0"]) == 0
     manifest = json.loads((tmp_path / "pair" / "pair.json").read_text())
     assert manifest["training"]["stages"]["align"]["steps"] >= 3
@@ -155,19 +156,6 @@ def test_resume_ends_like_an_uninterrupted_run(recipe_file, tmp_path, monkeypatc
         ]
 
     assert strip(full / "train_log.jsonl") == strip(resumed / "train_log.jsonl")
-
-
-@pytest.mark.parametrize("projection_lr", [None, 1e-2])
-def test_param_groups_give_the_projection_its_own_lr(tiny_tokenizer_dir, projection_lr):
-    from daft.recipe import EncoderRecipe
-
-    encoder = build({"type": "static", "arch": {"hidden": 16}, "tokenizer": tiny_tokenizer_dir, "dim": 8})
-    groups = train_module.param_groups(encoder, EncoderRecipe(lr=1e-4, projection_lr=projection_lr))
-    assert [g["lr"] for g in groups] == ([1e-4] if projection_lr is None else [1e-4, 1e-2])
-    # every parameter in exactly one group
-    assert sorted(id(p) for g in groups for p in g["params"]) == sorted(id(p) for p in encoder.parameters())
-    if projection_lr is not None:
-        assert groups[1]["params"] == [encoder.projection.weight]
 
 
 def test_output_guards(recipe_file, tmp_path):
@@ -248,4 +236,4 @@ def test_torchrun_two_processes(recipe_file, tmp_path):
     assert done.returncode == 0, "\n".join(errors[:20]) + "\n" + done.stderr[-1500:]
     manifest = json.loads((tmp_path / "ddp" / "pair.json").read_text())
     assert manifest["training"]["processes"] == 2
-    assert load_pair(tmp_path / "ddp").encode_queries(["potter wheel"]).shape == (1, 32)
+    assert load_pair(tmp_path / "ddp").query.encode(["potter wheel"]).shape == (1, 32)
