@@ -73,4 +73,4 @@ def test_a_symmetric_model_keeps_its_dim_as_the_latency_runner_does(tmp_path, ti
     pair = load_retrieval_pair(load_suite(path).encoder("m"))
     # The projection the latency cells measured, on both sides: quality and latency describe one encoder.
     assert pair.query.dim == pair.doc.dim == 8
-    assert pair.encode_queries(["potter wheel"]).shape == (1, 8)
+    assert pair.query.encode(["potter wheel"]).shape == (1, 8)

@@ -30,8 +30,8 @@ def saved_pair(
 
 def test_a_saved_pair_loads_back(saved_pair: Path) -> None:
     pair = load_pair(saved_pair)
-    assert pair.encode_queries(["potter wheel"]).shape == (1, 32)
-    assert pair.encode_docs(["river bank"]).shape == (1, 32)
+    assert pair.query.encode(["potter wheel"]).shape == (1, 32)
+    assert pair.doc.encode(["river bank"]).shape == (1, 32)
 
 
 def _resave(path: Path, edit: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]) -> None:
