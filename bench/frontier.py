@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from daft.plots import png, pyplot
 from bench.results import CellResult, FrontierEntry, FrontierLatency, Report
+from daft.plots import png, pyplot
 
 FRONTIER_BATCHES = (1, 256)
 SYSTEMS = ("dense", "hybrid")

@@ -28,9 +28,9 @@ from pathlib import Path
 
 from bench.environment import differences, fingerprint_digest
 from bench.report import schema
-from daft.plots import png, pyplot
 from bench.results import CellResult, Report
 from daft.errors import UserError
+from daft.plots import png, pyplot
 
 __all__ = [
     "DEFAULT_THRESHOLD",
