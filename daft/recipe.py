@@ -42,6 +42,7 @@ from daft.distill import INITS, TOKEN_WEIGHTS
 from daft.encoder_source import ENCODER_TYPES, POOLINGS, SOURCES, existing, parse_source
 
 __all__ = [
+    "ALIGN_METRICS",
     "DEVICES",
     "ENCODER_TYPES",
     "METHODS",
@@ -64,6 +65,7 @@ METHODS = ("standard", "daft", "align_only", "zero_shot")  # zero_shot: evaluate
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 NORMALIZATIONS = ("row", "matrix")
+ALIGN_METRICS = ("kl", "nDCG@10")
 SIDES = ("query", "doc")
 
 
@@ -149,8 +151,11 @@ class TrainSpec:
     max_grad_norm: float = 1.0  # 0 = no clipping
     steps_per_epoch: int = 0  # 0 = a full pass over the training queries
     eval_every: int = 0  # validate every N steps; 0 = once per epoch
-    # Stage 1 (daft, align_only) stops at the first validation whose KL does not improve (patience 0).
+    # Stage 1 (daft, align_only) by default stops at the first validation whose KL does not improve.
     align_max_epochs: int = 10
+    align_metric: str = "kl"  # kl | nDCG@10: what picks the best align weights and stops the stage
+    align_min_delta: float = 0.0  # an improvement must beat the best by this fraction of it; in [0, 1)
+    align_patience: int = 0  # validations without improvement tolerated before the align stage stops
     finetune_max_epochs: int = 10  # stage 2 (daft) and the whole of standard
     finetune_patience: int = 3  # early stopping on dev nDCG@10; 0 = stop at the first non-improvement
     checkpoint_every: int = 0  # steps between resumable checkpoints; 0 = at each validation
@@ -407,13 +412,18 @@ def _parse_encoder(t: Table, *, default_model: str | None) -> EncoderRecipe:
     )
 
 
+def _fraction(t: Table, key: str) -> float:
+    """A number in [0, 1)."""
+    value = t.number(key, positive=False)
+    if value >= 1:
+        t.fail(key, f"expected a number in [0, 1), got {show(t.value(key))}")
+    return value
+
+
 def _parse_loss(t: Table) -> LossSpec:
     scale = t.number("scale", positive=True)
     normalization = t.choice("normalization", NORMALIZATIONS, "normalization")
-    dropout = t.number("dropout", positive=False)
-    if dropout >= 1:
-        t.fail("dropout", f"expected a number in [0, 1), got {show(t.value('dropout'))}")
-    return LossSpec(scale, normalization, dropout)
+    return LossSpec(scale, normalization, _fraction(t, "dropout"))
 
 
 def _parse_train(t: Table) -> TrainSpec:
@@ -425,6 +435,9 @@ def _parse_train(t: Table) -> TrainSpec:
         steps_per_epoch=t.integer("steps_per_epoch", minimum=0),
         eval_every=t.integer("eval_every", minimum=0),
         align_max_epochs=t.integer("align_max_epochs", minimum=1),
+        align_metric=t.choice("align_metric", ALIGN_METRICS, "align metric"),
+        align_min_delta=_fraction(t, "align_min_delta"),
+        align_patience=t.integer("align_patience", minimum=0),
         finetune_max_epochs=t.integer("finetune_max_epochs", minimum=1),
         finetune_patience=t.integer("finetune_patience", minimum=0),
         checkpoint_every=t.integer("checkpoint_every", minimum=0),

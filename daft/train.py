@@ -34,7 +34,7 @@ from daft.training.data import Batch, batches, prepare_data
 from daft.training.docs import Context, DocSide, cpu_state
 from daft.training.optim import optimiser, param_groups
 from daft.training.output import CHECKPOINT_DIR, LOG_FILE, append_log, check_output, finish, truncate_log
-from daft.training.stages import STAGES, Stage
+from daft.training.stages import Stage, stages
 from daft.validation import validate
 
 
@@ -101,8 +101,8 @@ class Trainer:
             dropout=self.recipe.loss.dropout,
         )
         saved = checkpoint.load(self.output / CHECKPOINT_DIR) if self.resume else None
-        stages = STAGES[self.recipe.method]
-        first = [s.name for s in stages].index(saved["stage"]["stage"]) if saved else 0
+        plan = stages(self.recipe.method, self.recipe.train)
+        first = [s.name for s in plan].index(saved["stage"]["stage"]) if saved else 0
         if saved:
             self.summary = saved["summary"]
             if self.world.main:
@@ -114,8 +114,8 @@ class Trainer:
             self.output.mkdir(parents=True, exist_ok=True)
             self.log_path.write_text("", "utf-8")
         distributed.barrier(self.world)
-        for index in range(first, len(stages)):
-            self._run_stage(stages[index], saved if index == first else None)
+        for index in range(first, len(plan)):
+            self._run_stage(plan[index], saved if index == first else None)
         self.summary["train_seconds"] = self.summary.get("train_seconds", 0.0) + time.perf_counter() - started
         self.summary["processes"] = self.world.size
         if self.world.main:
@@ -132,7 +132,7 @@ class Trainer:
             param_groups(self.query, self.recipe.query_encoder) + docs.param_groups(), train
         )
         steps = train.steps_per_epoch or math.ceil(len(self.data.qids) / train.batch_size)
-        max_epochs = stage.max_epochs(train)
+        max_epochs = stage.max_epochs
         state = StageState(stage.name)
         # What a step calls: DDP-wrapped when several processes train.
         self._query_model = distributed.wrap(self.query, self.world)
@@ -246,7 +246,7 @@ class Trainer:
             checkpoint.save(self._best_dir(stage.name), {"query": cpu_state(self.query), **docs.best_state()})
         else:
             state.bad_validations += 1
-            state.done = state.bad_validations > stage.patience(self.recipe.train)
+            state.done = state.bad_validations > stage.patience
         append_log(
             self.log_path,
             {

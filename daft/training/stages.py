@@ -1,9 +1,10 @@
 """The stages a method runs, as data: what trains, how long, what picks the best weights and when to stop.
 
 - **align** (DAFT stage 1): the document encoder is frozen and its vectors precomputed (`FrozenDocs`); only the
-  query encoder (and its projection) trains. The stage stops at the first validation whose kNN KL divergence
-  between the two encoders' embeddings of the same documents does not fall (patience 0); the best-KL weights
-  are kept.
+  query encoder (and its projection) trains. By default the stage stops at the first validation whose kNN KL
+  divergence between the two encoders' embeddings of the same documents does not fall (patience 0); the
+  best-KL weights are kept. `[train] align_metric` (kl | nDCG@10), `align_min_delta` (a relative margin) and
+  `align_patience` change that rule.
 - **finetune** (DAFT stage 2, and the whole `standard` method): both encoders train (`TrainedDocs`), with a
   fresh optimiser, early-stopped on dev nDCG@10 with `finetune_patience`; the best-nDCG weights are kept.
 """
@@ -25,22 +26,50 @@ class Stage:
     docs: Callable[[Context], DocSide]  # the document side: trained or frozen
     metric: str  # the validation value that picks the best weights and stops the stage
     lower_is_better: bool
-    max_epochs: Callable[[TrainSpec], int]
-    patience: Callable[[TrainSpec], int]  # validations without improvement tolerated before stopping
+    max_epochs: int
+    patience: int  # validations without improvement tolerated before stopping
+    # An improvement must beat the best by more than this fraction of it (0: any improvement counts). The
+    # kNN-KL estimate keeps creeping down long after retrieval has stopped gaining, so a strict "did it
+    # fall" never stops an align stage (docs/EXPERIMENT.md, the stopping rule).
+    min_delta: float = 0.0
 
     def improves(self, value: float, best: float | None) -> bool:
-        """Whether `value` beats the best so far (the first validation always does)."""
-        return best is None or (value < best if self.lower_is_better else value > best)
+        """Whether `value` beats the best so far by the margin (the first validation always does)."""
+        if best is None:
+            return True
+        margin = self.min_delta * abs(best)
+        return value < best - margin if self.lower_is_better else value > best + margin
 
 
-ALIGN = Stage("align", FrozenDocs, "kl", True, lambda t: t.align_max_epochs, lambda t: 0)
-FINETUNE = Stage(
-    "finetune", TrainedDocs, "nDCG@10", False, lambda t: t.finetune_max_epochs, lambda t: t.finetune_patience
-)
+def align(train: TrainSpec) -> Stage:
+    """DAFT stage 1: the document side frozen; best and stop by `align_metric` (KL by default)."""
+    return Stage(
+        "align",
+        FrozenDocs,
+        train.align_metric,
+        train.align_metric == "kl",
+        train.align_max_epochs,
+        train.align_patience,
+        train.align_min_delta,
+    )
+
+
+def finetune(train: TrainSpec) -> Stage:
+    """Stage 2 (and all of standard): both sides train; best and stop by dev nDCG@10."""
+    return Stage(
+        "finetune", TrainedDocs, "nDCG@10", False, train.finetune_max_epochs, train.finetune_patience
+    )
+
+
 # zero_shot trains nothing: the pair as built is evaluated like the others (e.g. the symmetric reference).
-STAGES: dict[str, tuple[Stage, ...]] = {
-    "standard": (FINETUNE,),
-    "daft": (ALIGN, FINETUNE),
-    "align_only": (ALIGN,),
+METHOD_STAGES: dict[str, tuple[Callable[[TrainSpec], Stage], ...]] = {
+    "standard": (finetune,),
+    "daft": (align, finetune),
+    "align_only": (align,),
     "zero_shot": (),
 }
+
+
+def stages(method: str, train: TrainSpec) -> tuple[Stage, ...]:
+    """The stages `method` runs, configured by the recipe's [train] table."""
+    return tuple(make(train) for make in METHOD_STAGES[method])

@@ -205,7 +205,7 @@ def test_full_file_is_read_as_written(tmp_path: Path) -> None:
     )
     assert recipe.loss == LossSpec(50.0, "matrix", 0.0)
     assert isinstance(recipe.loss.scale, float) and isinstance(recipe.train.max_grad_norm, float)
-    assert recipe.train == TrainSpec(8, 0, 0.0, 0.0, 5, 3, 1, 2, 0, 4)
+    assert recipe.train == TrainSpec(8, 0, 0.0, 0.0, 5, 3, 1, "kl", 0.0, 0, 2, 0, 4)
     assert recipe.encoder("query") is recipe.query_encoder and recipe.encoder("doc") is recipe.doc_encoder
     assert recipe.encoder("query_encoder") is recipe.query_encoder
     assert recipe.encoder_spec("doc_encoder") == recipe.encoder_spec("doc")
@@ -328,6 +328,9 @@ ERRORS = {
     "doc unknown key": (MINIMAL + "[doc_encoder]\nname = 1\n", "[doc_encoder] name: unknown key 'name'"),
     "zero scale": (MINIMAL + "[loss]\nscale = 0\n", "[loss] scale: expected a positive number, got 0"),
     "unknown normalization": (MINIMAL + '[loss]\nnormalization = "rows"\n', "[loss] normalization: unknown normalization 'rows'; did you mean 'row'? (known: row, matrix)"),
+    "align metric": (MINIMAL + '[train]\nalign_metric = "ndcg"\n', "[train] align_metric: unknown align metric 'ndcg'"),
+    "align min delta": (MINIMAL + "[train]\nalign_min_delta = 1\n", "[train] align_min_delta: expected a number in [0, 1), got 1"),
+    "align patience": (MINIMAL + "[train]\nalign_patience = -1\n", "[train] align_patience: expected a non-negative integer, got -1"),
     "dropout one": (MINIMAL + "[loss]\ndropout = 1\n", "[loss] dropout: expected a number in [0, 1), got 1"),
     "negative dropout": (MINIMAL + "[loss]\ndropout = -0.1\n", "[loss] dropout: expected a non-negative number, got -0.1"),
     "zero batch": (MINIMAL + "[train]\nbatch_size = 0\n", "[train] batch_size: expected a positive integer, got 0"),

@@ -64,7 +64,7 @@ def learn(tmp_path, tiny_beir, tiny_tokenizer_dir, tiny_model_dir, monkeypatch):
 
     monkeypatch.setattr(train_module.Trainer, "_step", recorded)
 
-    def run(method: str) -> tuple[Recipe, Path, list[float], list[dict]]:
+    def run(method: str, train_keys: str = "") -> tuple[Recipe, Path, list[float], list[dict]]:
         path = tmp_path / f"{method}.toml"
         text = RECIPE.format(
             method=method,
@@ -73,7 +73,7 @@ def learn(tmp_path, tiny_beir, tiny_tokenizer_dir, tiny_model_dir, monkeypatch):
             model=tiny_model_dir,
             tok=tiny_tokenizer_dir,
         )
-        path.write_text(text)
+        path.write_text(text + train_keys)  # [train] is the recipe's last table
         recipe = load_recipe(path)
         output = train_module.train(recipe)
         log = [json.loads(line) for line in (output / "train_log.jsonl").read_text().splitlines()]
@@ -109,3 +109,17 @@ def test_align_lowers_the_loss_raises_ndcg_and_freezes_the_doc_encoder(learn):
     assert saved.keys() == initial.keys()
     for name, tensor in initial.items():
         assert torch.equal(saved[name], tensor), name
+
+
+def test_align_stops_by_the_metric_and_margin_it_is_given(learn):
+    """align_metric = nDCG@10 with a margin: `improved` follows nDCG@10, and the stage stops on it."""
+    keys = 'align_metric = "nDCG@10"\nalign_min_delta = 0.05\neval_every = 4\n'
+    _, _, _, validations = learn("align_only", keys)
+    best = None
+    for record in validations:
+        value = record["nDCG@10"]
+        expected = best is None or value > best * 1.05
+        assert record["improved"] == expected, record
+        best = value if expected else best
+    assert len(validations) > 2  # the rule was exercised beyond the first validation
+    assert validations[-1]["stop"] or len(validations) == 24 // 4 + 1  # stopped, or ran its one epoch
