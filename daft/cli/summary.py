@@ -15,8 +15,9 @@ from daft.progress import output_console
 
 COLUMNS = (
     "pair", "method", "query encoder", "q params", "KL", "eff. rank", "mean cos",
-    "dev nDCG@10", "dev RR@10", "test nDCG@10", "test RR@10", "align / finetune steps", "train time",
+    "dev nDCG@10", "dev RR@10", "test nDCG@10", "test RR@10", "of ref", "align / finetune steps", "train time",
 )  # fmt: skip
+# "of ref": test nDCG@10 as a fraction of the --reference pair's (what "keeps quality" means); "-" without one.
 
 
 def row(directory: Path) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def row(directory: Path) -> dict[str, Any]:
     return {
         "pair": Path(directory).name,
         "method": m.get("method"),
-        "query_encoder": _describe(m["query"], source),
+        "query_encoder": _describe(m["query"], source, spec),
         "query_parameters": m["query"].get("parameters"),
         "kl": diag.get("kl"),
         "effective_rank": diag.get("effective_rank"),
@@ -44,11 +45,16 @@ def row(directory: Path) -> dict[str, Any]:
     }
 
 
-def _describe(query: dict[str, Any], source: Any) -> str:
-    """'static bert-l2-h128 → 384': the type, where its weights came from, and a projection if it has one."""
+def _describe(query: dict[str, Any], source: Any, spec: dict[str, Any]) -> str:
+    """'static bert-l2-h128 → 384', 'static minilm-l6 (distilled, idf)': the type, where its weights came from,
+    how an L0 table started when not from the input embeddings, and a projection if it has one."""
     name = Path(source).name if isinstance(source, str) else str(source)
+    start = [
+        x for x in (spec.get("init"), spec.get("token_weights")) if x not in (None, "embeddings", "none")
+    ]
+    started = f" ({', '.join(start)})" if start else ""
     projection = f" → {query['dim']}" if query.get("projection") else ""
-    return f"{query['type']} {name}{projection}"
+    return f"{query['type']} {name}{started}{projection}"
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -63,9 +69,24 @@ def cells(r: dict[str, Any]) -> list[str]:
     return [
         r["pair"], str(r["method"]), r["query_encoder"], params, _num(r["kl"], 1), _num(r["effective_rank"], 1),
         _num(r["mean_cosine"]), _num(r["dev"].get("nDCG@10")), _num(r["dev"].get("RR@10")),
-        _num(r["test"].get("nDCG@10")), _num(r["test"].get("RR@10")), steps,
+        _num(r["test"].get("nDCG@10")), _num(r["test"].get("RR@10")), _percent(r.get("of_reference")), steps,
         "-" if seconds is None else f"{seconds / 60:.1f} min",
     ]  # fmt: skip
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def with_reference(rows: list[dict[str, Any]], reference: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each row with `of_reference`: its test nDCG@10 over the reference's (None where either is missing)."""
+    base = reference["test"].get("nDCG@10")
+    out = []
+    for r in rows:
+        value = r["test"].get("nDCG@10")
+        fraction = None if value is None or not base else value / base
+        out.append({**r, "of_reference": fraction, "reference": reference["pair"]})
+    return out
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -81,12 +102,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("pairs", nargs="+", type=Path, help="pair directories")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    parser.add_argument(
+        "--reference", type=Path, help="a pair whose test nDCG@10 the others are given as a fraction of"
+    )
     parser.set_defaults(func=show)
 
 
 def show(args: argparse.Namespace) -> int:
     """Print the table; write the files asked for."""
     rows = [row(p) for p in args.pairs]
+    if args.reference is not None:
+        rows = with_reference(rows, row(args.reference))
     table = Table(title="encoder pairs")
     for column in COLUMNS:
         table.add_column(column, justify="left" if column in ("pair", "method", "query encoder") else "right")
