@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.backends import names as backend_names
 from daft.collections.collection import is_split_name
 from daft.config import (
     NAME,
@@ -30,7 +31,6 @@ from daft.config import (
 )
 
 __all__ = [
-    "BACKENDS",
     "DEVICES",
     "DTYPES",
     "ENCODER_TYPES",
@@ -49,7 +49,6 @@ __all__ = [
     "retrieves",
 ]
 
-BACKENDS = ("torch", "torch-compile", "onnxruntime", "onnxruntime-int8")
 DEVICES = ("cpu", "cuda")
 DTYPES = ("fp32", "fp16", "bf16")
 ENCODER_TYPES = ("transformer", "static")
@@ -377,7 +376,7 @@ def _parse_latency(t: Table, encoders: tuple[EncoderSpec, ...]) -> LatencySpec:
             f"no encoder named {baseline!r}{suggest(baseline, names)} (encoders: {', '.join(names)})",
         )
     return LatencySpec(
-        backends=t.choices("backends", BACKENDS, "backend"),
+        backends=t.choices("backends", backend_names(), "backend"),
         devices=t.choices("devices", DEVICES, "device"),
         dtypes=t.choices("dtypes", DTYPES, "dtype"),
         batch_sizes=t.integers("batch_sizes", minimum=1),

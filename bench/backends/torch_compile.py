@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from bench.backends.base import Target
-from bench.backends.torch_eager import TorchPrepared
+from bench.backends.base import Backend, Target
+from bench.backends.torch_eager import DEVICE_DTYPES, TorchPrepared
 from daft.encoders import Encoder
 from daft.errors import UserError
 
@@ -93,3 +93,13 @@ class CompiledPrepared(TorchPrepared):
 def prepare(encoder: Encoder, target: Target, *, workdir: Path) -> CompiledPrepared:
     """The encoder compiled with `torch.compile(dynamic=True)`; compiles lazily on the first forward."""
     return CompiledPrepared(encoder, target)
+
+
+BACKENDS = (
+    Backend(
+        "torch-compile",
+        "torch.compile(dynamic=True) of the eager model; the first calls compile",
+        prepare,
+        DEVICE_DTYPES,
+    ),
+)

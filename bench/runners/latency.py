@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from bench import environment, memory, reference
-from bench.backends import prepare
+from bench.backends import backend, prepare
 from bench.backends.base import Target, parity
 from bench.plan import Cell, Plan
 from bench.queries import load_queries
@@ -154,22 +154,21 @@ def run_latency(
             "spec": jsonable(_encoder_spec(specs[name])),
         }
         shapes: dict[int, list[tuple[int, ...]]] = {}
-        for (backend, device, dtype, threads), group in groupby(cells, key=_setup_key):
-            target = Target(backend, device, dtype, threads, query.max_length, query.padding)
+        for (backend_name, device, dtype, threads), group in groupby(cells, key=_setup_key):
+            if reason := backend(backend_name).refuses(encoder.kind):  # a pair's side, known only now
+                report["excluded"] += [{"cell": c.to_dict(), "reason": reason} for c in group]
+                continue
+            target = Target(backend_name, device, dtype, threads, query.max_length, query.padding)
             start = time.perf_counter()
             prepared = prepare(encoder, target, workdir=workdir)
             try:
                 prepare_s = time.perf_counter() - start
                 first_query_ns = timed_call(prepared, texts[:1])[2]
                 diff = parity(prepared, expected, parity_texts)
-                tolerance = (
-                    suite.measure.parity_tol
-                    if backend != "onnxruntime-int8"
-                    else max(0.1, suite.measure.parity_tol)
-                )
+                tolerance = max(backend(backend_name).parity_tolerance, suite.measure.parity_tol)
                 setup = {
                     "encoder": name,
-                    "backend": backend,
+                    "backend": backend_name,
                     "device": device,
                     "dtype": dtype,
                     "threads": threads,
@@ -180,7 +179,7 @@ def run_latency(
                     "parity_tolerance": tolerance,
                     "parity_warning": None
                     if diff <= tolerance
-                    else f"{name} on {backend}/{device}/{dtype}: embeddings differ from torch fp32 by {diff:.1e}",
+                    else f"{name} on {backend_name}/{device}/{dtype}: embeddings differ from torch fp32 by {diff:.1e}",
                     "disk_bytes": prepared.info.get("graph_bytes", _state_bytes(encoder)),
                     "info": prepared.info,
                 }
