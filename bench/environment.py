@@ -28,6 +28,8 @@ from typing import Any
 
 import psutil
 
+from daft.tokenization import thread_settings
+
 __all__ = [
     "DIGEST_FIELDS",
     "SCHEMA_VERSION",
@@ -134,6 +136,8 @@ def fingerprint(assets: Mapping[str, str] | None = None) -> dict[str, Any]:
         "onnxruntime": _onnxruntime(),
         "torch": _torch(),
         "cuda": _cuda(),
+        # The tokenizers library parallelises batches with rayon; these settings change batch timings.
+        "tokenizers": thread_settings(),
         "git": _git_state(Path(__file__).resolve().parent),
         "ci": _ci_name(),
         "assets": dict(sorted((assets or {}).items())),

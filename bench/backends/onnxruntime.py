@@ -283,10 +283,10 @@ class OrtPrepared(Closing):
         }
 
     def _arrays(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        features = self.encoder.tokenize(
+        features = self.encoder.tokenize_arrays(
             texts, max_length=self.target.max_length, padding=self.target.padding
         )
-        return {name: np.ascontiguousarray(features[name].numpy(), dtype=np.int64) for name in self._inputs}
+        return {name: features[name] for name in self._inputs}
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, np.ndarray] | CudaFeed:
         """int64 numpy arrays on CPU; on CUDA, device OrtValues bound with the output to an IOBinding."""
