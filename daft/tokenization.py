@@ -46,13 +46,20 @@ class LeanTokenizer:
             raise UserError(f"tokenizer {name}: needs a fast tokenizer (a tokenizer.json), got a slow one")
         from tokenizers import Tokenizer
 
-        self._json = backend.to_str()
+        self.tokenizer_json = backend.to_str()
         self._tokenizer_type = Tokenizer
         self.pad_id = int(reference.pad_token_id or 0)
         self.pad_token = str(reference.pad_token or "[PAD]")
         self.pad_type_id = int(getattr(reference, "pad_token_type_id", 0) or 0)
         self._configured: dict[tuple[int, str], Any] = {}
-        self.description = _describe(self._json)
+        self.description = _describe(self.tokenizer_json)
+
+    def plain(self) -> Any:
+        """A fresh copy of the backend (never the wrapper's object) with no padding and no truncation."""
+        tokenizer = self._tokenizer_type.from_str(self.tokenizer_json)
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return tokenizer
 
     def backend(self, max_length: int, padding: str) -> Any:
         """The private backend configured for (max_length, padding), made on first use."""
@@ -60,8 +67,7 @@ class LeanTokenizer:
         if key not in self._configured:
             if padding not in PADDINGS:
                 raise UserError(f"unknown padding {padding!r}; known: {', '.join(PADDINGS)}")
-            tokenizer = self._tokenizer_type.from_str(self._json)  # a copy: never the wrapper's object
-            tokenizer.no_padding()
+            tokenizer = self.plain()
             tokenizer.enable_truncation(max_length)
             if padding != "none":
                 tokenizer.enable_padding(
