@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from daft.encoders import Encoder
 
 # The registration lines, in the order `bench list` and error messages show the backends.
-_MODULES = ("torch_eager", "torch_compile", "onnxruntime")
+_MODULES = ("torch_eager", "torch_compile", "onnxruntime", "static")
 
 __all__ = [
     "DTYPES",

@@ -37,6 +37,8 @@ class Target:
     threads: int | None = None  # None or 0: the backend's default
     max_length: int = 256
     padding: str = "longest"  # "longest" | "max_length"
+    # A `collection:split` whose queries may warm a tokenizer cache: never the measured split.
+    warm_source: str | None = None
 
 
 def _always_available(device: str) -> str | None:

@@ -123,6 +123,13 @@ def _batch_shapes(encoder: Any, texts: list[str], batch_size: int, query: Any) -
     ]
 
 
+def _warm_source(query: Any) -> str | None:
+    """The training split of the measured collection (what a tokenizer cache may learn), if distinct."""
+    if query.source is None or query.split == "train":
+        return None
+    return f"{query.collection}:train"
+
+
 def _setup_key(cell: Cell) -> tuple:
     return (cell.backend, cell.device, cell.dtype, cell.threads)
 
@@ -158,7 +165,9 @@ def run_latency(
             if reason := backend(backend_name).refuses(encoder.kind):  # a pair's side, known only now
                 report["excluded"] += [{"cell": c.to_dict(), "reason": reason} for c in group]
                 continue
-            target = Target(backend_name, device, dtype, threads, query.max_length, query.padding)
+            target = Target(
+                backend_name, device, dtype, threads, query.max_length, query.padding, _warm_source(query)
+            )
             start = time.perf_counter()
             prepared = prepare(encoder, target, workdir=workdir)
             try:
@@ -187,7 +196,10 @@ def run_latency(
                 for cell in group:
                     if cell.batch_size not in shapes:
                         shapes[cell.batch_size] = _batch_shapes(encoder, texts, cell.batch_size, query)
+                    cache_stats = getattr(prepared, "cache_stats", lambda: None)
+                    cache_stats()  # resets the counters, so the rates are this cell's (the cache is frozen)
                     samples = measure(prepared, texts, cell.batch_size, budget, shapes[cell.batch_size])
+                    word_cache = cache_stats()
                     rss, cuda = _memory_pass(prepared, texts, cell.batch_size, device)
                     entry = _cell_entry(
                         cell,
@@ -197,6 +209,8 @@ def run_latency(
                         suite.measure.seed,
                         suite.measure.cv_warn,
                     )
+                    if word_cache is not None:
+                        entry["word_cache"] = word_cache
                     report["cells"].append(entry)
                     advance(cell.id)
             finally:

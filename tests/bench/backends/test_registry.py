@@ -19,7 +19,7 @@ from tests.bench.backends.support import TEXTS, reference
 
 
 def test_registry_names_the_backends_in_registration_order() -> None:
-    assert names() == ("torch", "torch-compile", "onnxruntime", "onnxruntime-int8")
+    assert names() == ("torch", "torch-compile", "onnxruntime", "onnxruntime-int8", "static", "static-cold")
     for name, spec in registry().items():
         assert isinstance(spec, Backend) and spec.name == name
         assert spec.description and "\n" not in spec.description
