@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from typing import Any
 
@@ -77,21 +78,42 @@ def latency_tables(report: dict[str, Any]) -> list[Table]:
     return tables
 
 
+def _fetch_median(entry: dict[str, Any]) -> float:
+    """Median of end-to-end minus tokenize minus forward, per sample: the fetch (and the loop's own cost)."""
+    samples = entry.get("samples") or {}
+    if all(samples.get(k) for k in ("tokenize", "forward", "end_to_end")):
+        phases = zip(samples["tokenize"], samples["forward"], samples["end_to_end"], strict=True)
+        rest = [e - t - f for t, f, e in phases]
+        return float(statistics.median(rest))
+    return max(entry["end_to_end"]["median"] - entry["tokenize"]["median"] - entry["forward"]["median"], 0.0)
+
+
 def phase_table(report: dict[str, Any]) -> Table:
-    """Median tokenisation vs model forward vs end-to-end per cell, to show where the time goes."""
+    """Medians of tokenise / forward / fetch per cell and their shares, to show what dominates.
+
+    fetch is end to end minus the other two, per sample (on CUDA, forward is device time, so fetch also holds
+    the launch and the wait); the shares are of the end-to-end median.
+    """
     table = Table(title="where the time goes (medians)")
-    for column in ("cell", "tokenize", "forward", "end to end", "tokenize share", "warm-up calls", "RSS Δ"):
+    columns = ("cell", "tokenize", "forward", "fetch", "end to end", "tok / fwd / fetch", "word cache")
+    for column in (*columns, "warm-up calls", "RSS Δ"):
         table.add_column(column, justify="left" if column == "cell" else "right")
     for entry in report["cells"]:
         total = entry["end_to_end"]["median"]
-        tok = entry["tokenize"]["median"]
+        tok, fwd, fetch = entry["tokenize"]["median"], entry["forward"]["median"], _fetch_median(entry)
+        shares = " / ".join(f"{100 * part / total:.0f}%" for part in (tok, fwd, fetch)) if total else ""
+        cache = entry.get("word_cache") or {}
+        hits = cache.get("word_hit_rate")
+        cache_text = "" if hits is None else f"{hits:.0%} words, {cache['text_hit_rate']:.0%} texts"
         rss = (entry.get("memory") or {}).get("rss_delta")
         table.add_row(
             entry["id"],
             format_ns(tok),
-            format_ns(entry["forward"]["median"]),
+            format_ns(fwd),
+            format_ns(fetch),
             format_ns(total),
-            f"{100 * tok / total:.0f}%" if total else "",
+            shares,
+            cache_text,
             f"{entry['warmup']['calls']}{'' if entry['warmup']['steady'] else ' (not steady)'}",
             f"{rss / 2**20:.1f} MiB" if rss is not None else "",
         )
