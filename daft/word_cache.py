@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,22 @@ def is_bert_style(tokenizer_json: str) -> bool:
     return kinds == ("BertNormalizer", "BertPreTokenizer", "WordPiece") and not spaced
 
 
+class _Counts:
+    """words, word hits, texts, fully cached texts: plain ints, cheaper than numpy at batch 1."""
+
+    def __init__(self) -> None:
+        self.values = [0, 0, 0, 0]
+
+    def __iadd__(self, counts: tuple[int, int, int, int]) -> _Counts:
+        self.values = [a + b for a, b in zip(self.values, counts, strict=True)]
+        return self
+
+    def take(self) -> list[int]:
+        """The counts, then zero them."""
+        values, self.values = self.values, [0, 0, 0, 0]
+        return values
+
+
 class WordCache:
     """word -> ids (no special tokens) for one BERT-style tokenizer, bounded by `capacity` words."""
 
@@ -54,7 +70,7 @@ class WordCache:
         self.frozen = False
         self._ids: dict[str, tuple[int, ...]] = {}
         self._plain = tokenizer.plain()  # words are truncated only as part of their text
-        self._counts = np.zeros(4, dtype=np.int64)  # words, word hits, texts, texts fully cached
+        self._counts = _Counts()
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -70,8 +86,7 @@ class WordCache:
 
     def stats(self) -> dict[str, Any]:
         """Hit rates since the last call (then reset): per word and per fully cached text."""
-        words, hits, texts, full = (int(n) for n in self._counts)
-        self._counts[:] = 0
+        words, hits, texts, full = self._counts.take()
         return {
             "size": len(self._ids),
             "frozen": self.frozen,
@@ -83,26 +98,29 @@ class WordCache:
 
     def ragged(self, texts: Sequence[str], *, max_length: int) -> Ragged:
         """Unpadded ids of `texts` without special tokens, truncated to `max_length`: as the tokenizer's."""
-        words = [_WORD.findall(text) for text in texts]
-        flat_words = list(chain.from_iterable(words))
-        parts = list(map(self._ids.get, flat_words))
-        missing = [w for w, p in zip(flat_words, parts, strict=True) if p is None]
-        word_counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        self._count(missing, flat_words, parts, word_counts)
+        get = self._ids.get
+        # Python lists until the end: at batch 1 each extra numpy call costs as much as the lookups.
+        texts_words = [_WORD.findall(text) for text in texts]
+        parts = [[get(word) for word in words] for words in texts_words]
+        words = sum(map(len, parts))
+        missing = [
+            w
+            for ws, ps in zip(texts_words, parts, strict=True)
+            for w, p in zip(ws, ps, strict=True)
+            if p is None
+        ]
+        self._counts += (words, words - len(missing), len(texts), sum(None not in ps for ps in parts))
         if missing:
             found = self._learn(list(dict.fromkeys(missing)))
-            parts = [found[w] if p is None else p for w, p in zip(flat_words, parts, strict=True)]
-        word_lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-        ids = np.fromiter(chain.from_iterable(parts), dtype=np.int64, count=int(word_lengths.sum()))
-        lengths = _row_sums(word_lengths, word_counts)
+            parts = [
+                [found[w] if p is None else p for w, p in zip(ws, ps, strict=True)]
+                for ws, ps in zip(texts_words, parts, strict=True)
+            ]
+        rows = [list(chain.from_iterable(ps))[:max_length] for ps in parts]
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
         check_not_empty(lengths)
-        offsets = np.zeros(len(texts), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=offsets[1:])
-        if lengths.max(initial=0) > max_length:
-            position = np.arange(ids.size) - np.repeat(offsets, lengths)
-            ids = ids[position < max_length]
-            lengths = np.minimum(lengths, max_length)
-            offsets[1:] = np.cumsum(lengths[:-1])
+        ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+        offsets = np.fromiter(accumulate(lengths[:-1].tolist(), initial=0), dtype=np.int64, count=len(rows))
         return Ragged(ids, offsets, lengths)
 
     def _learn(self, words: list[str]) -> dict[str, tuple[int, ...]]:
@@ -115,20 +133,3 @@ class WordCache:
         if not self.frozen and room > 0:
             self._ids.update(found if len(found) <= room else dict(list(found.items())[:room]))
         return found
-
-    def _count(
-        self, missing: list[str], flat_words: list[str], parts: list[Any], word_counts: np.ndarray
-    ) -> None:
-        full = len(word_counts)
-        if missing:
-            text_of_word = np.repeat(np.arange(len(word_counts)), word_counts)
-            missed = np.fromiter((p is None for p in parts), dtype=bool, count=len(parts))
-            full -= np.unique(text_of_word[missed]).size
-        self._counts += (len(flat_words), len(flat_words) - len(missing), len(word_counts), full)
-
-
-def _row_sums(word_lengths: np.ndarray, word_counts: np.ndarray) -> np.ndarray:
-    """Tokens per text from tokens per word and words per text."""
-    ends = np.cumsum(word_counts)
-    totals = np.concatenate(([0], np.cumsum(word_lengths)))
-    return totals[ends] - totals[ends - word_counts]

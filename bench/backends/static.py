@@ -1,8 +1,8 @@
 """`static` and `static-cold`: L0 (any StaticEncoder, with or without projection) in numpy, no padding.
 
-forward = one gather of the batch's token rows from the table, `np.add.reduceat` over each text's run,
-division by its length, the projection if any, and L2 normalisation; the same arithmetic as the torch path
-(mean over the non-padding tokens, then projection), so parity with torch fp32 is float rounding.
+forward = one gather of the batch's token rows from the table, `np.add.reduceat` over each text's run, the
+projection if any, and L2 normalisation; the torch path's mean differs only by a per-row scale, which the
+normalisation removes, so parity with torch fp32 is float rounding.
 
 Tokenisation is unpadded (`daft.tokenization.Ragged`). `static` goes through a per-word id cache
 (`daft.word_cache`) when the tokenizer is BERT-style: warmed from `Target.warm_source` (the runner passes
@@ -89,12 +89,19 @@ class StaticPrepared(Closing):
         return ragged
 
     def forward(self, inputs: Ragged) -> np.ndarray:
-        """Mean of each text's token rows, projected, L2-normalised: float32 (batch, dim)."""
-        sums = np.add.reduceat(self.table[inputs.ids], inputs.offsets, axis=0)
-        rows = sums / inputs.lengths[:, None].astype(np.float32)
+        """Sum of each text's token rows, projected, L2-normalised: float32 (batch, dim).
+
+        The mean's division by the length is skipped: a positive per-row scale (before a bias-free
+        projection) does not change the normalised row.
+        """
+        gathered = self.table[inputs.ids]
+        if len(inputs.offsets) == 1:  # reduceat's setup costs more than the sum at batch 1
+            rows = gathered.sum(axis=0, keepdims=True)
+        else:
+            rows = np.add.reduceat(gathered, inputs.offsets, axis=0)
         if self.projection is not None:
             rows = rows @ self.projection
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))[:, None]
         return rows / np.maximum(norms, NORM_EPS)
 
     def fetch(self, output: np.ndarray) -> np.ndarray:
