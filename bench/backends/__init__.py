@@ -29,7 +29,14 @@ if TYPE_CHECKING:
     from daft.encoders import Encoder
 
 # The registration lines, in the order `bench list` and error messages show the backends.
-_MODULES = ("torch_eager", "torch_compile", "onnxruntime", "static")
+_MODULES = (
+    "torch_eager",
+    "torch_compile",
+    "onnxruntime",
+    "static",
+    "model2vec_ref",
+    "sentence_transformers_ref",
+)
 
 __all__ = [
     "DTYPES",

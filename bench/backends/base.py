@@ -62,6 +62,8 @@ class Backend:
     # the suite's measure.parity_tol applies when it is larger.
     parity_tolerance: float = 0.0
     encoder_kinds: tuple[str, ...] = ENCODER_KINDS
+    # A library a user would otherwise reach for, measured side by side and marked as such in tables.
+    reference: bool = False
     # Why this machine cannot run the backend on a CUDA `device` (a runtime built without CUDA), or None.
     unavailable: Callable[[str], str | None] = field(default=_always_available)
 

@@ -22,6 +22,15 @@ def _row_label(cell: dict[str, Any]) -> tuple[str, str]:
     return cell["encoder"], f"{cell['backend']}{dtype}{threads}"
 
 
+def _references(report: dict[str, Any]) -> set[str]:
+    """Backends whose rows are references (another library measured side by side), from the setups."""
+    return {s["backend"] for s in report.get("setups", []) if (s.get("info") or {}).get("reference")}
+
+
+def _mark(label: str, backend: str, references: set[str]) -> str:
+    return f"{label} [dim](reference)[/]" if backend in references else label
+
+
 def _speedup(report: dict[str, Any], cell: dict[str, Any], median: float) -> str:
     baseline = report["suite"].get("latency", {}).get("baseline")
     if not baseline or cell["encoder"] == baseline:
@@ -68,9 +77,11 @@ def latency_tables(report: dict[str, Any]) -> list[Table]:
             table.add_column(f"batch {batch_size}", justify="right")
         rows: dict[tuple, dict[int, str]] = defaultdict(dict)
         labels: dict[tuple, tuple[str, str]] = {}
+        references = _references(report)
         for entry in entries:
             key = _row_key(entry["cell"])
-            labels[key] = _row_label(entry["cell"])
+            encoder, label = _row_label(entry["cell"])
+            labels[key] = encoder, _mark(label, entry["cell"]["backend"], references)
             rows[key][entry["cell"]["batch_size"]] = _cell_text(report, entry)
         for key, cells in rows.items():
             table.add_row(*labels[key], *(cells.get(b, "") for b in batch_sizes))
@@ -131,7 +142,7 @@ def setup_table(report: dict[str, Any]) -> Table:
         parity_text = "" if parity is None else f"{parity:.1e}"
         if setup.get("parity_warning"):
             parity_text = f"[yellow]{parity_text}[/]"
-        label = _row_label({**setup, "batch_size": 1})[1]
+        label = _mark(_row_label({**setup, "batch_size": 1})[1], setup["backend"], _references(report))
         disk = setup.get("disk_bytes", info.get("disk_bytes"))
         table.add_row(
             setup["encoder"],
