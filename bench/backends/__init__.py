@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 _MODULES = (
     "torch_eager",
     "torch_compile",
+    "torch_cudagraphs",
     "onnxruntime",
     "static",
     "model2vec_ref",

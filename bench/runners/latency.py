@@ -158,6 +158,8 @@ def run_latency(
             "disk_bytes": _state_bytes(encoder),
             "weights_sha256": weights_fingerprint(encoder),
             "build_s": build_s,
+            # An `arch` encoder has random weights: its timings are real, its embeddings mean nothing.
+            "random_init": getattr(specs[name], "arch", None) is not None,
             "spec": jsonable(_encoder_spec(specs[name])),
         }
         shapes: dict[int, list[tuple[int, ...]]] = {}

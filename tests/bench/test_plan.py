@@ -242,7 +242,7 @@ def test_describe_and_table() -> None:
 # cpu_latency: static/static-cold/model2vec run L0 only, sentence-transformers the three transformers only.
 @pytest.mark.parametrize(
     ("name", "count", "excluded", "device"),
-    [("cpu_latency", 112, 80, "cpu"), ("gpu_latency", 80, 16, "cuda")],
+    [("cpu_latency", 112, 80, "cpu"), ("gpu_latency", 128, 16, "cuda")],
 )
 def test_shipped_suites_plan(name: str, count: int, excluded: int, device: str) -> None:
     result = plan(load_suite(SUITES / f"{name}.toml"))

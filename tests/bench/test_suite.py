@@ -264,7 +264,7 @@ ERRORS = {
     "unknown backend": (
         _LATENCY + 'backends = ["torch", "onnx"]\n',
         "[latency] backends: unknown backend 'onnx'; did you mean 'onnxruntime'? "
-        "(known: torch, torch-compile, onnxruntime, onnxruntime-int8, static, static-cold, model2vec, "
+        "(known: torch, torch-compile, torch-cudagraphs, onnxruntime, onnxruntime-int8, static, static-cold, model2vec, "
         "sentence-transformers)",
     ),
     "unknown device": (_LATENCY + 'devices = ["gpu"]\n', "[latency] devices: unknown device 'gpu'; did you mean 'cuda'? (known: cpu, cuda)"),
@@ -460,7 +460,7 @@ def test_shipped_suites_load(name: str) -> None:
     assert suite.latency.baseline == "minilm-l6"
     assert suite.latency.backends[:2] == ("torch", "onnxruntime")
     extra = ("static", "static-cold", "model2vec", "sentence-transformers")
-    assert suite.latency.backends[2:] == (extra if name == "cpu_latency" else ())
+    assert suite.latency.backends[2:] == (extra if name == "cpu_latency" else ("torch-cudagraphs",))
     assert suite.queries.source == "wordnet:test"
 
 
