@@ -28,6 +28,8 @@ from typing import Any
 
 import psutil
 
+from daft.tokenization import thread_settings
+
 __all__ = [
     "DIGEST_FIELDS",
     "SCHEMA_VERSION",
@@ -134,7 +136,9 @@ def fingerprint(assets: Mapping[str, str] | None = None) -> dict[str, Any]:
         "onnxruntime": _onnxruntime(),
         "torch": _torch(),
         "cuda": _cuda(),
-        "git": _git_state(Path(__file__).resolve().parent),
+        # The tokenizers library parallelises batches with rayon; these settings change batch timings.
+        "tokenizers": thread_settings(),
+        "git": _code_state(Path(__file__).resolve().parent),
         "ci": _ci_name(),
         "assets": dict(sorted((assets or {}).items())),
     }
@@ -380,6 +384,18 @@ def _nvidia_driver_version() -> str | None:
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.splitlines()[0].strip()
     return None
+
+
+COMMIT_VARIABLE = "DAFT_BENCH_COMMIT"
+
+
+def _code_state(path: Path) -> dict[str, Any]:
+    """`_git_state`, or the commit named by $DAFT_BENCH_COMMIT where the code is a copy without .git."""
+    # Device machines get the working tree without its .git: the script that ships it names the commit.
+    state = _git_state(path)
+    if state["commit"] is None and (named := os.environ.get(COMMIT_VARIABLE)):
+        state |= {"commit": named, "source": COMMIT_VARIABLE}
+    return state
 
 
 def _git_state(path: Path) -> dict[str, Any]:

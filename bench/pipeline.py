@@ -72,6 +72,17 @@ def run_suite(suite: Suite, results_dir: Path, *, suite_file: str | None = None)
     encoders: dict[str, EncoderInfo] = {}
     setups: list[SetupResult] = []
     cells: list[CellResult] = []
+    refused: list[Exclusion] = []  # cells a backend refuses for an encoder known only once built
+
+    def with_latency(report: Report) -> Report:
+        return replace(
+            report,
+            encoders=dict(encoders),
+            setups=tuple(setups),
+            cells=tuple(cells),
+            excluded=(*excluded, *refused),
+        )
+
     steps = len(measured.cells) + (len(suite.retrieval.encoders) + 1 if suite.retrieval else 0)
     with progress() as bar, tempfile.TemporaryDirectory(prefix="daft-bench-") as workdir:
         task = bar.add_task(f"{suite.name}: environment", total=steps)
@@ -88,10 +99,13 @@ def run_suite(suite: Suite, results_dir: Path, *, suite_file: str | None = None)
                         encoders[result.name] = result
                     elif isinstance(result, SetupResult):
                         setups.append(result)
+                    elif isinstance(result, Exclusion):
+                        refused.append(result)
+                        advance(result.cell.id)
                     else:
                         cells.append(result)
                         advance(result.id)
-            report = replace(report, encoders=dict(encoders), setups=tuple(setups), cells=tuple(cells))
+            report = with_latency(report)
             if suite.retrieval is not None:
                 bar.update(task, description=f"{suite.name}: retrieval on {suite.retrieval.collection}")
                 retrieval, run_files = run_retrieval(suite, advance=advance)
@@ -103,6 +117,6 @@ def run_suite(suite: Suite, results_dir: Path, *, suite_file: str | None = None)
                 report = replace(report, frontier=entries)
         except KeyboardInterrupt:
             bar.stop()
-            report = replace(report, encoders=dict(encoders), setups=tuple(setups), cells=tuple(cells))
+            report = with_latency(report)
             raise Interrupted(_finish(report, results_dir, "partial", files)) from None
     return _finish(report, results_dir, "complete", files)

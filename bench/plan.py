@@ -13,15 +13,15 @@ from typing import Any
 
 from rich.table import Table
 
-from bench.suite import Suite
+from bench import backends
+from bench.suite import EncoderSpec, Suite
 from daft.errors import UserError
 
-__all__ = ["HALF_ON_CPU", "INT8_ON_CUDA", "Cell", "CellKey", "Plan", "exclusion", "plan", "plan_table"]
+__all__ = ["HALF_ON_CPU", "Cell", "CellKey", "Plan", "exclusion", "plan", "plan_table"]
 
 CellKey = tuple[str, str, str, str, int, int | None]
 
 HALF_ON_CPU = "half precision is measured on cuda only"
-INT8_ON_CUDA = "dynamic int8 quantisation runs on the CPU provider"
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,18 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def exclusion(backend: str, device: str, dtype: str) -> str | None:
+def exclusion(name: str, device: str, dtype: str) -> str | None:
     """Why this backend/device/dtype combination is not measured, or None when it is."""
     if device == "cpu" and dtype != "fp32":
         # CPU half-precision kernels are emulated or missing for most ops; the numbers would mislead.
         return HALF_ON_CPU
-    if backend == "onnxruntime-int8" and device == "cuda":
-        return INT8_ON_CUDA
-    return None
+    return backends.backend(name).exclusion(device, dtype)
+
+
+def refusal(encoder: EncoderSpec, name: str) -> str | None:
+    """Why backend `name` cannot run `encoder`'s kind (e.g. `static` and a transformer), or None."""
+    # A pair's query side is known only once it is loaded: the latency runner checks those.
+    return None if encoder.pair is not None else backends.backend(name).refuses(encoder.type)
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def plan(suite: Suite) -> Plan:
                 # Intra-op threads are a CPU knob: on cuda the sweep collapses to one cell.
                 threads: tuple[int | None, ...] = (None,) if device == "cuda" else tuple(sorted(lat.threads))
                 for dtype in lat.dtypes:
-                    reason = exclusion(backend, device, dtype)
+                    reason = exclusion(backend, device, dtype) or refusal(encoder, backend)
                     for t in threads:
                         for batch in sorted(lat.batch_sizes):
                             cell = Cell(encoder.name, backend, device, dtype, batch, t)

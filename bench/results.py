@@ -89,6 +89,8 @@ class CellResult:
     wall_s: float = 0.0
     memory: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # A static backend's word cache during this cell: hit rates of words and of whole texts (None: no cache).
+    word_cache: Mapping[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -107,6 +109,8 @@ class EncoderInfo:
     disk_bytes: int
     weights_sha256: str
     build_s: float
+    # An `arch` encoder has random weights: its timings are real, its embeddings mean nothing.
+    random_init: bool = False
     spec: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.backends import BACKENDS as _BACKEND_DESCRIPTIONS
+from bench.backends import names as backend_names
 from bench.backends.base import DTYPES, PADDINGS
 from bench.timing import Budget
 from daft.collections.collection import is_split_name
@@ -33,7 +33,6 @@ from daft.config import (
 from daft.encoder_source import ENCODER_TYPES, POOLINGS, parse_source
 
 __all__ = [
-    "BACKENDS",
     "DEVICES",
     "DTYPES",
     "ENCODER_TYPES",
@@ -52,10 +51,9 @@ __all__ = [
     "retrieves",
 ]
 
-# Name lists come from the modules that own them (backends, dtypes and paddings; encoder types and poolings
-# from daft's encoder-source parser; index kinds, fusion and test names where [retrieval] is parsed, so that
-# loading a suite imports no FAISS).
-BACKENDS = tuple(_BACKEND_DESCRIPTIONS)
+# Name lists come from the modules that own them (backends: their registry; dtypes and paddings; encoder
+# types and poolings from daft's encoder-source parser; index kinds, fusion and test names where [retrieval]
+# is parsed, so that loading a suite imports no FAISS).
 DEVICES = ("cpu", "cuda")
 SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
 
@@ -362,7 +360,7 @@ def _parse_latency(t: Table, encoders: tuple[EncoderSpec, ...]) -> LatencySpec:
             f"no encoder named {baseline!r}{suggest(baseline, names)} (encoders: {', '.join(names)})",
         )
     return LatencySpec(
-        backends=t.choices("backends", BACKENDS, "backend"),
+        backends=t.choices("backends", backend_names(), "backend"),
         devices=t.choices("devices", DEVICES, "device"),
         dtypes=t.choices("dtypes", DTYPES, "dtype"),
         batch_sizes=t.integers("batch_sizes", minimum=1),

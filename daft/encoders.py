@@ -25,6 +25,7 @@ from daft.encoder_source import POOLINGS
 from daft.errors import UserError
 from daft.finite import require_finite
 from daft.manifest import side_directory
+from daft.tokenization import check_not_empty, check_texts, lean
 
 ENCODER_FILE = "daft_encoder.json"
 PROJECTION_FILE = "projection.safetensors"
@@ -81,22 +82,30 @@ class Encoder(nn.Module):
 
     def tokenize(
         self, texts: Sequence[str], *, max_length: int | None = None, padding: str = "longest"
-    ) -> dict:
-        """Tokenise a batch into int64 tensors named by `input_names`."""
-        for index, text in enumerate(texts):
-            if not isinstance(text, str) or not text.strip():
-                raise UserError(
-                    f"empty text at position {index} of the batch: every query/document needs text"
-                )
-        batch = self.tokenizer(
-            list(texts),
-            padding=padding,
-            truncation=True,
+    ) -> dict[str, Tensor]:
+        """Tokenise a batch into int64 tensors named by `input_names` (views of `tokenize_arrays`)."""
+        arrays = self.tokenize_arrays(texts, max_length=max_length, padding=padding)
+        return {name: torch.from_numpy(array) for name, array in arrays.items()}
+
+    def tokenize_arrays(
+        self, texts: Sequence[str], *, max_length: int | None = None, padding: str = "longest"
+    ) -> dict[str, np.ndarray]:
+        """Tokenise a batch into int64 numpy arrays named by `input_names` (padded, truncated)."""
+        check_texts(texts)
+        arrays = lean(self.tokenizer).encode(
+            texts,
             max_length=max_length or self.max_length,
-            return_tensors="pt",
-            add_special_tokens=self.kind != "static",
+            padding=padding,
+            special_tokens=self.special_tokens,
         )
-        return {name: batch[name] for name in self.input_names}
+        if not self.special_tokens:
+            check_not_empty(arrays["attention_mask"].sum(axis=1))
+        return {name: arrays[name] for name in self.input_names}
+
+    @property
+    def special_tokens(self) -> bool:
+        """Whether [CLS]/[SEP]-style special tokens are added (not for L0, which averages words only)."""
+        return True
 
     def pool(self, **features: Tensor) -> Tensor:
         """The pooled vector before projection."""
@@ -217,6 +226,10 @@ class StaticEncoder(Encoder):
     @property
     def hidden_size(self) -> int:
         return int(self.embedding.embedding_dim)
+
+    @property
+    def special_tokens(self) -> bool:
+        return False
 
     def pool(self, **features: Tensor) -> Tensor:
         return _mean_pool(self.embedding(features["input_ids"]), features["attention_mask"])

@@ -1,48 +1,95 @@
 """Backends: run an encoder on one runtime/device/dtype/threads behind the `Prepared` interface.
 
-The registry maps names to modules that are imported only when used, so `python -m bench list` and the
-torch backends never import onnxruntime.
+Each backend module declares its `Backend`s (names, devices and dtypes, parity tolerance, encoder kinds,
+`unavailable`, `prepare`); this registry is the one place that lists the modules. Adding a backend means
+one module and one line in `_MODULES`. Modules are imported on first use, and none imports onnxruntime
+before a session is made, so `python -m bench list` and suite validation stay light.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.backends.base import DTYPES, CudaTimer, Prepared, Target, check_target, parity, parse_device
+from bench.backends.base import (
+    DTYPES,
+    Backend,
+    CudaTimer,
+    Prepared,
+    Target,
+    check_target,
+    parity,
+    parse_device,
+)
 from daft.errors import UserError
 
 if TYPE_CHECKING:
     from daft.encoders import Encoder
 
-BACKENDS: dict[str, str] = {
-    "torch": "PyTorch eager under inference_mode; cpu fp32, cuda fp32/fp16/bf16",
-    "torch-compile": "torch.compile(dynamic=True) of the eager model; the first calls compile",
-    "onnxruntime": "ONNX Runtime on the exported graph; cpu fp32, cuda fp32/fp16",
-    "onnxruntime-int8": "ONNX Runtime on the dynamically quantised graph (int8 weights); cpu only",
-}
-_MODULES = {
-    "torch": "torch_eager",
-    "torch-compile": "torch_compile",
-    "onnxruntime": "onnxruntime",
-    "onnxruntime-int8": "onnxruntime",
-}
+# The registration lines, in the order `bench list` and error messages show the backends.
+_MODULES = (
+    "torch_eager",
+    "torch_compile",
+    "torch_cudagraphs",
+    "onnxruntime",
+    "static",
+    "model2vec_ref",
+    "sentence_transformers_ref",
+)
 
-__all__ = ["BACKENDS", "DTYPES", "CudaTimer", "Prepared", "Target", "parity", "prepare", "unavailable"]
+__all__ = [
+    "DTYPES",
+    "Backend",
+    "CudaTimer",
+    "Prepared",
+    "Target",
+    "backend",
+    "names",
+    "parity",
+    "prepare",
+    "registry",
+    "unavailable",
+]
+
+
+@functools.cache
+def registry() -> dict[str, Backend]:
+    """Every registered backend by name, in registration order."""
+    found: dict[str, Backend] = {}
+    for module_name in _MODULES:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        for spec in module.BACKENDS:
+            if spec.name in found:
+                raise RuntimeError(f"backend {spec.name!r} registered twice (again in {module_name})")
+            found[spec.name] = spec
+    return found
+
+
+def names() -> tuple[str, ...]:
+    """The registered backend names."""
+    return tuple(registry())
+
+
+def backend(name: str) -> Backend:
+    """The backend called `name`; UserError naming the known ones otherwise."""
+    if name not in registry():
+        raise UserError(f"unknown backend {name!r}; known: {', '.join(registry())}")
+    return registry()[name]
 
 
 def prepare(encoder: Encoder, target: Target, *, workdir: Path) -> Prepared:
     """Make `encoder` ready for `target` on its backend; UserError for unknown or unsupported combinations."""
-    if target.backend not in _MODULES:
-        raise UserError(f"unknown backend {target.backend!r}; known: {', '.join(BACKENDS)}")
+    spec = backend(target.backend)
     check_target(target)
-    module = importlib.import_module(f"{__name__}.{_MODULES[target.backend]}")
-    return module.prepare(encoder, target, workdir=Path(workdir))
+    if reason := spec.refuses(encoder.kind):
+        raise UserError(reason)
+    return spec.prepare(encoder, target, workdir=Path(workdir))
 
 
-def unavailable(backend: str, device: str) -> str | None:
-    """Why `backend` cannot run on `device` on this machine (no GPU, a CPU-only runtime build), or None."""
+def unavailable(name: str, device: str) -> str | None:
+    """Why backend `name` cannot run on `device` on this machine (no GPU, a CPU-only runtime build), or None."""
     if parse_device(device)[0] == "cpu":
         return None
     import torch
@@ -50,6 +97,4 @@ def unavailable(backend: str, device: str) -> str | None:
     if not torch.cuda.is_available():
         built = torch.version.cuda or "none (CPU-only build)"
         return f"no CUDA device: torch.cuda.is_available() is False (torch {torch.__version__}, CUDA {built})"
-    module = importlib.import_module(f"{__name__}.{_MODULES[backend]}")
-    check = getattr(module, "unavailable", None)
-    return check(device) if check else None
+    return backend(name).unavailable(device)

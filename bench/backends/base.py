@@ -9,8 +9,8 @@ a stream of its own (onnxruntime) offers none, and the loop times it with `sync(
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 DTYPES = ("fp32", "fp16", "bf16")
 PADDINGS = ("longest", "max_length")
+ENCODER_KINDS = ("transformer", "static")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,50 @@ class Target:
     threads: int | None = None  # None or 0: the backend's default
     max_length: int = 256
     padding: str = "longest"  # "longest" | "max_length"
+    # A `collection:split` whose queries may warm a tokenizer cache: never the measured split.
+    warm_source: str | None = None
+
+
+def _always_available(device: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What a backend module declares about one backend name; `bench.backends` registers it.
+
+    Suite validation reads `name`, plan exclusions read `dtypes`/`off_device`/`encoder_kinds`, the runner
+    reads `parity_tolerance` and calls `prepare`, and `bench.backends.unavailable` calls `unavailable`.
+    """
+
+    name: str
+    description: str  # one line, for `bench list`
+    prepare: Callable[..., Prepared]  # (encoder, target, *, workdir) -> Prepared
+    dtypes: Mapping[str, tuple[str, ...]]  # device kind ("cpu", "cuda") -> the dtypes it runs there
+    off_device: str = ""  # why a device kind missing from `dtypes` is not measured
+    # The smallest tolerance that is honest for this backend (int8 weights move embeddings by ~0.05);
+    # the suite's measure.parity_tol applies when it is larger.
+    parity_tolerance: float = 0.0
+    encoder_kinds: tuple[str, ...] = ENCODER_KINDS
+    # A library a user would otherwise reach for, measured side by side and marked as such in tables.
+    reference: bool = False
+    # Why this machine cannot run the backend on a CUDA `device` (a runtime built without CUDA), or None.
+    unavailable: Callable[[str], str | None] = field(default=_always_available)
+
+    def exclusion(self, device: str, dtype: str) -> str | None:
+        """Why this backend does not run `dtype` on `device` at all (on any machine), or None."""
+        kind = parse_device(device)[0]
+        if kind not in self.dtypes:
+            return self.off_device or f"{self.name} does not run on {kind}"
+        if dtype not in self.dtypes[kind]:
+            return f"{self.name} runs {', '.join(self.dtypes[kind])} on {kind}"
+        return None
+
+    def refuses(self, encoder_kind: str) -> str | None:
+        """Why this backend cannot run an encoder of `encoder_kind` ("transformer", "static"), or None."""
+        if encoder_kind in self.encoder_kinds:
+            return None
+        return f"{self.name} runs {' and '.join(self.encoder_kinds)} encoders only"
 
 
 class CudaTimer:

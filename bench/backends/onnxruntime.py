@@ -24,22 +24,27 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 import torch
 
-from bench.backends.base import Closing, Target, check_target, parse_device, working_copy
+from bench.backends.base import Backend, Closing, Target, check_target, parse_device, working_copy
 from daft import cache, onnx_export
 from daft.encoders import Encoder
 from daft.errors import UserError
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 # Bump when the recipe of any cached graph changes (export call, quantisation, fp16 conversion).
 FORMAT_VERSION = 1
 INT8_OPTIONS = {"per_channel": True}
 GRAPHS = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.fp16.onnx"}
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
+INT8_ON_CUDA = "dynamic int8 quantisation runs on the CPU provider"
+# int8 weights move the embeddings far beyond an fp32 tolerance by design; 0.1 still catches a broken graph.
+INT8_PARITY_TOLERANCE = 0.1
 
 
 # --- the graph cache --------------------------------------------------------------------------------------
@@ -187,6 +192,8 @@ def _variant(target: Target) -> str:
 
 def unavailable(device: str) -> str | None:
     """Why this onnxruntime build cannot run on `device`, or None."""
+    import onnxruntime as ort
+
     available = ort.get_available_providers()
     if parse_device(device)[0] == "cuda" and CUDA not in available:
         return (
@@ -207,6 +214,8 @@ def _providers(target: Target) -> list[Any]:
 
 
 def _session_options(threads: int | None) -> ort.SessionOptions:
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or 0  # 0: ORT's default (one per physical core)
     options.inter_op_num_threads = 1
@@ -222,6 +231,8 @@ class OrtPrepared(Closing):
     cuda_timer = None  # ORT uses its own stream; see the module docstring
 
     def __init__(self, encoder: Encoder, target: Target):
+        import onnxruntime as ort
+
         check_target(target)
         variant = _variant(target)
         providers = _providers(target)
@@ -272,16 +283,18 @@ class OrtPrepared(Closing):
         }
 
     def _arrays(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        features = self.encoder.tokenize(
+        features = self.encoder.tokenize_arrays(
             texts, max_length=self.target.max_length, padding=self.target.padding
         )
-        return {name: np.ascontiguousarray(features[name].numpy(), dtype=np.int64) for name in self._inputs}
+        return {name: features[name] for name in self._inputs}
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, np.ndarray] | CudaFeed:
         """int64 numpy arrays on CPU; on CUDA, device OrtValues bound with the output to an IOBinding."""
         arrays = self._arrays(texts)
         if not self._bind:
             return arrays
+        import onnxruntime as ort
+
         binding = self.session.io_binding()
         device, index = self._ort_device, self._device_id
         # ortvalue_from_numpy copies synchronously, so the host arrays may go once it returns.
@@ -301,7 +314,7 @@ class OrtPrepared(Closing):
 
     def fetch(self, output: Any) -> np.ndarray:
         """The embeddings as float32 numpy rows (copied from the device on CUDA)."""
-        if isinstance(output, ort.IOBinding):
+        if not isinstance(output, np.ndarray):  # an IOBinding: the output is on the device
             output.synchronize_outputs()
             output = output.copy_outputs_to_cpu()[0]
         return np.ascontiguousarray(output, dtype=np.float32)
@@ -320,3 +333,23 @@ class OrtPrepared(Closing):
 def prepare(encoder: Encoder, target: Target, *, workdir: Path) -> OrtPrepared:
     """An ORT session on `encoder`'s cached graph for `target` (`workdir` is unused: graphs are cached)."""
     return OrtPrepared(encoder, target)
+
+
+BACKENDS = (
+    Backend(
+        "onnxruntime",
+        "ONNX Runtime on the exported graph; cpu fp32, cuda fp32/fp16",
+        prepare,
+        {"cpu": ("fp32",), "cuda": ("fp32", "fp16")},
+        unavailable=unavailable,
+    ),
+    Backend(
+        "onnxruntime-int8",
+        "ONNX Runtime on the dynamically quantised graph (int8 weights); cpu only",
+        prepare,
+        {"cpu": ("fp32",)},
+        off_device=INT8_ON_CUDA,
+        parity_tolerance=INT8_PARITY_TOLERANCE,
+        unavailable=unavailable,
+    ),
+)

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from bench.backends.base import Target
-from bench.backends.torch_eager import TorchPrepared
+from bench.backends.base import Backend, Target
+from bench.backends.torch_eager import DEVICE_DTYPES, TorchPrepared
 from daft.encoders import Encoder
 from daft.errors import UserError
 
@@ -57,28 +57,32 @@ def _reason(err: BaseException) -> str:
 class CompiledPrepared(TorchPrepared):
     """TorchPrepared whose `embed_fn` is the compiled encoder; compile failures become UserErrors."""
 
-    def __init__(self, encoder: Encoder, target: Target):
+    def __init__(self, encoder: Encoder, target: Target, *, mode: str = "default", dynamic: bool = True):
         try:
             from torch._dynamo.eval_frame import check_if_dynamo_supported
 
             check_if_dynamo_supported()
         except (ImportError, RuntimeError) as err:
-            raise UserError(f"torch-compile: torch.compile is not supported here ({_reason(err)})") from None
-        super().__init__(encoder, target, backend="torch-compile")
+            raise UserError(
+                f"{target.backend}: torch.compile is not supported here ({_reason(err)})"
+            ) from None
+        super().__init__(encoder, target, backend=target.backend)
         self._errors = _compile_errors()
         config: Any = torch._dynamo.config
         self._previous_fail = getattr(config, "fail_on_recompile_limit_hit", None)
         if self._previous_fail is not None:
             config.fail_on_recompile_limit_hit = True
-        self.embed_fn = torch.compile(_Embed(self.encoder), dynamic=True)
-        self.info |= {"compile": {"dynamic": True, "mode": "default", "backend": "inductor"}}
+        self.embed_fn = torch.compile(_Embed(self.encoder), dynamic=dynamic, mode=mode)
+        self.info |= {"compile": {"dynamic": dynamic, "mode": mode, "backend": "inductor"}}
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
         """Queue the compiled call (compiling first when this shape class is new)."""
         try:
             return super().forward(inputs)
         except self._errors as err:
-            raise UserError(f"torch-compile: compilation failed on this platform ({_reason(err)})") from None
+            raise UserError(
+                f"{self.target.backend}: compilation failed on this platform ({_reason(err)})"
+            ) from None
 
     def close(self) -> None:
         """Eager close, plus dropping dynamo's caches so that the next prepare starts from a clean limit."""
@@ -93,3 +97,13 @@ class CompiledPrepared(TorchPrepared):
 def prepare(encoder: Encoder, target: Target, *, workdir: Path) -> CompiledPrepared:
     """The encoder compiled with `torch.compile(dynamic=True)`; compiles lazily on the first forward."""
     return CompiledPrepared(encoder, target)
+
+
+BACKENDS = (
+    Backend(
+        "torch-compile",
+        "torch.compile(dynamic=True) of the eager model; the first calls compile",
+        prepare,
+        DEVICE_DTYPES,
+    ),
+)

@@ -10,12 +10,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from bench.backends.base import Closing, CudaTimer, Target, check_target, torch_device, working_copy
+from bench.backends.base import Backend, Closing, CudaTimer, Target, check_target, torch_device, working_copy
 from daft.cache import weights_fingerprint
 from daft.encoders import Encoder
 from daft.errors import UserError
 
 TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+# CPU half-precision kernels are emulated or missing for most ops: cpu runs fp32 only.
+DEVICE_DTYPES = {"cpu": ("fp32",), "cuda": tuple(TORCH_DTYPES)}
 
 
 class TorchPrepared(Closing):
@@ -106,3 +108,13 @@ def _closed(**_: Tensor) -> Tensor:
 def prepare(encoder: Encoder, target: Target, *, workdir: Path) -> TorchPrepared:
     """The encoder in eager mode on `target.device` in `target.dtype` (`workdir` is unused)."""
     return TorchPrepared(encoder, target, backend=target.backend)
+
+
+BACKENDS = (
+    Backend(
+        "torch",
+        "PyTorch eager under inference_mode; cpu fp32, cuda fp32/fp16/bf16",
+        prepare,
+        DEVICE_DTYPES,
+    ),
+)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from bench.backends import BACKENDS
+from bench.backends import registry
 from daft import assets
 from daft.progress import output_console
 
@@ -42,8 +42,8 @@ def show(args: argparse.Namespace) -> int:
     backends = Table(title="backends")
     backends.add_column("name")
     backends.add_column("what it measures")
-    for name, description in BACKENDS.items():
-        backends.add_row(name, description)
+    for name, spec in registry().items():
+        backends.add_row(name, spec.description)
     for table in (suites, models, backends):
         stdout.print(table)
     return 0

@@ -13,7 +13,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register `report`."""
     parser = commands.add_parser("report", help="re-render the tables of a saved JSON report")
     parser.add_argument("path", type=Path, help="a report, e.g. results/cpu_latency-latest.json")
-    parser.add_argument("--phases", action="store_true", help="also show tokenisation vs forward per cell")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="also show tokenise / forward / fetch per cell, with shares and word-cache hit rates",
+    )
     parser.set_defaults(func=run_from_args)
 
 

@@ -4,7 +4,7 @@ Layout (schema_version 1):
   schema, schema_version, status ("complete" | "partial" | "skipped"), skip_reason,
   suite (as resolved), suite_file, overrides, started_at, finished_at,
   environment (fingerprint), noise_warnings, reference (machine-normalising workload),
-  harness (loop overhead), encoders (per encoder: parameters, dim, disk size, weights sha256),
+  harness (loop overhead), encoders (per encoder: parameters, dim, disk size, weights sha256, random_init),
   setups (per encoder/backend/device/dtype/threads: load time, first-query latency, parity),
   cells (per cell: identity, statistics per phase, raw samples, memory, warmup, warnings),
   excluded (combinations that cannot run, with reasons),
@@ -96,7 +96,14 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
         "wall_s": result.wall_s,
         "memory": dict(result.memory),
         "warnings": list(result.warnings),
+        **({} if result.word_cache is None else {"word_cache": dict(result.word_cache)}),
     }
+
+
+def _encoder_json(info: EncoderInfo) -> dict[str, Any]:
+    # `random_init` is written only where true: an explicit mark on the encoders it concerns, and every
+    # report written before it existed still reads back as it was.
+    return {k: v for k, v in asdict(info).items() if k != "name" and (k != "random_init" or v)}
 
 
 def _system_json(system: SystemResult) -> dict[str, Any]:
@@ -155,10 +162,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "noise_warnings": list(report.noise_warnings),
         "reference": report.reference,
         "harness": report.harness,
-        "encoders": {
-            name: {k: v for k, v in asdict(info).items() if k != "name"}
-            for name, info in report.encoders.items()
-        },
+        "encoders": {name: _encoder_json(info) for name, info in report.encoders.items()},
         "setups": [asdict(s) for s in report.setups],
         "cells": [_cell_json(c) for c in report.cells],
         "excluded": [{"cell": e.cell.to_dict(), "reason": e.reason} for e in report.excluded],
@@ -211,6 +215,7 @@ def _cell_result(data: Mapping[str, Any]) -> CellResult:
         wall_s=data["wall_s"],
         memory=data["memory"],
         warnings=tuple(data["warnings"]),
+        word_cache=data.get("word_cache"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 
 from rich.table import Table
@@ -21,6 +22,15 @@ def _row_label(backend: str, dtype: str, threads: int | None) -> str:
     shown_threads = "" if threads is None else f" t{threads or 'default'}"
     shown_dtype = "" if dtype == "fp32" else f" {dtype}"
     return f"{backend}{shown_dtype}{shown_threads}"
+
+
+def _references(report: Report) -> set[str]:
+    """Backends whose rows are references (another library measured side by side), from the setups."""
+    return {s.backend for s in report.setups if (s.info or {}).get("reference")}
+
+
+def _mark(label: str, backend: str, references: set[str]) -> str:
+    return f"{label} [dim](reference)[/]" if backend in references else label
 
 
 def _speedup(report: Report, cell: Cell, median: float) -> str:
@@ -65,9 +75,11 @@ def latency_tables(report: Report) -> list[Table]:
             table.add_column(f"batch {batch_size}", justify="right")
         rows: dict[tuple, dict[int, str]] = defaultdict(dict)
         labels: dict[tuple, tuple[str, str]] = {}
+        references = _references(report)
         for result in results:
             c = result.cell
-            labels[_row_key(c)] = (c.encoder, _row_label(c.backend, c.dtype, c.threads))
+            label = _mark(_row_label(c.backend, c.dtype, c.threads), c.backend, references)
+            labels[_row_key(c)] = (c.encoder, label)
             rows[_row_key(c)][c.batch_size] = _cell_text(report, result)
         for key, cells in rows.items():
             table.add_row(*labels[key], *(cells.get(b, "") for b in batch_sizes))
@@ -75,21 +87,41 @@ def latency_tables(report: Report) -> list[Table]:
     return tables
 
 
+def _fetch_median(result: CellResult) -> float:
+    """Median of end-to-end minus tokenize minus forward, per sample: the fetch (and the loop's own cost)."""
+    samples = result.samples
+    if all(samples.get(k) for k in ("tokenize", "forward", "end_to_end")):
+        phases = zip(samples["tokenize"], samples["forward"], samples["end_to_end"], strict=True)
+        return float(statistics.median([e - t - f for t, f, e in phases]))
+    return max(result.end_to_end.median - result.tokenize.median - result.forward.median, 0.0)
+
+
 def phase_table(report: Report) -> Table:
-    """Median tokenisation vs model forward vs end-to-end per cell, to show where the time goes."""
+    """Medians of tokenise / forward / fetch per cell and their shares, to show what dominates.
+
+    fetch is end to end minus the other two, per sample (on CUDA, forward is device time, so fetch also holds
+    the launch and the wait); the shares are of the end-to-end median.
+    """
     table = Table(title="where the time goes (medians)")
-    for column in ("cell", "tokenize", "forward", "end to end", "tokenize share", "warm-up calls", "RSS Δ"):
+    columns = ("cell", "tokenize", "forward", "fetch", "end to end", "tok / fwd / fetch", "word cache")
+    for column in (*columns, "warm-up calls", "RSS Δ"):
         table.add_column(column, justify="left" if column == "cell" else "right")
     for result in report.cells:
         total = result.end_to_end.median
-        tok = result.tokenize.median
+        tok, fwd, fetch = result.tokenize.median, result.forward.median, _fetch_median(result)
+        shares = " / ".join(f"{100 * part / total:.0f}%" for part in (tok, fwd, fetch)) if total else ""
+        cache = result.word_cache or {}
+        hits = cache.get("word_hit_rate")
+        cache_text = "" if hits is None else f"{hits:.0%} words, {cache['text_hit_rate']:.0%} texts"
         rss = result.memory.get("rss_delta")
         table.add_row(
             result.id,
             format_ns(tok),
-            format_ns(result.forward.median),
+            format_ns(fwd),
+            format_ns(fetch),
             format_ns(total),
-            f"{100 * tok / total:.0f}%" if total else "",
+            shares,
+            cache_text,
             f"{result.warmup.calls}{'' if result.warmup.steady else ' (not steady)'}",
             f"{rss / 2**20:.1f} MiB" if rss is not None else "",
         )
@@ -107,10 +139,13 @@ def setup_table(report: Report) -> Table:
         parity_text = "" if parity is None else f"{parity:.1e}"
         if setup.parity_warning:
             parity_text = f"[yellow]{parity_text}[/]"
+        label = _mark(
+            _row_label(setup.backend, setup.dtype, setup.threads), setup.backend, _references(report)
+        )
         disk = setup.disk_bytes
         table.add_row(
             setup.encoder,
-            f"{_row_label(setup.backend, setup.dtype, setup.threads)} {setup.device}",
+            f"{label} {setup.device}",
             f"{(info.parameters if info else 0) / 1e6:.2f} M",
             f"{disk / 1e6:.1f} MB" if disk else "",
             f"{setup.load_s:.2f} s",

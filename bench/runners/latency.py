@@ -16,11 +16,11 @@ from typing import Any
 import torch
 
 from bench import environment, memory, reference
-from bench.backends import prepare
+from bench.backends import backend, prepare
 from bench.backends.base import Target, parity
 from bench.plan import Cell, Plan
 from bench.queries import load_queries
-from bench.results import PHASES, CellResult, EncoderInfo, PhaseStats, SetupResult, Warmup
+from bench.results import PHASES, CellResult, EncoderInfo, Exclusion, PhaseStats, SetupResult, Warmup
 from bench.stats import Stats, is_noisy
 from bench.timing import Samples, batches, calibrate_overhead, measure, rotation_length, timed_call
 from daft import assets, encoders
@@ -68,7 +68,15 @@ def environment_section(suite: Any) -> dict[str, Any]:
     }
 
 
-def _cell_result(cell: Cell, samples: Samples, rss: Any, cuda: Any, seed: int, cv_warn: float) -> CellResult:
+def _cell_result(
+    cell: Cell,
+    samples: Samples,
+    rss: Any,
+    cuda: Any,
+    seed: int,
+    cv_warn: float,
+    word_cache: dict[str, Any] | None = None,
+) -> CellResult:
     phases = {name: Stats(getattr(samples, name), batch_size=cell.batch_size, seed=seed) for name in PHASES}
     warnings = []
     if is_noisy(phases["end_to_end"], cv_warn):
@@ -86,6 +94,7 @@ def _cell_result(cell: Cell, samples: Samples, rss: Any, cuda: Any, seed: int, c
         wall_s=samples.wall_s,
         memory={"rss_delta": rss.delta, "rss_peak": rss.peak, **(cuda.to_dict() if cuda else {})},
         warnings=tuple(warnings),
+        word_cache=word_cache,
     )
 
 
@@ -120,13 +129,23 @@ def _batch_shapes(encoder: Any, texts: list[str], batch_size: int, query: Any) -
     ]
 
 
+def _warm_source(query: Any) -> str | None:
+    """The training split of the measured collection (what a tokenizer cache may learn), if distinct."""
+    if query.source is None or query.split == "train":
+        return None
+    return f"{query.collection}:train"
+
+
 def _setup_key(cell: Cell) -> tuple:
     return (cell.backend, cell.device, cell.dtype, cell.threads)
 
 
-def run_latency(suite: Any, plan: Plan, *, workdir: Path) -> Iterator[EncoderInfo | SetupResult | CellResult]:
+def run_latency(
+    suite: Any, plan: Plan, *, workdir: Path
+) -> Iterator[EncoderInfo | SetupResult | CellResult | Exclusion]:
     """Measure every latency cell of `plan`, yielding each encoder as built, each backend setup as
-    prepared, and each cell as measured."""
+    prepared, each cell as measured, and the cells a backend refuses for an encoder known only when built
+    (a pair's side)."""
     query = suite.queries
     texts = load_queries(query.source, query.file, query.limit)
     parity_texts = texts[:PARITY_QUERIES]
@@ -147,25 +166,28 @@ def run_latency(suite: Any, plan: Plan, *, workdir: Path) -> Iterator[EncoderInf
             disk_bytes=_state_bytes(encoder),
             weights_sha256=weights_fingerprint(encoder),
             build_s=build_s,
+            # An `arch` encoder has random weights: its timings are real, its embeddings mean nothing.
+            random_init=getattr(specs[name], "arch", None) is not None,
             spec=jsonable(_encoder_spec(specs[name])),
         )
         shapes: dict[int, list[tuple[int, ...]]] = {}
-        for (backend, device, dtype, threads), group in groupby(cells, key=_setup_key):
-            target = Target(backend, device, dtype, threads, query.max_length, query.padding)
+        for (backend_name, device, dtype, threads), group in groupby(cells, key=_setup_key):
+            if reason := backend(backend_name).refuses(encoder.kind):  # a pair's side, known only now
+                yield from (Exclusion(c, reason) for c in group)
+                continue
+            target = Target(
+                backend_name, device, dtype, threads, query.max_length, query.padding, _warm_source(query)
+            )
             start = time.perf_counter()
             prepared = prepare(encoder, target, workdir=workdir)
             try:
                 prepare_s = time.perf_counter() - start
                 first_query_ns = timed_call(prepared, texts[:1])[2]
                 diff = parity(prepared, expected, parity_texts)
-                tolerance = (
-                    suite.measure.parity_tol
-                    if backend != "onnxruntime-int8"
-                    else max(0.1, suite.measure.parity_tol)
-                )
+                tolerance = max(backend(backend_name).parity_tolerance, suite.measure.parity_tol)
                 yield SetupResult(
                     encoder=name,
-                    backend=backend,
+                    backend=backend_name,
                     device=device,
                     dtype=dtype,
                     threads=threads,
@@ -176,16 +198,19 @@ def run_latency(suite: Any, plan: Plan, *, workdir: Path) -> Iterator[EncoderInf
                     parity_tolerance=tolerance,
                     parity_warning=None
                     if diff <= tolerance
-                    else f"{name} on {backend}/{device}/{dtype}: embeddings differ from torch fp32 by {diff:.1e}",
+                    else f"{name} on {backend_name}/{device}/{dtype}: embeddings differ from torch fp32 by {diff:.1e}",
                     disk_bytes=prepared.info.get("graph_bytes", _state_bytes(encoder)),
                     info=prepared.info,
                 )
                 for cell in group:
                     if cell.batch_size not in shapes:
                         shapes[cell.batch_size] = _batch_shapes(encoder, texts, cell.batch_size, query)
+                    cache_stats = getattr(prepared, "cache_stats", lambda: None)
+                    cache_stats()  # resets the counters, so the rates are this cell's (the cache is frozen)
                     samples = measure(
                         prepared, texts, cell.batch_size, suite.measure, shapes[cell.batch_size]
                     )
+                    word_cache = cache_stats()
                     rss, cuda = _memory_pass(prepared, texts, cell.batch_size, device)
                     yield _cell_result(
                         cell,
@@ -194,6 +219,7 @@ def run_latency(suite: Any, plan: Plan, *, workdir: Path) -> Iterator[EncoderInf
                         cuda if device != "cpu" else None,
                         suite.measure.seed,
                         suite.measure.cv_warn,
+                        word_cache,
                     )
             finally:
                 prepared.close()

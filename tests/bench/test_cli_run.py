@@ -79,6 +79,8 @@ def test_run_writes_complete_report_and_report_rerenders(suite: Path, tmp_path: 
     for setup in report.setups:
         assert setup.parity_max_abs_diff < 1e-4
     assert report.encoders["bert-tiny"].parameters > 0
+    assert report.encoders["bert-tiny"].random_init is True  # an `arch` encoder, said in the JSON
+    assert json.loads(latest.read_text())["encoders"]["bert-tiny"]["random_init"] is True
     assert report.environment["packages"]["torch"]
     assert report.harness["overhead_ns"] > 0 and report.reference["median_ns"] > 0
     out = capsys.readouterr().out

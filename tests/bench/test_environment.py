@@ -160,6 +160,16 @@ def test_git_state_outside_a_repository(tmp_path: Path) -> None:
     assert state["reason"]
 
 
+def test_a_copy_without_git_takes_the_commit_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAFT_BENCH_COMMIT", raising=False)
+    assert environment._code_state(tmp_path)["commit"] is None
+    monkeypatch.setenv("DAFT_BENCH_COMMIT", "abc123")
+    state = environment._code_state(tmp_path)
+    assert state["commit"] == "abc123" and state["source"] == "DAFT_BENCH_COMMIT"
+
+
 def test_git_state_of_a_fresh_repository(tmp_path: Path) -> None:
     try:
         subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=10)

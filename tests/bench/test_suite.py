@@ -264,7 +264,8 @@ ERRORS = {
     "unknown backend": (
         _LATENCY + 'backends = ["torch", "onnx"]\n',
         "[latency] backends: unknown backend 'onnx'; did you mean 'onnxruntime'? "
-        "(known: torch, torch-compile, onnxruntime, onnxruntime-int8)",
+        "(known: torch, torch-compile, torch-cudagraphs, onnxruntime, onnxruntime-int8, static, static-cold, model2vec, "
+        "sentence-transformers)",
     ),
     "unknown device": (_LATENCY + 'devices = ["gpu"]\n', "[latency] devices: unknown device 'gpu'; did you mean 'cuda'? (known: cpu, cuda)"),
     "unknown dtype": (_LATENCY + 'dtypes = ["fp8"]\n', "[latency] dtypes: unknown dtype 'fp8'"),
@@ -450,7 +451,9 @@ def test_shipped_suites_load(name: str) -> None:
     assert [e.name for e in suite.encoders] == ["minilm-l6", "minilm-l3", "bert-l2-h128", "L0"]
     assert suite.encoder("L0").type == "static" and suite.encoder("L0").model == "minilm-l6"
     assert suite.latency.baseline == "minilm-l6"
-    assert suite.latency.backends == ("torch", "onnxruntime")
+    assert suite.latency.backends[:2] == ("torch", "onnxruntime")
+    extra = ("static", "static-cold", "model2vec", "sentence-transformers")
+    assert suite.latency.backends[2:] == (extra if name == "cpu_latency" else ("torch-cudagraphs",))
     assert suite.queries.source == "wordnet:test"
 
 

@@ -11,29 +11,58 @@ import onnxruntime
 import pytest
 import torch
 
-from bench.backends import BACKENDS, Prepared, Target, parity, prepare, unavailable
+from bench.backends import Backend, Prepared, Target, names, parity, prepare, registry, unavailable
+from bench.backends import backend as backend_spec
 from daft.encoders import Encoder
 from daft.errors import UserError
 from tests.bench.backends.support import TEXTS, reference
 
 
-def test_registry_names_the_four_backends() -> None:
-    assert list(BACKENDS) == ["torch", "torch-compile", "onnxruntime", "onnxruntime-int8"]
-    assert all(isinstance(text, str) and "\n" not in text and text for text in BACKENDS.values())
+def test_registry_names_the_backends_in_registration_order() -> None:
+    assert names() == (
+        "torch",
+        "torch-compile",
+        "torch-cudagraphs",
+        "onnxruntime",
+        "onnxruntime-int8",
+        "static",
+        "static-cold",
+        "model2vec",
+        "sentence-transformers",
+    )
+    for name, spec in registry().items():
+        assert isinstance(spec, Backend) and spec.name == name
+        assert spec.description and "\n" not in spec.description
 
 
-def test_importing_the_registry_does_not_import_onnxruntime() -> None:
+def test_reading_the_registry_does_not_import_onnxruntime() -> None:
     code = (
         "import sys, bench.backends as b; "
-        "assert b.BACKENDS; "
-        "loaded = [m for m in sys.modules if m.startswith(('onnxruntime', 'bench.backends.'))]; "
-        "assert loaded == ['bench.backends.base'], loaded"
+        "assert b.registry() and b.unavailable('onnxruntime', 'cpu') is None; "
+        "loaded = [m for m in sys.modules if m.startswith('onnxruntime')]; "
+        "assert loaded == [], loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
 
 
+def test_backends_declare_their_own_special_cases() -> None:
+    int8 = backend_spec("onnxruntime-int8")
+    assert int8.exclusion("cuda", "fp32") == "dynamic int8 quantisation runs on the CPU provider"
+    assert int8.parity_tolerance == 0.1 and backend_spec("onnxruntime").parity_tolerance == 0.0
+    assert backend_spec("onnxruntime").exclusion("cuda", "bf16") == "onnxruntime runs fp32, fp16 on cuda"
+    assert backend_spec("torch").exclusion("cuda:1", "bf16") is None
+
+
+def test_a_backend_can_refuse_an_encoder_kind(tiny_bert: Encoder, tmp_path: Path) -> None:
+    picky = Backend("picky", "static encoders only", prepare, {"cpu": ("fp32",)}, encoder_kinds=("static",))
+    assert picky.refuses("transformer") == "picky runs static encoders only"
+    assert picky.refuses("static") is None
+
+
 def test_unknown_backend_is_a_user_error(tiny_bert: Encoder, tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"unknown backend 'tensorrt'; known: torch, torch-compile, onnx"):
+    with pytest.raises(
+        UserError, match=r"unknown backend 'tensorrt'; known: torch, torch-compile, torch-cudagraphs, onnx"
+    ):
         prepare(tiny_bert, Target("tensorrt"), workdir=tmp_path)
 
 
@@ -48,7 +77,7 @@ def test_unknown_backend_is_a_user_error(tiny_bert: Encoder, tmp_path: Path) -> 
         ("max_length", 0, "max_length must be >= 1"),
     ],
 )
-@pytest.mark.parametrize("backend", list(BACKENDS))
+@pytest.mark.parametrize("backend", names())
 def test_malformed_targets_are_user_errors(
     tiny_bert: Encoder, tmp_path: Path, backend: str, field: str, value: object, message: str
 ) -> None:

@@ -1,0 +1,135 @@
+"""A bounded per-word id cache below the tokenizer's floor, exact for BERT-style tokenizers.
+
+A BERT-style tokenizer (BertNormalizer, BertPreTokenizer, WordPiece) normalises character by character and
+splits on whitespace and punctuation before WordPiece sees a word, so a text's ids (without special tokens)
+are the concatenation of its whitespace-separated words' ids. Splitting must use exactly characters BERT
+treats as whitespace: space, tab, newline, carriage return and the Unicode Zs separators. Python's
+`str.split()` would also split on U+001C..U+001F, which BERT deletes as control characters
+("a\\x1cb" is one word "ab"), so it is not used. Other tokenizers take the plain path.
+
+Honest timing: warm the cache from texts that are not measured (the training split's queries), then
+`freeze()` it: a frozen cache still tokenises misses but never learns them, so a timed loop cannot make its
+own queries hits. `stats()` gives the hit rates since the last call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from itertools import accumulate, chain
+from typing import Any
+
+import numpy as np
+
+from daft.tokenization import LeanTokenizer, Ragged, check_not_empty
+
+# BERT's whitespace: the four ASCII ones and every Unicode Zs (space separator) character.
+BERT_WHITESPACE = (
+    " \t\n\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+)
+_WORD = re.compile(f"[^{re.escape(BERT_WHITESPACE)}]+")
+CAPACITY = 500_000  # words; about 100 MB of Python objects at most, far above a query log's vocabulary
+
+
+def is_bert_style(tokenizer_json: str) -> bool:
+    """Whether per-word ids are exact for this tokenizer.json (see the module docstring)."""
+    spec = json.loads(tokenizer_json)
+    kinds = (
+        (spec.get("normalizer") or {}).get("type"),
+        (spec.get("pre_tokenizer") or {}).get("type"),
+        (spec.get("model") or {}).get("type"),
+    )
+    # An added token with whitespace inside would be matched across a word boundary.
+    spaced = any(_WORD.fullmatch(t.get("content", "")) is None for t in spec.get("added_tokens", []))
+    return kinds == ("BertNormalizer", "BertPreTokenizer", "WordPiece") and not spaced
+
+
+class _Counts:
+    """words, word hits, texts, fully cached texts: plain ints, cheaper than numpy at batch 1."""
+
+    def __init__(self) -> None:
+        self.values = [0, 0, 0, 0]
+
+    def __iadd__(self, counts: tuple[int, int, int, int]) -> _Counts:
+        self.values = [a + b for a, b in zip(self.values, counts, strict=True)]
+        return self
+
+    def take(self) -> list[int]:
+        """The counts, then zero them."""
+        values, self.values = self.values, [0, 0, 0, 0]
+        return values
+
+
+class WordCache:
+    """word -> ids (no special tokens) for one BERT-style tokenizer, bounded by `capacity` words."""
+
+    def __init__(self, tokenizer: LeanTokenizer, *, capacity: int = CAPACITY):
+        self.tokenizer = tokenizer
+        self.capacity = capacity
+        self.frozen = False
+        self._ids: dict[str, tuple[int, ...]] = {}
+        self._plain = tokenizer.plain()  # words are truncated only as part of their text
+        self._counts = _Counts()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def warm(self, texts: Iterable[str]) -> None:
+        """Learn the words of `texts` (until the capacity is reached); stats are not counted."""
+        words = list(dict.fromkeys(chain.from_iterable(map(_WORD.findall, texts))))
+        self._learn([w for w in words if w not in self._ids])
+
+    def freeze(self) -> None:
+        """Stop learning: misses are tokenised but not added (what a timed loop needs)."""
+        self.frozen = True
+
+    def stats(self) -> dict[str, Any]:
+        """Hit rates since the last call (then reset): per word and per fully cached text."""
+        words, hits, texts, full = self._counts.take()
+        return {
+            "size": len(self._ids),
+            "frozen": self.frozen,
+            "words": words,
+            "word_hit_rate": hits / words if words else None,
+            "texts": texts,
+            "text_hit_rate": full / texts if texts else None,
+        }
+
+    def ragged(self, texts: Sequence[str], *, max_length: int) -> Ragged:
+        """Unpadded ids of `texts` without special tokens, truncated to `max_length`: as the tokenizer's."""
+        get = self._ids.get
+        # Python lists until the end: at batch 1 each extra numpy call costs as much as the lookups.
+        texts_words = [_WORD.findall(text) for text in texts]
+        parts = [[get(word) for word in words] for words in texts_words]
+        words = sum(map(len, parts))
+        missing = [
+            w
+            for ws, ps in zip(texts_words, parts, strict=True)
+            for w, p in zip(ws, ps, strict=True)
+            if p is None
+        ]
+        self._counts += (words, words - len(missing), len(texts), sum(None not in ps for ps in parts))
+        if missing:
+            found = self._learn(list(dict.fromkeys(missing)))
+            parts = [
+                [found[w] if p is None else p for w, p in zip(ws, ps, strict=True)]
+                for ws, ps in zip(texts_words, parts, strict=True)
+            ]
+        rows = [list(chain.from_iterable(ps))[:max_length] for ps in parts]
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        check_not_empty(lengths)
+        ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+        offsets = np.fromiter(accumulate(lengths[:-1].tolist(), initial=0), dtype=np.int64, count=len(rows))
+        return Ragged(ids, offsets, lengths)
+
+    def _learn(self, words: list[str]) -> dict[str, tuple[int, ...]]:
+        """Tokenise `words` (each alone); add them unless frozen or full; return them all."""
+        if not words:
+            return {}
+        encoded = self._plain.encode_batch_fast(words, add_special_tokens=False)
+        found = {w: tuple(e.ids) for w, e in zip(words, encoded, strict=True)}
+        room = self.capacity - len(self._ids)
+        if not self.frozen and room > 0:
+            self._ids.update(found if len(found) <= room else dict(list(found.items())[:room]))
+        return found
