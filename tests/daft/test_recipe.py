@@ -634,6 +634,7 @@ L0_INITS = {
     "zero_shot-l0-minilm-distilled-idf": ("zero_shot", "distilled", "idf"),
     "standard-l0-minilm-distilled-idf": ("standard", "distilled", "idf"),
     "daft-l0-minilm-distilled-idf": ("daft", "distilled", "idf"),
+    "align_only-l0-minilm-distilled-idf": ("align_only", "distilled", "idf"),
 }
 
 
