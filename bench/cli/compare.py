@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from rich.markup import escape
@@ -99,5 +98,5 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.markdown:
         atomic_write_text(args.markdown, render.markdown(result, fail_on))
     if args.json:
-        atomic_write_text(args.json, json.dumps(result.to_dict(fail_on), indent=1) + "\n")
+        atomic_write_text(args.json, schema.dumps(result.to_dict(fail_on)))
     return result.exit_code(fail_on)
