@@ -274,6 +274,12 @@ def _frontier_entry(data: Mapping[str, Any]) -> FrontierEntry:
     )
 
 
+def _status(value: Any) -> str:
+    if not isinstance(value, str) or value not in STATUSES:
+        raise ValueError(f"status is {value!r}, not one of {', '.join(STATUSES)}")
+    return value
+
+
 def _reference(data: Any) -> Mapping[str, Any] | None:
     if data is None:
         return None
@@ -292,7 +298,7 @@ def from_json(data: Mapping[str, Any]) -> Report:
         suite_file=data["suite_file"],
         overrides=tuple(data["overrides"]),
         started_at=data["started_at"],
-        status=data["status"],
+        status=_status(data["status"]),
         skip_reason=data["skip_reason"],
         finished_at=data["finished_at"],
         environment=values.mapping(data["environment"], "environment"),

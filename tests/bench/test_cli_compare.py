@@ -115,3 +115,104 @@ def test_the_json_verdict_is_strict_json(tmp_path, capsys):
     text = verdict.read_text()
     json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name} in the verdict"))
     assert json.loads(text)["latency"][0]["high"] is None
+
+
+# --- what the candidate lacks ---------------------------------------------------------------------------------
+
+
+def _lines(capsys: pytest.CaptureFixture) -> list[str]:
+    return capsys.readouterr().out.splitlines()
+
+
+def test_a_partial_candidate_fails_the_gate_unless_allowed(tmp_path, capsys):
+    base = _write(tmp_path / "base.json", _report(1.0, 1.0, 1.0, 1.0))
+    partial = _write(tmp_path / "partial.json", _report(1.0, status="partial"))
+    assert main(["compare", str(base), str(partial)]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err == (
+        f"error: {partial}: the candidate report is partial (an interrupted run; measured cells: 1); "
+        "the gate judges complete runs (--allow-partial judges what it has)"
+    )
+    assert main(["compare", str(partial), str(base)]) == 2  # nor is a partial baseline a reference
+    assert "the baseline report is partial" in capsys.readouterr().err
+    assert main(["compare", str(base), str(partial), "--allow-partial"]) == 0
+    lines = _lines(capsys)
+    assert (
+        "missing from the candidate: 3 latency cells, e.g. e1/torch/cpu/fp32/b1/t1 (listed only "
+        in "\n".join(lines)
+    )
+    assert lines[-1] == "verdict: pass (failing on latency, quality)"
+
+
+def test_a_skipped_candidate_says_why(tmp_path, capsys):
+    base = _write(tmp_path / "base.json", _report(1.0))
+    skipped = _write(tmp_path / "skip.json", _report(status="skipped", skip_reason="no CUDA device"))
+    assert main(["compare", str(base), str(skipped)]) == 2
+    assert "the candidate report is skipped (nothing measured: no CUDA device)" in capsys.readouterr().err
+
+
+def test_cells_missing_from_a_complete_candidate_fail_under_fail_on(tmp_path, capsys):
+    base = _write(tmp_path / "base.json", _report(1.0, 1.0, 1.0))
+    fewer = _write(tmp_path / "fewer.json", _report(1.0))
+    verdict = tmp_path / "verdict.json"
+    assert main(["compare", str(base), str(fewer), "--json", str(verdict)]) == 1
+    lines = _lines(capsys)
+    assert (
+        lines[-1] == "verdict: FAIL: 2 latency cells missing from the candidate (failing on latency, quality)"
+    )
+    assert (
+        "missing from the candidate: 2 latency cells, e.g. e1/torch/cpu/fp32/b1/t1 (fails the gate)" in lines
+    )
+    assert json.loads(verdict.read_text())["only_baseline"] == [
+        "e1/torch/cpu/fp32/b1/t1",
+        "e2/torch/cpu/fp32/b1/t1",
+    ]
+    assert main(["compare", str(base), str(fewer), "--fail-on", "quality"]) == 0
+    assert (
+        "missing from the candidate: 2 latency cells, e.g. e1/torch/cpu/fp32/b1/t1 (reported only)"
+        in _lines(capsys)
+    )
+
+
+def test_a_quality_system_missing_from_the_candidate_fails_under_quality(tmp_path, capsys):
+    base = _write(tmp_path / "base.json", _report(1.0))
+    no_quality = _write(tmp_path / "cand.json", replace(_report(1.0), retrieval=None))
+    assert main(["compare", str(base), str(no_quality), "--fail-on", "quality"]) == 1
+    assert _lines(capsys)[-1] == (
+        "verdict: FAIL: 1 quality measure missing from the candidate (failing on quality)"
+    )
+    assert main(["compare", str(base), str(no_quality), "--fail-on", "latency"]) == 0
+
+
+# --- what the verdict says ------------------------------------------------------------------------------------
+
+
+def test_the_verdict_names_its_thresholds_and_their_sources(tmp_path, capsys):
+    gate = {
+        "latency_threshold": 0.3,
+        "noise_floor_us": 5.0,
+        "quality_threshold": 0.005,
+        "cell_thresholds": {},
+    }
+    gated = _report(1.0, suite={"suite": {"name": "s"}, "gate": gate})
+    base = _write(tmp_path / "base.json", gated)
+    args = ["--quality-threshold", "0.01", "--cell-threshold", "e0/*=0.5"]
+    assert main(["compare", str(base), str(base), *args]) == 0
+    assert (
+        "thresholds: latency 30% ([gate]), noise floor 5 µs (default), quality 0.01 (command line), "
+        "cells e0/* 50% (command line)"
+    ) in _lines(capsys)
+
+
+def test_counts_are_worded_and_a_pass_reads_as_a_pass(tmp_path, capsys):
+    base = _write(tmp_path / "base.json", _report(1.0, 1.0, 1.0, 1.0, 1.0))
+    mixed = _write(tmp_path / "mixed.json", _report(1.3, 1 / 1.5, 1 / 1.5, 1 / 1.5, 1.0))
+    markdown = tmp_path / "summary.md"
+    assert main(["compare", str(base), str(mixed), "--markdown", str(markdown)]) == 1
+    assert "latency: 1 regression, 3 improvements, 1 unchanged" in _lines(capsys)
+    better = _write(tmp_path / "better.json", _report(1 / 1.5, 1.0, 1.0, 1.0, 1.0))
+    assert main(["compare", str(base), str(better), "--markdown", str(markdown)]) == 0
+    lines = _lines(capsys)
+    assert "latency: 0 regressions, 1 improvement, 4 unchanged" in lines
+    assert lines[-1] == "verdict: pass (failing on latency, quality)"
+    assert "**✅ pass (failing on latency, quality)**" in markdown.read_text()
