@@ -150,6 +150,9 @@ def collect(results_dir: Path, suite: str) -> tuple[list[tuple[Path, Report]], l
         except (TypeError, ValueError):
             warnings.append(f"{path}: no valid started_at; left out")
             continue
+        if report.quick_look:  # a renamed one: its file name would have kept it out
+            warnings.append(f"{path}: a quick look (--set overrides without --as-latest); left out")
+            continue
         if report.suite_name != suite:
             warnings.append(f"{path}: a report of suite {report.suite_name!r}, not {suite!r}; left out")
             continue

@@ -53,8 +53,13 @@ def _finish(
     return schema.write(report, results_dir, files)
 
 
-def run_suite(suite: Suite, results_dir: Path, *, suite_file: str | None = None) -> Report:
+def run_suite(
+    suite: Suite, results_dir: Path, *, suite_file: str | None = None, as_latest: bool = False
+) -> Report:
     """Run every part of `suite` and write its report into `results_dir`; returns the report as written.
+
+    A suite with overrides is a quick look (`Report.quick_look`) unless `as_latest`: it is written beside
+    the others but neither replaces `<suite>-latest.json` nor counts in `bench history`.
 
     A suite whose every cell this machine cannot run (and no [retrieval]) writes a `skipped` report. On
     Ctrl-C the finished part is written marked `partial` and `Interrupted` (a KeyboardInterrupt) carries it.
@@ -62,7 +67,9 @@ def run_suite(suite: Suite, results_dir: Path, *, suite_file: str | None = None)
     suite_plan = plan(suite)
     excluded, measured, reasons = _exclusions(suite_plan)
     report = replace(
-        schema.new_report(suite.to_dict(), suite_file or str(suite.path), suite.overrides), excluded=excluded
+        schema.new_report(suite.to_dict(), suite_file or str(suite.path), suite.overrides),
+        excluded=excluded,
+        quick_look=bool(suite.overrides) and not as_latest,
     )
     files: dict[str, str | bytes] = {}
     if suite_plan.cells and not measured.cells and suite.retrieval is None:

@@ -7,7 +7,7 @@ Layout (schema_version 1):
   harness (loop overhead), encoders (per encoder: parameters, dim, disk size, weights sha256),
   setups (per encoder/backend/device/dtype/threads: load time, first-query latency, parity),
   cells (per cell: identity, statistics per phase, raw samples, memory, warmup, warnings),
-  excluded (combinations that cannot run, with reasons),
+  excluded (combinations that cannot run, with reasons), quick_look (only when true: --set without --as-latest),
   retrieval (collection, systems with parameters and aggregates, significance comparisons, BEIR-style
   blocks), frontier (per encoder: size, latency, quality, Pareto flag), artifacts (files beside the report).
 
@@ -165,6 +165,8 @@ def to_json(report: Report) -> dict[str, Any]:
         "cells": [_cell_json(c) for c in report.cells],
         "excluded": [{"cell": e.cell.to_dict(), "reason": e.reason} for e in report.excluded],
     }
+    if report.quick_look:  # only then: a full run's report is as it was before the key existed
+        out["quick_look"] = True
     if report.retrieval is not None:
         out["retrieval"] = _retrieval_json(report.retrieval)
     if report.frontier is not None:
@@ -274,6 +276,12 @@ def _frontier_entry(data: Mapping[str, Any]) -> FrontierEntry:
     )
 
 
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where} is {value!r}, not true or false")
+    return value
+
+
 def _status(value: Any) -> str:
     if not isinstance(value, str) or value not in STATUSES:
         raise ValueError(f"status is {value!r}, not one of {', '.join(STATUSES)}")
@@ -297,6 +305,7 @@ def from_json(data: Mapping[str, Any]) -> Report:
         suite=suite,
         suite_file=data["suite_file"],
         overrides=tuple(data["overrides"]),
+        quick_look=_flag(data.get("quick_look", False), "quick_look"),  # absent before it was written
         started_at=data["started_at"],
         status=_status(data["status"]),
         skip_reason=data["skip_reason"],
@@ -391,12 +400,14 @@ def _write_files(folder: Path, files: Mapping[str, str | bytes]) -> None:
             atomic_write_text(target, content)
 
 
-def paths(report: Report, results_dir: Path) -> tuple[Path, Path]:
-    """Where `write` puts a report: `<suite>-<timestamp>.json` and `<suite>-latest.json`."""
+def paths(report: Report, results_dir: Path) -> tuple[Path, Path | None]:
+    """Where `write` puts a report: `<suite>-<timestamp>.json` and `<suite>-latest.json`; a quick look
+    only as `<suite>-<timestamp>.quick.json` (a name `bench history` does not read)."""
     stem = Path(results_dir) / report.suite_name
-    return stem.with_name(f"{stem.name}-{_stamp(report.started_at)}.json"), stem.with_name(
-        f"{stem.name}-latest.json"
-    )
+    stamp = _stamp(report.started_at)
+    if report.quick_look:
+        return stem.with_name(f"{stem.name}-{stamp}.quick.json"), None
+    return stem.with_name(f"{stem.name}-{stamp}.json"), stem.with_name(f"{stem.name}-latest.json")
 
 
 def write(report: Report, results_dir: Path, files: Mapping[str, str | bytes] | None = None) -> Report:
@@ -412,7 +423,8 @@ def write(report: Report, results_dir: Path, files: Mapping[str, str | bytes] | 
         report = replace(report, artifacts=Artifacts(folder.name, tuple(sorted(files))))
     text = _text(report)
     for path in paths(report, results_dir):
-        atomic_write_text(path, text)
+        if path is not None:
+            atomic_write_text(path, text)
     return report
 
 

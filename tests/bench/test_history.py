@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,17 @@ def test_collect_takes_stamped_reports_of_the_suite_by_start_time_and_warns_abou
     assert "tiny-20261201T000000.json" in warnings[0] and "left out" in warnings[0]
     assert "schema_version 99" in warnings[1]
     assert all(p.name != "tiny-latest.json" for p in report_paths(tmp_path, "tiny"))
+
+
+def test_a_quick_look_is_no_point_of_the_history(tmp_path: Path) -> None:
+    quick = replace(make_report(12), overrides=("latency.batch_sizes=[1]",), quick_look=True)
+    schema.write(quick, tmp_path)  # as <suite>-<stamp>.quick.json, which is not read
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny-20261112T120000.quick.json"]
+    assert collect(tmp_path, "tiny") == ([], [])
+    # Renamed as a stamped report, it is still left out, with a warning.
+    (tmp_path / "tiny-20261112T120000.quick.json").rename(tmp_path / "tiny-20261112T120000.json")
+    reports, (warning,) = collect(tmp_path, "tiny")
+    assert reports == [] and "a quick look" in warning and "left out" in warning
 
 
 def test_history_tracks_latency_and_retrieval_series(tmp_path: Path) -> None:
