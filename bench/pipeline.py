@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from bench import sources
 from bench.backends import unavailable
 from bench.frontier import frontier, frontier_plots
 from bench.pairs import ensure_pairs
@@ -75,6 +76,7 @@ def run_suite(
     if suite_plan.cells and not measured.cells and suite.retrieval is None:
         skip_reason = "; ".join(dict.fromkeys(r for r in reasons.values() if r))
         return _finish(report, results_dir, "skipped", files, skip_reason)
+    sources.check(suite)  # a missing model fails now, not after the encoders before it were measured
     ensure_pairs(suite)
     encoders: dict[str, EncoderInfo] = {}
     setups: list[SetupResult] = []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from bench import sources
 from bench.pipeline import Interrupted, run_suite
 from bench.plan import plan, plan_table
 from bench.report import schema
@@ -53,7 +54,17 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def dry_run(suite: Suite) -> None:
-    """Print every latency cell and the retrieval systems, without measuring anything."""
+    """Print the encoders (where each comes from), every latency cell and the retrieval systems, without
+    measuring, fetching or training anything."""
+    # Lines, not a table: paths are long, and a narrow terminal would cut or wrap them.
+    for spec in suite.encoders:
+        console.print(f"encoder {spec.name}: {sources.describe(spec)}", highlight=False, markup=False)
+    if train := sources.pairs_to_train(suite):
+        console.print(
+            f"trained first: {', '.join(f'{s.name} (with {s.recipe})' for s in train)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     suite_plan = plan(suite)
     if suite_plan.cells or suite.retrieval is None:
         console.print(plan_table(suite_plan))

@@ -91,6 +91,13 @@ def test_dry_run_measures_nothing(suite: Path, tmp_path: Path, capsys):
     assert main(["run", str(suite), "--dry-run", "--results", str(tmp_path / "r")]) == 0
     shown = capsys.readouterr()
     assert "8 cells" in shown.err
+    lines = shown.err.splitlines()
+    # Each encoder's model as resolved: no fetching, no loading.
+    assert any(
+        "bert-tiny" in line and "1 layers x 32 wide, random init, tokenizer directory" in line
+        for line in lines
+    )
+    assert any("l0-tiny" in line and "static: directory" in line for line in lines)
     assert not (tmp_path / "r").exists()
 
 
@@ -172,7 +179,13 @@ def test_ctrl_c_saves_partial_report(suite: Path, tmp_path: Path, monkeypatch):
     assert report.status == "partial" and len(report.cells) == 1
 
 
-def test_missing_model_is_one_line_exit_2_and_writes_nothing(suite: Path, tmp_path: Path, capsys):
+def test_missing_model_is_one_line_exit_2_and_writes_nothing(
+    suite: Path, tmp_path: Path, capsys, monkeypatch
+):
+    import bench.runners.latency as latency
+
+    measured = []
+    monkeypatch.setattr(latency, "measure", lambda *args, **kwargs: measured.append(args))
     results = tmp_path / "results"
     code = main(
         ["run", str(suite), "--results", str(results), "--set", "encoders.l0-tiny.model=no-such-model"]
@@ -181,6 +194,7 @@ def test_missing_model_is_one_line_exit_2_and_writes_nothing(suite: Path, tmp_pa
     assert code == 2
     assert err[-1].startswith("error: model 'no-such-model' is not a known asset")
     assert not results.exists()
+    assert measured == []  # found before the cells of the encoder before it (bert-tiny) were measured
 
 
 def test_bad_suite_key_is_exit_2(suite: Path, tmp_path: Path, capsys):
