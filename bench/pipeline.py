@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench import sources
 from bench.backends import unavailable
-from bench.frontier import frontier, frontier_plots
+from bench.frontier import frontier_plots, measured_frontier
 from bench.pairs import ensure_pairs
 from bench.plan import Plan, plan
 from bench.report import schema
@@ -107,9 +107,14 @@ def run_suite(
                 files |= run_files
                 report = replace(report, retrieval=retrieval)
                 given = suite.retrieval.latency_report
-                entries = frontier(report, schema.load(given) if given else None)
-                files |= frontier_plots(entries, report.cells)
-                report = replace(report, frontier=entries)
+                entries = measured_frontier(report, schema.load(given) if given else None)
+                if entries is not None:
+                    files |= frontier_plots(entries, report.cells)
+                    report = replace(report, frontier=entries)
+        except Exception:
+            # Else the bar's last state (often "0% 0/8") would be printed above the error, frozen.
+            bar.update(task, visible=False)
+            raise
         except KeyboardInterrupt:
             bar.stop()
             report = replace(report, encoders=dict(encoders), setups=tuple(setups), cells=tuple(cells))

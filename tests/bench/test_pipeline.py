@@ -44,3 +44,16 @@ def test_ctrl_c_writes_the_finished_part_and_carries_it(suite: Path, tmp_path: P
     partial = caught.value.report
     assert partial.status == "partial" and len(partial.cells) == 1 and len(partial.setups) == 1
     assert schema.load(schema.paths(partial, tmp_path)[1]) == partial
+
+
+def test_an_error_leaves_no_frozen_progress_line(suite: Path, tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: F811
+    from daft.errors import UserError
+
+    def broken(*args, **kwargs):
+        raise UserError("encoder 'bert-tiny': something is wrong")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(pipeline, "run_latency", broken)
+    with pytest.raises(UserError):
+        run_suite(load_suite(suite, []), tmp_path)
+    assert "tiny: " not in capsys.readouterr().err  # no "tiny: preparing bert-tiny ... 0/8" left behind
