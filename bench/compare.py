@@ -14,7 +14,9 @@ reference workload, so the ratio is in machine-normalised units; the output says
 A quality measure is matched by (system, measure) and tested with the paired randomisation test on the
 per-query values both runs wrote (`SystemResult.per_query`, read from beside each report): a significant drop beyond the
 quality threshold is a regression. Without per-query values a drop beyond the threshold counts as one
-(marked untested): a gate should not pass what it cannot check.
+(marked untested): a gate should not pass what it cannot check. For the same reason a cell or measure
+the baseline has and the candidate lacks fails the gate (of its kind), and a candidate that is not a complete
+run (partial, skipped) is refused, unless the caller allows judging only what it has.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,17 +60,44 @@ class Thresholds:
             (t for pattern, t in self.cells.items() if fnmatch.fnmatchcase(cell_id, pattern)), self.latency
         )
 
+    # Where each value came from ("default", "[gate]", "command line"): a verdict says what it used.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
     @classmethod
-    def from_gate(cls, gate: GateSpec, **overrides: Any) -> Thresholds:
-        """A suite's [gate] values, then the explicitly given ones (None = not given)."""
-        values = {
+    def from_gate(
+        cls, gate: GateSpec, *, cells: Mapping[str, float] | None = None, **overrides: float | None
+    ) -> Thresholds:
+        """A suite's [gate] values, then the explicitly given ones (None = not given); the given `cells`
+        globs are tried before the suite's."""
+        values: dict[str, Any] = {
             "latency": gate.latency_threshold,
             "noise_floor_ns": 1e3 * gate.noise_floor_us,
             "quality": gate.quality_threshold,
-            "cells": dict(gate.cell_thresholds),
         }
-        values |= {k: v for k, v in overrides.items() if v is not None}
-        return cls(**values)
+        suite = {k: v != getattr(_DEFAULTS, k) for k, v in values.items()}
+        sources = {k: "[gate]" if from_suite else "default" for k, from_suite in suite.items()}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values |= given
+        sources |= dict.fromkeys(given, "command line")
+        cells = dict(cells or {})
+        sources |= {f"cell {glob}": "command line" for glob in cells}
+        sources |= {f"cell {glob}": "[gate]" for glob in gate.cell_thresholds if glob not in cells}
+        merged = cells | {k: v for k, v in gate.cell_thresholds.items() if k not in cells}
+        return cls(**values, cells=merged, sources=sources)
+
+    def describe(self) -> str:
+        """One line: every threshold in force and where it came from."""
+        src = self.sources
+        parts = [
+            f"latency {self.latency:.0%} ({src.get('latency', 'default')})",
+            f"noise floor {self.noise_floor_ns / 1e3:g} µs ({src.get('noise_floor_ns', 'default')})",
+            f"quality {self.quality:g} ({src.get('quality', 'default')})",
+        ]
+        parts += [f"cells {g} {t:.0%} ({src.get(f'cell {g}', 'given')})" for g, t in self.cells.items()]
+        return "thresholds: " + ", ".join(parts)
+
+
+_DEFAULTS = Thresholds()
 
 
 @dataclass(frozen=True)
@@ -110,9 +140,11 @@ class Comparison:
     quality: list[QualityChange]
     environment_differences: list[str]
     normalised: bool
-    only_baseline: list[str]
+    only_baseline: list[str]  # latency cells the candidate lacks
     only_candidate: list[str]
     thresholds: Thresholds
+    missing_quality: list[str] = field(default_factory=list)  # "system measure" the candidate lacks
+    missing_allowed: bool = False  # --allow-partial: judge what the candidate has, list what it lacks
 
     def regressions(self, kinds: Sequence[str] = KINDS) -> list[LatencyChange | QualityChange]:
         """The regressions of the given kinds."""
@@ -123,15 +155,28 @@ class Comparison:
             found += [c for c in self.quality if c.verdict == "regression"]
         return found
 
+    def missing(self, kinds: Sequence[str] = KINDS) -> list[str]:
+        """What the baseline judged and the candidate lacks, of the given kinds: it fails the gate as a
+        regression does (unless allowed), since an interrupted run must not pass by measuring less."""
+        return (self.only_baseline if "latency" in kinds else []) + (
+            self.missing_quality if "quality" in kinds else []
+        )
+
+    def failures(self, kinds: Sequence[str] = KINDS) -> int:
+        """How many things fail the gate: regressions, and missing cells and measures unless allowed."""
+        return len(self.regressions(kinds)) + (0 if self.missing_allowed else len(self.missing(kinds)))
+
     def exit_code(self, fail_on: Sequence[str] = KINDS) -> int:
-        """1 when a regression of a kind in `fail_on` was found, else 0."""
-        return 1 if self.regressions(fail_on) else 0
+        """1 when a regression (or a missing cell) of a kind in `fail_on` was found, else 0."""
+        return 1 if self.failures(fail_on) else 0
 
     def to_dict(self, fail_on: Sequence[str] = KINDS) -> dict[str, Any]:
         """The JSON verdict."""
         return {
-            "verdict": "regression" if self.exit_code(fail_on) else "ok",
+            "verdict": "fail" if self.exit_code(fail_on) else "pass",
             "fail_on": list(fail_on),
+            "regressions": len(self.regressions(fail_on)),
+            "missing_counted": not self.missing_allowed,
             "normalised": self.normalised,
             "environment_differences": self.environment_differences,
             "thresholds": asdict(self.thresholds),
@@ -139,6 +184,7 @@ class Comparison:
             "quality": [asdict(c) for c in self.quality],
             "only_baseline": self.only_baseline,
             "only_candidate": self.only_candidate,
+            "missing_quality": self.missing_quality,
         }
 
 
@@ -191,6 +237,17 @@ def compare_cell(
     )
 
 
+def missing_quality(base: Report, cand: Report) -> list[str]:
+    """The baseline's (system, measure) pairs that the candidate lacks, as "system measure"."""
+    if base.retrieval is None:
+        return []
+    found = []
+    for system in base.retrieval.systems:
+        other = cand.retrieval.system(system.id) if cand.retrieval else None
+        found += [f"{system.id} {m}" for m in system.aggregate if other is None or m not in other.aggregate]
+    return found
+
+
 def compare_quality(base: Report, cand: Report, thresholds: Thresholds) -> list[QualityChange]:
     """Every (system, measure) in both reports' retrieval results, tested on their per-query values."""
     if not base.retrieval or not cand.retrieval:
@@ -202,7 +259,7 @@ def compare_quality(base: Report, cand: Report, thresholds: Thresholds) -> list[
             continue
         for measure, value in system.aggregate.items():
             if measure not in other.aggregate:
-                continue
+                continue  # listed by `missing_quality`
             new = other.aggregate[measure]
             delta = new - value
             a, b = system.per_query.get(measure), other.per_query.get(measure)
@@ -226,9 +283,24 @@ def compare_quality(base: Report, cand: Report, thresholds: Thresholds) -> list[
     return changes
 
 
-def compare(base: Report, cand: Report, thresholds: Thresholds) -> Comparison:
+def check_complete(report: Report, role: str, path: Path) -> None:
+    """A UserError unless `report` is a complete run: the gate judges what a whole run measured."""
+    if report.status == "complete":
+        return
+    why = {
+        "partial": f"an interrupted run; measured cells: {len(report.cells)}",
+        "skipped": f"nothing measured: {report.skip_reason or 'no reason given'}",
+    }.get(report.status, "not a finished run")
+    raise UserError(
+        f"{path}: the {role} report is {report.status} ({why}); the gate judges complete runs "
+        "(--allow-partial judges what it has)"
+    )
+
+
+def compare(base: Report, cand: Report, thresholds: Thresholds, *, allow_missing: bool = False) -> Comparison:
     """Compare a candidate report with a baseline report (per-query values read with them, for the quality
-    tests: `schema.load(path, per_query=True)`); no overlapping cell at all is a UserError."""
+    tests: `schema.load(path, per_query=True)`); no overlapping cell at all is a UserError. What the
+    candidate lacks fails the gate unless `allow_missing`."""
     mine, theirs = _cells(base), _cells(cand)
     common = [
         key
@@ -258,4 +330,6 @@ def compare(base: Report, cand: Report, thresholds: Thresholds) -> Comparison:
         sorted(mine[key].id for key in mine.keys() - theirs.keys()),
         sorted(theirs[key].id for key in theirs.keys() - mine.keys()),
         thresholds,
+        missing_quality(base, cand),
+        allow_missing,
     )

@@ -60,6 +60,15 @@ def pareto(
     ]
 
 
+def measured_frontier(report: Report, latency: Report | None = None) -> tuple[FrontierEntry, ...] | None:
+    """`frontier`, or None when no retrieving encoder has a latency (a retrieval-only suite with no latency
+    report): a frontier of quality alone would be an empty table and an empty plot."""
+    entries = frontier(report, latency)
+    if any(at is not None for entry in entries for at in entry.latency.values()):
+        return entries
+    return None
+
+
 def frontier(report: Report, latency: Report | None = None) -> tuple[FrontierEntry, ...]:
     """One entry per retrieving encoder: size, latency at the frontier batches, quality, Pareto flags.
 

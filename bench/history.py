@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.environment import differences, fingerprint_digest
 from bench.report import schema
@@ -43,6 +44,7 @@ __all__ = [
     "Step",
     "build_history",
     "collect",
+    "history_figure",
     "history_plot",
     "key_cells",
     "report_paths",
@@ -149,6 +151,9 @@ def collect(results_dir: Path, suite: str) -> tuple[list[tuple[Path, Report]], l
             continue
         except (TypeError, ValueError):
             warnings.append(f"{path}: no valid started_at; left out")
+            continue
+        if report.quick_look:  # a renamed one: its file name would have kept it out
+            warnings.append(f"{path}: a quick look (--set overrides without --as-latest); left out")
             continue
         if report.suite_name != suite:
             warnings.append(f"{path}: a report of suite {report.suite_name!r}, not {suite!r}; left out")
@@ -275,22 +280,46 @@ def build_history(
 # --- the plot -----------------------------------------------------------------------------------------------
 
 
+_LINESTYLES = ("-", "--", ":", "-.")
+_MARKERS = (".", "x", "+", "s")
+_LEGEND_ROWS = 22  # entries per legend column at 6 pt, beside a 4.5-inch-high axis
+
+
+def _style(i: int) -> dict[str, str]:
+    """The i-th series' look: ten colours, then line styles, then markers, so 30+ lines stay apart."""
+    colour, rest = i % 10, i // 10
+    return {
+        "color": f"C{colour}",
+        "linestyle": _LINESTYLES[rest % len(_LINESTYLES)],
+        "marker": _MARKERS[rest // len(_LINESTYLES) % len(_MARKERS)],
+    }
+
+
 def history_plot(history: History) -> bytes:
     """PNG: one line per key series against the run (dated ticks); latency on a log axis, quality below."""
+    return png(history_figure(history))
+
+
+def history_figure(history: History) -> Any:
+    """The figure of `history_plot`: every series its own colour and line style, the legend beside the axes
+    (in as many columns as it needs) so that it never covers the lines."""
     from matplotlib.ticker import LogFormatter
 
     plt = pyplot()
 
     kinds = [k for k in (LATENCY, QUALITY) if any(s.kind == k for s in history.series)] or [LATENCY]
-    figure, axes = plt.subplots(len(kinds), 1, figsize=(10, 4.5 * len(kinds)), squeeze=False, sharex=True)
+    most = max((sum(s.kind == k for s in history.series) for k in kinds), default=0)
+    columns = max(1, math.ceil(most / _LEGEND_ROWS))
+    figsize = (10 + 2.6 * columns, 4.5 * len(kinds))
+    figure, axes = plt.subplots(len(kinds), 1, figsize=figsize, squeeze=False, sharex=True)
     x = list(range(len(history.runs)))
     for axis, kind in zip(axes[:, 0], kinds, strict=True):
         scale = 1e6 if kind == LATENCY else 1.0  # ns -> ms
-        for series in (s for s in history.series if s.kind == kind):
+        for i, series in enumerate(s for s in history.series if s.kind == kind):
             # NaN leaves a gap where a run lacks the series, instead of joining across it.
             y = [math.nan if v is None else v / scale for v in series.values]
             label = series.key if kind == LATENCY else f"{series.key} {series.measure}"
-            (line,) = axis.plot(x, y, marker=".", label=label)
+            (line,) = axis.plot(x, y, label=label, linewidth=1.2, markersize=4, **_style(i))
             for step in (s for s in series.steps if s is not None):
                 axis.plot(
                     step.index,
@@ -311,7 +340,9 @@ def history_plot(history: History) -> bytes:
             axis.set_ylabel("retrieval quality (first measure)")
         axis.grid(True, which="both", alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
-            axis.legend(fontsize=6, ncol=2)
+            axis.legend(
+                fontsize=6, ncol=columns, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0
+            )
     axes[0, 0].set_title(f"{history.suite}: key cells over {len(history.runs)} saved reports")
     bottom = axes[-1, 0]
     every = max(1, math.ceil(len(x) / 20))  # at most ~20 dated ticks
@@ -320,4 +351,5 @@ def history_plot(history: History) -> bytes:
     labels = [f"#{i + 1} {r.started_at:%Y-%m-%d}" for i, r in enumerate(history.runs)]
     bottom.set_xticklabels(labels[::every], rotation=45, ha="right")
     bottom.set_xlabel("run (date started)")
-    return png(figure)
+    figure.tight_layout()
+    return figure

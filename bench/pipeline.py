@@ -10,8 +10,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from bench import sources
 from bench.backends import unavailable
-from bench.frontier import frontier, frontier_plots
+from bench.frontier import frontier_plots, measured_frontier
 from bench.pairs import ensure_pairs
 from bench.plan import Plan, plan
 from bench.report import schema
@@ -53,8 +54,13 @@ def _finish(
     return schema.write(report, results_dir, files)
 
 
-def run_suite(suite: Suite, results_dir: Path, *, suite_file: str | None = None) -> Report:
+def run_suite(
+    suite: Suite, results_dir: Path, *, suite_file: str | None = None, as_latest: bool = False
+) -> Report:
     """Run every part of `suite` and write its report into `results_dir`; returns the report as written.
+
+    A suite with overrides is a quick look (`Report.quick_look`) unless `as_latest`: it is written beside
+    the others but neither replaces `<suite>-latest.json` nor counts in `bench history`.
 
     A suite whose every cell this machine cannot run (and no [retrieval]) writes a `skipped` report. On
     Ctrl-C the finished part is written marked `partial` and `Interrupted` (a KeyboardInterrupt) carries it.
@@ -62,12 +68,15 @@ def run_suite(suite: Suite, results_dir: Path, *, suite_file: str | None = None)
     suite_plan = plan(suite)
     excluded, measured, reasons = _exclusions(suite_plan)
     report = replace(
-        schema.new_report(suite.to_dict(), suite_file or str(suite.path), suite.overrides), excluded=excluded
+        schema.new_report(suite.to_dict(), suite_file or str(suite.path), suite.overrides),
+        excluded=excluded,
+        quick_look=bool(suite.overrides) and not as_latest,
     )
     files: dict[str, str | bytes] = {}
     if suite_plan.cells and not measured.cells and suite.retrieval is None:
         skip_reason = "; ".join(dict.fromkeys(r for r in reasons.values() if r))
         return _finish(report, results_dir, "skipped", files, skip_reason)
+    sources.check(suite)  # a missing model fails now, not after the encoders before it were measured
     ensure_pairs(suite)
     encoders: dict[str, EncoderInfo] = {}
     setups: list[SetupResult] = []
@@ -112,9 +121,14 @@ def run_suite(suite: Suite, results_dir: Path, *, suite_file: str | None = None)
                 files |= run_files
                 report = replace(report, retrieval=retrieval)
                 given = suite.retrieval.latency_report
-                entries = frontier(report, schema.load(given) if given else None)
-                files |= frontier_plots(entries, report.cells)
-                report = replace(report, frontier=entries)
+                entries = measured_frontier(report, schema.load(given) if given else None)
+                if entries is not None:
+                    files |= frontier_plots(entries, report.cells)
+                    report = replace(report, frontier=entries)
+        except Exception:
+            # Else the bar's last state (often "0% 0/8") would be printed above the error, frozen.
+            bar.update(task, visible=False)
+            raise
         except KeyboardInterrupt:
             bar.stop()
             report = with_latency(report)

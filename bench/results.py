@@ -234,6 +234,9 @@ class Report:
     suite_file: str
     overrides: tuple[str, ...]
     started_at: str
+    # A run with --set overrides that was not asked to count (`--as-latest`): it replaces no
+    # `<suite>-latest.json` and is no point of `bench history`.
+    quick_look: bool = False
     status: str = "partial"  # until the run says otherwise, so an interrupted run is marked
     skip_reason: str | None = None
     finished_at: str | None = None

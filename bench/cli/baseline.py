@@ -34,7 +34,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     """Run the suite into a scratch folder, then store its report (and per-query values) as the baseline."""
     suite = load_suite(args.suite, args.set)
     with tempfile.TemporaryDirectory(prefix="daft-baseline-") as scratch:
-        report = run_suite(suite, Path(scratch), suite_file=str(args.suite))
+        # A baseline is deliberate, overrides or not: it is no quick look.
+        report = run_suite(suite, Path(scratch), suite_file=str(args.suite), as_latest=True)
     render(report)
     target = schema.store(report, args.baselines)
     console.print(

@@ -1,15 +1,14 @@
-"""`python -m bench compare BASELINE.json CANDIDATE.json`: the regression gate (exit 0 ok, 1 regression, 2 bad input)."""
+"""`python -m bench compare BASELINE.json CANDIDATE.json`: the regression gate (exit 0 pass, 1 a regression or
+a missing cell, 2 unusable input, 3 a bug)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 from pathlib import Path
 
 from rich.markup import escape
 
-from bench.compare import KINDS, Thresholds, compare
+from bench.compare import KINDS, Thresholds, check_complete, compare
 from bench.report import comparison as render
 from bench.report import schema
 from bench.suite import GateSpec
@@ -54,6 +53,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="GLOB=VALUE",
         help="relative threshold for the cells whose id matches GLOB, e.g. 'L0/*=0.25'",
     )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="judge a partial or skipped report on what it has: what the candidate lacks is listed, not failed",
+    )
     parser.add_argument("--markdown", type=Path, help="write a Markdown summary (for a CI job summary)")
     parser.add_argument("--json", type=Path, help="write the JSON verdict")
     parser.set_defaults(func=run_from_args)
@@ -75,29 +79,28 @@ def _cell_thresholds(items: list[str]) -> dict[str, float]:
 def run_from_args(args: argparse.Namespace) -> int:
     """Load, compare, print, write; the exit code is the verdict."""
     base, cand = schema.load(args.baseline, per_query=True), schema.load(args.candidate, per_query=True)
+    if not args.allow_partial:
+        check_complete(base, "baseline", args.baseline)
+        check_complete(cand, "candidate", args.candidate)
     if base.suite_name != cand.suite_name:
         stdout.print(f"note: comparing suite {cand.suite_name!r} with {base.suite_name!r}")
-    cells = _cell_thresholds(args.cell_threshold)
     thresholds = Thresholds.from_gate(
         base.gate,
         latency=args.threshold,
         noise_floor_ns=None if args.noise_floor_us is None else 1e3 * args.noise_floor_us,
         quality=args.quality_threshold,
+        cells=_cell_thresholds(args.cell_threshold),
     )
-    if cells:
-        # The command line's globs are tried first, so they win over the suite's [gate] ones.
-        merged = cells | {k: v for k, v in thresholds.cells.items() if k not in cells}
-        thresholds = dataclasses.replace(thresholds, cells=merged)
-    result = compare(base, cand, thresholds)
+    result = compare(base, cand, thresholds, allow_missing=args.allow_partial)
     fail_on = KINDS if args.fail_on == "both" else (args.fail_on,)
     if result.latency:
-        stdout.print(render.latency_table(result))
+        stdout.print(render.latency_table(result, fail_on))
     if result.quality:
-        stdout.print(render.quality_table(result))
+        stdout.print(render.quality_table(result, fail_on))
     for line in render.summary_lines(result, fail_on):
         stdout.print(escape(line), highlight=False, soft_wrap=True)
     if args.markdown:
         atomic_write_text(args.markdown, render.markdown(result, fail_on))
     if args.json:
-        atomic_write_text(args.json, json.dumps(result.to_dict(fail_on), indent=1) + "\n")
+        atomic_write_text(args.json, schema.dumps(result.to_dict(fail_on)))
     return result.exit_code(fail_on)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
+
+from bench import sources
 from bench.pipeline import Interrupted, run_suite
 from bench.plan import plan, plan_table
 from bench.report import schema
 from bench.report.render import render
+from bench.report.tables import overrides_line
 from bench.results import Report
 from bench.runners.retrieval import system_ids
 from bench.suite import Suite, load_suite
@@ -22,6 +26,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--set", action="append", default=[], metavar="TABLE.KEY=VALUE", help="override a value"
     )
+    parser.add_argument(
+        "--as-latest",
+        action="store_true",
+        help="with --set: still write <suite>-latest.json and count the run in `bench history`",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the plan (every cell) and exit")
     parser.add_argument("--results", type=Path, default=Path("results"), help="report directory (results/)")
     parser.set_defaults(func=run_from_args)
@@ -33,8 +42,10 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.dry_run:
         dry_run(suite)
         return 0
+    if suite.overrides:
+        console.print(escape(overrides_line(suite.overrides, quick_look=not args.as_latest)), highlight=False)
     try:
-        report = run_suite(suite, args.results, suite_file=str(args.suite))
+        report = run_suite(suite, args.results, suite_file=str(args.suite), as_latest=args.as_latest)
     except Interrupted as stop:
         show(stop.report, args.results)
         raise
@@ -43,7 +54,17 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def dry_run(suite: Suite) -> None:
-    """Print every latency cell and the retrieval systems, without measuring anything."""
+    """Print the encoders (where each comes from), every latency cell and the retrieval systems, without
+    measuring, fetching or training anything."""
+    # Lines, not a table: paths are long, and a narrow terminal would cut or wrap them.
+    for spec in suite.encoders:
+        console.print(f"encoder {spec.name}: {sources.describe(spec)}", highlight=False, markup=False)
+    if train := sources.pairs_to_train(suite):
+        console.print(
+            f"trained first: {', '.join(f'{s.name} (with {s.recipe})' for s in train)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     suite_plan = plan(suite)
     if suite_plan.cells or suite.retrieval is None:
         console.print(plan_table(suite_plan))
@@ -61,4 +82,7 @@ def show(report: Report, results: Path) -> None:
     """The report's tables, then where it was written."""
     render(report)
     stamped, latest = schema.paths(report, results)
-    console.print(f"report: {stamped} (also {latest.name})", highlight=False)
+    also = (
+        f"also {latest.name}" if latest else f"a quick look: {report.suite_name}-latest.json left as it was"
+    )
+    console.print(f"report: {stamped} ({also})", highlight=False)

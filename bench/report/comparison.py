@@ -1,4 +1,9 @@
-"""A comparison on screen (Rich, regressions first, colour-coded) and as Markdown for a CI job summary."""
+"""A comparison on screen (Rich, regressions first, colour-coded) and as Markdown for a CI job summary.
+
+The words are the verdict's: a passing gate reads "pass" (never "no regression", which a grep for
+"regression" would take for a failure), a regression of a kind the gate does not fail on is "reported
+only", and the thresholds in force are printed with where each came from.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,29 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from bench.compare import KINDS, Comparison
+from bench.compare import KINDS, VERDICTS, Comparison
 from bench.stats import format_ns
 
 _STYLE = {"regression": "bold red", "improvement": "green", "no change": "dim"}
+_NOUNS = {
+    "regression": ("regression", "regressions"),
+    "improvement": ("improvement", "improvements"),
+    "no change": ("unchanged", "unchanged"),
+}
 
 
-def latency_table(comparison: Comparison) -> Table:
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """ "1 regression", "3 regressions", "0 cells"."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def _verdict(verdict: str, gated: bool) -> str:
+    if verdict == "regression" and not gated:
+        return "[yellow]regression (reported only)[/]"
+    return f"[{_STYLE[verdict]}]{verdict}[/]"
+
+
+def latency_table(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> Table:
     """One row per matched cell: p50 before/after, ratio with its 95% CI, Mann-Whitney p, verdict."""
     unit = " (normalised by the reference workload)" if comparison.normalised else ""
     table = Table(title=f"latency, end-to-end p50{unit}", title_justify="left")
@@ -28,12 +49,12 @@ def latency_table(comparison: Comparison) -> Table:
             f"[{c.low - 1:+.1%}, {c.high - 1:+.1%}]",
             f"{c.p_value:.2g}",
             p99,
-            f"[{_STYLE[c.verdict]}]{c.verdict}[/]",
+            _verdict(c.verdict, "latency" in fail_on),
         )
     return table
 
 
-def quality_table(comparison: Comparison) -> Table:
+def quality_table(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> Table:
     """One row per matched (system, measure): before/after, delta, paired p, verdict."""
     table = Table(title="quality", title_justify="left")
     for column in ("system", "measure", "baseline", "candidate", "delta", "p", "verdict"):
@@ -46,33 +67,58 @@ def quality_table(comparison: Comparison) -> Table:
             f"{c.candidate:.4f}",
             f"{c.delta:+.4f}",
             "-" if c.p_value is None else f"{c.p_value:.2g}",
-            f"[{_STYLE[c.verdict]}]{c.verdict}[/]",
+            _verdict(c.verdict, "quality" in fail_on),
         )
     return table
 
 
+def verdict_line(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> str:
+    """ "verdict: pass (...)" or "verdict: FAIL: 1 latency regression, 15 latency cells missing (...)"."""
+    gated = f"failing on {', '.join(fail_on)}"
+    reasons = []
+    for kind, changes in (("latency", comparison.latency), ("quality", comparison.quality)):
+        if kind in fail_on and (n := sum(c.verdict == "regression" for c in changes)):
+            reasons.append(f"{count(n, f'{kind} regression')}")
+    if not comparison.missing_allowed:
+        if "latency" in fail_on and comparison.only_baseline:
+            reasons.append(
+                f"{count(len(comparison.only_baseline), 'latency cell')} missing from the candidate"
+            )
+        if "quality" in fail_on and comparison.missing_quality:
+            reasons.append(
+                f"{count(len(comparison.missing_quality), 'quality measure')} missing from the candidate"
+            )
+    if reasons:
+        return f"verdict: FAIL: {', '.join(reasons)} ({gated})"
+    return f"verdict: pass ({gated})"
+
+
 def summary_lines(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> list[str]:
-    """The verdict, counts, environment differences and unmatched cells as short lines."""
-    lines = []
+    """The thresholds, counts, environment differences, unmatched cells, then the verdict, as short lines."""
+    lines = [comparison.thresholds.describe()]
     for kind, changes in (("latency", comparison.latency), ("quality", comparison.quality)):
         if changes:
-            counts = {
-                v: sum(c.verdict == v for c in changes) for v in ("regression", "improvement", "no change")
-            }
-            gate = "" if kind in fail_on else " (reported only)"
-            lines.append(f"{kind}: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + gate)
+            counts = [count(sum(c.verdict == v for c in changes), *_NOUNS[v]) for v in VERDICTS]
+            gate = "" if kind in fail_on else " (reported only: not failing the gate)"
+            lines.append(f"{kind}: " + ", ".join(counts) + gate)
     if comparison.environment_differences:
         lines.append("environments differ: " + "; ".join(comparison.environment_differences[:6]))
-    if comparison.only_baseline:
-        lines.append(
-            f"only in the baseline: {len(comparison.only_baseline)} cells, e.g. {comparison.only_baseline[0]}"
-        )
+    counted = "listed only (--allow-partial)" if comparison.missing_allowed else "fails the gate"
+    for kind, missing, noun in (
+        ("latency", comparison.only_baseline, "latency cell"),
+        ("quality", comparison.missing_quality, "quality measure"),
+    ):
+        if missing:
+            effect = counted if kind in fail_on else "reported only"
+            lines.append(
+                f"missing from the candidate: {count(len(missing), noun)}, e.g. {missing[0]} ({effect})"
+            )
     if comparison.only_candidate:
         lines.append(
-            f"only in the candidate: {len(comparison.only_candidate)} cells, e.g. {comparison.only_candidate[0]}"
+            f"only in the candidate: {count(len(comparison.only_candidate), 'cell')}, "
+            f"e.g. {comparison.only_candidate[0]}"
         )
-    found = comparison.regressions(fail_on)
-    lines.append(f"verdict: {'REGRESSION' if found else 'no regression'} (failing on {', '.join(fail_on)})")
+    lines.append(verdict_line(comparison, fail_on))
     return lines
 
 
@@ -80,13 +126,9 @@ def markdown(
     comparison: Comparison, fail_on: Sequence[str] = KINDS, title: str = "Benchmark comparison"
 ) -> str:
     """A Markdown summary for a CI job: verdict first, then regressions/improvements, then the counts."""
-    found = comparison.regressions(fail_on)
-    out = [
-        f"## {title}",
-        "",
-        f"**{'❌ regression' if found else '✅ no regression'}** (failing on {', '.join(fail_on)})",
-        "",
-    ]
+    verdict = verdict_line(comparison, fail_on).removeprefix("verdict: ")
+    mark = "❌" if comparison.exit_code(fail_on) else "✅"
+    out = [f"## {title}", "", f"**{mark} {verdict}**", ""]
     changed_latency = [c for c in comparison.latency if c.verdict != "no change"]
     if changed_latency:
         out += [

@@ -7,7 +7,7 @@ Layout (schema_version 1):
   harness (loop overhead), encoders (per encoder: parameters, dim, disk size, weights sha256, random_init),
   setups (per encoder/backend/device/dtype/threads: load time, first-query latency, parity),
   cells (per cell: identity, statistics per phase, raw samples, memory, warmup, warnings),
-  excluded (combinations that cannot run, with reasons),
+  excluded (combinations that cannot run, with reasons), quick_look (only when true: --set without --as-latest),
   retrieval (collection, systems with parameters and aggregates, significance comparisons, BEIR-style
   blocks), frontier (per encoder: size, latency, quality, Pareto flag), artifacts (files beside the report).
 
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.plan import Cell
+from bench.report import values
 from bench.results import (
     PHASES,
     STATUSES,
@@ -55,6 +56,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATUSES",
     "artifacts_dir",
+    "dumps",
     "from_json",
     "load",
     "new_report",
@@ -167,6 +169,8 @@ def to_json(report: Report) -> dict[str, Any]:
         "cells": [_cell_json(c) for c in report.cells],
         "excluded": [{"cell": e.cell.to_dict(), "reason": e.reason} for e in report.excluded],
     }
+    if report.quick_look:  # only then: a full run's report is as it was before the key existed
+        out["quick_look"] = True
     if report.retrieval is not None:
         out["retrieval"] = _retrieval_json(report.retrieval)
     if report.frontier is not None:
@@ -191,25 +195,31 @@ def per_query_text(retrieval: RetrievalResult | None) -> str:
 # --- from JSON ------------------------------------------------------------------------------------------------
 
 
-def _pair(value: Any) -> tuple[float, float] | None:
-    return None if value is None else (value[0], value[1])
+_INTERVALS = ("median_ci", "median_ci_exact", "throughput_ci")
 
 
-def _phase(data: Mapping[str, Any]) -> PhaseStats:
+def _phase(data: Any, where: str) -> PhaseStats:
     known = {f.name for f in fields(PhaseStats)}
-    stats = {k: v for k, v in data.items() if k in known}
-    for key in ("median_ci", "median_ci_exact", "throughput_ci"):
-        stats[key] = _pair(stats.get(key))
+    stats = {k: v for k, v in values.mapping(data, where).items() if k in known}
+    for key, value in stats.items():
+        if key != "unit" and key not in _INTERVALS:
+            values.number(value, f"{where}.{key}", optional=True)
+    for key in _INTERVALS:
+        stats[key] = values.pair(stats.get(key), f"{where}.{key}")
     if stats.get("median") is None:  # a median never is null in a written report; keep the type honest
         stats["median"] = math.nan
     return PhaseStats(**stats)
 
 
 def _cell_result(data: Mapping[str, Any]) -> CellResult:
+    where = f"cell {data.get('id')!r}"
     return CellResult(
         cell=Cell.from_dict(data["cell"]),
-        **{phase: _phase(data[phase]) for phase in PHASES},
-        samples={phase: tuple(values) for phase, values in data["samples"].items()},
+        **{phase: _phase(data[phase], f"{where} {phase}") for phase in PHASES},
+        samples={
+            phase: values.samples(raw, f"{where} samples.{phase}")
+            for phase, raw in values.mapping(data["samples"], f"{where} samples").items()
+        },
         warmup=Warmup(**data["warmup"]),
         capped=data["capped"],
         wall_s=data["wall_s"],
@@ -227,7 +237,7 @@ def _system(data: Mapping[str, Any]) -> SystemResult:
         system=data["system"],
         encoder=data["encoder"],
         params=data["params"],
-        aggregate=data["aggregate"],
+        aggregate=values.scores(data["aggregate"], f"system {data['id']!r} aggregate"),
         pair=pair,
     )
 
@@ -259,7 +269,11 @@ def _frontier_entry(data: Mapping[str, Any]) -> FrontierEntry:
         measure=data["measure"],
         latency_from=data["latency_from"],
         latency={
-            b: None if v is None else FrontierLatency(v["cell"], v["p50_ns"], _pair(v["p50_ci"]), v["p99_ns"])
+            b: None
+            if v is None
+            else FrontierLatency(
+                v["cell"], v["p50_ns"], values.pair(v["p50_ci"], "frontier p50_ci"), v["p99_ns"]
+            )
             for b, v in batches.items()
         },
         quality={system: data[system] for system in ("dense", "hybrid")},
@@ -267,20 +281,43 @@ def _frontier_entry(data: Mapping[str, Any]) -> FrontierEntry:
     )
 
 
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where} is {value!r}, not true or false")
+    return value
+
+
+def _status(value: Any) -> str:
+    if not isinstance(value, str) or value not in STATUSES:
+        raise ValueError(f"status is {value!r}, not one of {', '.join(STATUSES)}")
+    return value
+
+
+def _reference(data: Any) -> Mapping[str, Any] | None:
+    if data is None:
+        return None
+    if values.mapping(data, "reference").get("median_ns") is not None:
+        values.finite(data["median_ns"], "reference.median_ns", minimum=0)  # what the gate divides by
+    return data
+
+
 def from_json(data: Mapping[str, Any]) -> Report:
     """The report a JSON document holds (schema and version already checked); KeyError/TypeError if malformed."""
     retrieval, frontier, artifacts = data.get("retrieval"), data.get("frontier"), data.get("artifacts")
+    suite = values.mapping(data["suite"], "suite")
+    values.mapping(suite.get("suite"), "suite.suite", optional=True)
     return Report(
-        suite=data["suite"],
+        suite=suite,
         suite_file=data["suite_file"],
         overrides=tuple(data["overrides"]),
+        quick_look=_flag(data.get("quick_look", False), "quick_look"),  # absent before it was written
         started_at=data["started_at"],
-        status=data["status"],
+        status=_status(data["status"]),
         skip_reason=data["skip_reason"],
         finished_at=data["finished_at"],
-        environment=data["environment"],
+        environment=values.mapping(data["environment"], "environment"),
         noise_warnings=tuple(data["noise_warnings"]),
-        reference=data["reference"],
+        reference=_reference(data["reference"]),
         harness=data["harness"],
         encoders={name: EncoderInfo(name=name, **info) for name, info in data["encoders"].items()},
         setups=tuple(SetupResult(**s) for s in data["setups"]),
@@ -304,6 +341,15 @@ def read_per_query(path: Path) -> dict[str, dict[str, dict[str, float]]]:
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise UserError(f"{path}: unreadable per-query values ({err})") from None
     return values
+
+
+def _check_gate(report: Report) -> None:
+    """The suite's [gate] as the gate will use it: known keys, and thresholds that are numbers >= 0."""
+    gate = report.gate  # unknown keys: TypeError
+    for key in ("latency_threshold", "noise_floor_us", "quality_threshold"):
+        values.finite(getattr(gate, key), f"suite.gate.{key}", minimum=0)
+    for pattern, value in gate.cell_thresholds.items():
+        values.finite(value, f"suite.gate.cell_thresholds.{pattern}", minimum=0)
 
 
 def _with_per_query(report: Report, path: Path) -> Report:
@@ -331,8 +377,13 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def dumps(value: Any) -> str:
+    """Strict JSON text (NaN and infinities as null), one value per file: reports and the gate's verdict."""
+    return json.dumps(_finite(value), indent=1, allow_nan=False) + "\n"
+
+
 def _text(report: Report) -> str:
-    return json.dumps(_finite(to_json(report)), indent=1, allow_nan=False) + "\n"
+    return dumps(to_json(report))
 
 
 def _stamp(text: str) -> str:
@@ -354,12 +405,14 @@ def _write_files(folder: Path, files: Mapping[str, str | bytes]) -> None:
             atomic_write_text(target, content)
 
 
-def paths(report: Report, results_dir: Path) -> tuple[Path, Path]:
-    """Where `write` puts a report: `<suite>-<timestamp>.json` and `<suite>-latest.json`."""
+def paths(report: Report, results_dir: Path) -> tuple[Path, Path | None]:
+    """Where `write` puts a report: `<suite>-<timestamp>.json` and `<suite>-latest.json`; a quick look
+    only as `<suite>-<timestamp>.quick.json` (a name `bench history` does not read)."""
     stem = Path(results_dir) / report.suite_name
-    return stem.with_name(f"{stem.name}-{_stamp(report.started_at)}.json"), stem.with_name(
-        f"{stem.name}-latest.json"
-    )
+    stamp = _stamp(report.started_at)
+    if report.quick_look:
+        return stem.with_name(f"{stem.name}-{stamp}.quick.json"), None
+    return stem.with_name(f"{stem.name}-{stamp}.json"), stem.with_name(f"{stem.name}-latest.json")
 
 
 def write(report: Report, results_dir: Path, files: Mapping[str, str | bytes] | None = None) -> Report:
@@ -375,7 +428,8 @@ def write(report: Report, results_dir: Path, files: Mapping[str, str | bytes] | 
         report = replace(report, artifacts=Artifacts(folder.name, tuple(sorted(files))))
     text = _text(report)
     for path in paths(report, results_dir):
-        atomic_write_text(path, text)
+        if path is not None:
+            atomic_write_text(path, text)
     return report
 
 
@@ -412,6 +466,7 @@ def load(path: Path, *, per_query: bool = False) -> Report:
         )
     try:
         report = from_json(data)
+        _check_gate(report)
     except (KeyError, TypeError, ValueError, AttributeError, UserError) as err:
         raise UserError(f"{path}: malformed report ({type(err).__name__}: {err})") from None
     return _with_per_query(report, path) if per_query else report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 
 from rich.table import Table
 
@@ -155,9 +156,21 @@ def setup_table(report: Report) -> Table:
     return table
 
 
+def overrides_line(overrides: Sequence[str], *, quick_look: bool) -> str:
+    """The --set overrides of a run, and whether it counts (a quick look does not)."""
+    counted = (
+        "a quick look: not written as <suite>-latest.json, not in `bench history` (--as-latest counts it)"
+        if quick_look
+        else "counted like a full run"
+    )
+    return f"overrides: {' '.join(overrides)} ({counted})"
+
+
 def summary_lines(report: Report) -> list[str]:
-    """Status, harness overhead, reference workload and warnings as short lines."""
+    """Status, overrides, harness overhead, reference workload and warnings as short lines."""
     lines = [f"status: {report.status}" + (f" ({report.skip_reason})" if report.skip_reason else "")]
+    if report.overrides:
+        lines.append(overrides_line(report.overrides, quick_look=report.quick_look))
     if harness := report.harness:
         lines.append(
             f"harness overhead: {format_ns(harness['overhead_ns'])} per call "

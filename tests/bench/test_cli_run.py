@@ -91,36 +91,56 @@ def test_run_writes_complete_report_and_report_rerenders(suite: Path, tmp_path: 
 
 def test_dry_run_measures_nothing(suite: Path, tmp_path: Path, capsys):
     assert main(["run", str(suite), "--dry-run", "--results", str(tmp_path / "r")]) == 0
-    assert "8 cells" in capsys.readouterr().err + capsys.readouterr().out or True
+    shown = capsys.readouterr()
+    assert "8 cells" in shown.err
+    lines = shown.err.splitlines()
+    # Each encoder's model as resolved: no fetching, no loading.
+    assert any(
+        "bert-tiny" in line and "1 layers x 32 wide, random init, tokenizer directory" in line
+        for line in lines
+    )
+    assert any("l0-tiny" in line and "static: directory" in line for line in lines)
     assert not (tmp_path / "r").exists()
 
 
 def test_set_override_is_recorded(suite: Path, tmp_path: Path):
     results = tmp_path / "results"
-    assert (
-        main(
-            [
-                "run",
-                str(suite),
-                "--results",
-                str(results),
-                "--set",
-                "latency.batch_sizes=[2]",
-                "--set",
-                "latency.backends=torch",
-            ]
-        )
-        == 0
-    )
-    report = schema.load(results / "tiny-latest.json")
+    overrides = ["--set", "latency.batch_sizes=[2]", "--set", "latency.backends=torch"]
+    assert main(["run", str(suite), "--results", str(results), *overrides]) == 0
+    (written,) = results.glob("tiny-*.json")
+    report = schema.load(written)
     assert report.overrides == ("latency.batch_sizes=[2]", "latency.backends=torch")
     assert {cell.cell.batch_size for cell in report.cells} == {2}
+
+
+def test_a_quick_look_rewrites_no_history(suite: Path, tmp_path: Path, capsys):
+    results = tmp_path / "results"
+    quick = ["--set", "latency.batch_sizes=[1]", "--set", "latency.backends=torch"]
+    assert main(["run", str(suite), "--results", str(results), *quick]) == 0
+    (written,) = results.glob("tiny-*.json")
+    assert written.name.endswith(".quick.json") and not (results / "tiny-latest.json").exists()
+    assert schema.load(written).quick_look
+    echoed = capsys.readouterr()
+    note = "overrides: latency.batch_sizes=[1] latency.backends=torch (a quick look: not written as "
+    assert note in echoed.err  # before the run...
+    assert note in echoed.out  # ...and with its summary
+    assert "a quick look: tiny-latest.json left as it was" in echoed.err
+    assert main(["history", "tiny", "--results", str(results)]) == 2  # not a step of the history
+    assert "no saved reports of suite 'tiny'" in capsys.readouterr().err
+    assert main(["run", str(suite), "--results", str(results), *quick, "--as-latest"]) == 0
+    latest = schema.load(results / "tiny-latest.json")
+    assert not latest.quick_look and latest.overrides == ("latency.batch_sizes=[1]", "latency.backends=torch")
+    assert main(["history", "tiny", "--results", str(results), "--plot", str(tmp_path / "h.png")]) == 0
+    assert "last 1 of 1 runs" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this test is about a machine without CUDA")
 def test_gpu_suite_without_cuda_is_skipped_not_faked(suite: Path, tmp_path: Path):
     results = tmp_path / "results"
-    assert main(["run", str(suite), "--results", str(results), "--set", "latency.devices=cuda"]) == 0
+    assert (
+        main(["run", str(suite), "--results", str(results), "--set", "latency.devices=cuda", "--as-latest"])
+        == 0
+    )
     report = schema.load(results / "tiny-latest.json")
     assert report.status == "skipped" and "no CUDA device" in report.skip_reason
     assert report.cells == () and len(report.excluded) == 8
@@ -161,7 +181,13 @@ def test_ctrl_c_saves_partial_report(suite: Path, tmp_path: Path, monkeypatch):
     assert report.status == "partial" and len(report.cells) == 1
 
 
-def test_missing_model_is_one_line_exit_2_and_writes_nothing(suite: Path, tmp_path: Path, capsys):
+def test_missing_model_is_one_line_exit_2_and_writes_nothing(
+    suite: Path, tmp_path: Path, capsys, monkeypatch
+):
+    import bench.runners.latency as latency
+
+    measured = []
+    monkeypatch.setattr(latency, "measure", lambda *args, **kwargs: measured.append(args))
     results = tmp_path / "results"
     code = main(
         ["run", str(suite), "--results", str(results), "--set", "encoders.l0-tiny.model=no-such-model"]
@@ -170,6 +196,7 @@ def test_missing_model_is_one_line_exit_2_and_writes_nothing(suite: Path, tmp_pa
     assert code == 2
     assert err[-1].startswith("error: model 'no-such-model' is not a known asset")
     assert not results.exists()
+    assert measured == []  # found before the cells of the encoder before it (bert-tiny) were measured
 
 
 def test_bad_suite_key_is_exit_2(suite: Path, tmp_path: Path, capsys):

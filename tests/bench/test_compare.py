@@ -21,6 +21,7 @@ def _cell(encoder: str, samples: np.ndarray, batch: int = 1) -> CellResult:
 
 
 def _report(cells: list[CellResult], reference_ns: float = 1e6, cpu: str = "cpu-a", **fields) -> Report:
+    fields.setdefault("status", "complete")
     return report(cells, reference={"median_ns": reference_ns}, environment={"cpu": {"model": cpu}}, **fields)
 
 
@@ -113,9 +114,11 @@ def test_cli_exit_codes_markdown_and_json(tmp_path: Path, capsys):
     assert main(["compare", str(base), str(base)]) == 0
     md, verdict = tmp_path / "summary.md", tmp_path / "verdict.json"
     assert main(["compare", str(base), str(slow), "--markdown", str(md), "--json", str(verdict)]) == 1
-    assert "❌ regression" in md.read_text() and json.loads(verdict.read_text())["verdict"] == "regression"
+    assert "❌ FAIL: 1 latency regression" in md.read_text()
+    assert json.loads(verdict.read_text())["verdict"] == "fail"
     assert main(["compare", str(base), str(slow), "--fail-on", "quality"]) == 0  # latency reported only
-    assert "verdict: no regression" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "verdict: pass (failing on quality)" in out and "regression (reported only)" in out
     old = tmp_path / "old.json"
     old.write_text(json.dumps(schema.to_json(_report([_cell("m", TIGHT)])) | {"schema_version": 99}))
     assert main(["compare", str(old), str(base)]) == 2
@@ -128,14 +131,15 @@ def test_cli_exit_codes_markdown_and_json(tmp_path: Path, capsys):
 
 MARKDOWN = """## Benchmark comparison
 
-**❌ regression** (failing on latency, quality)
+**❌ FAIL: 1 latency regression (failing on latency, quality)**
 
 | cell | baseline | candidate | change | 95% CI | verdict |
 |---|---:|---:|---:|---:|---|
 | `m/torch/cpu/fp32/b1/t1` | 100 µs | 200 µs | +100.0% | [+100.0%, +100.0%] | regression |
 
-- latency: 1 regression, 0 improvement, 1 no change
-- only in the candidate: 1 cells, e.g. new/torch/cpu/fp32/b1/t1
+- thresholds: latency 10% (default), noise floor 5 µs (default), quality 0.005 (default)
+- latency: 1 regression, 0 improvements, 1 unchanged
+- only in the candidate: 1 cell, e.g. new/torch/cpu/fp32/b1/t1
 """
 
 

@@ -1,6 +1,6 @@
 from dataclasses import replace
 
-from bench.frontier import frontier, pareto
+from bench.frontier import frontier, measured_frontier, pareto
 from bench.results import EncoderInfo, PairInfo
 from tests.bench.support import cell_result, report, retrieval, system
 
@@ -48,3 +48,12 @@ def test_frontier_joins_latency_and_quality_and_borrows_missing_latency():
         entries["L0"].pareto["dense"] and entries["big"].pareto["dense"]
     )  # faster-but-worse vs slower-but-better
     assert entries["L0"].quality["hybrid"] is None and "hybrid" not in entries["L0"].pareto
+
+
+def test_a_retrieval_only_run_has_no_frontier():
+    quality = retrieval([system("bm25", {"nDCG@10": 0.3}), system("m/dense", {"nDCG@10": 0.4})])
+    alone = report([], retrieval=quality)
+    assert measured_frontier(alone) is None  # no table of quality alone, with empty latency columns
+    given = report([_cell("m", 1, 1e5)])  # a latency report for the encoder: then there is one
+    (entry,) = measured_frontier(alone, given)
+    assert entry.encoder == "m" and entry.latency[1].p50_ns == 1e5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,17 @@ def test_collect_takes_stamped_reports_of_the_suite_by_start_time_and_warns_abou
     assert all(p.name != "tiny-latest.json" for p in report_paths(tmp_path, "tiny"))
 
 
+def test_a_quick_look_is_no_point_of_the_history(tmp_path: Path) -> None:
+    quick = replace(make_report(12), overrides=("latency.batch_sizes=[1]",), quick_look=True)
+    schema.write(quick, tmp_path)  # as <suite>-<stamp>.quick.json, which is not read
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny-20261112T120000.quick.json"]
+    assert collect(tmp_path, "tiny") == ([], [])
+    # Renamed as a stamped report, it is still left out, with a warning.
+    (tmp_path / "tiny-20261112T120000.quick.json").rename(tmp_path / "tiny-20261112T120000.json")
+    reports, (warning,) = collect(tmp_path, "tiny")
+    assert reports == [] and "a quick look" in warning and "left out" in warning
+
+
 def test_history_tracks_latency_and_retrieval_series(tmp_path: Path) -> None:
     write_history(tmp_path)
     # The quality of the dense system drops by a third in the last run; bm25 stays put.
@@ -231,3 +243,29 @@ def test_cli_help_renders(capsys: pytest.CaptureFixture) -> None:
         main(["history", "--help"])
     assert exit_info.value.code == 0
     assert "10% from the median of the previous 5 runs" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_plot_stays_legible_with_36_series(tmp_path: Path) -> None:
+    from bench.history import history_figure
+
+    def day(n: int) -> Report:
+        cells = [
+            cell_result(f"enc{i}", 1, median=(1 + i / 10) * 1e6, p50=(1 + i / 10) * 1e6) for i in range(36)
+        ]
+        suite = {"suite": {"name": "tiny"}, "latency": {"batch_sizes": [1]}}
+        return report(cells, suite=suite, started_at=f"2026-11-{n:02d}T12:00:00+00:00", status="complete")
+
+    reports = [(tmp_path / f"{n}.json", day(n)) for n in (1, 2, 3)]
+    history = build_history("tiny", reports)
+    figure = history_figure(history)
+    (axis,) = figure.axes
+    lines = [line for line in axis.get_lines() if not line.get_label().startswith("_")]
+    assert len(lines) == 36
+    looks = {(line.get_color(), line.get_linestyle(), line.get_marker()) for line in lines}
+    assert len(looks) == 36  # no two series look alike (the default cycle repeats after ten colours)
+    legend = axis.get_legend()
+    assert len(legend.get_texts()) == 36
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    # Beside the axes, not over the lines.
+    assert legend.get_window_extent(renderer).x0 >= axis.get_window_extent(renderer).x1

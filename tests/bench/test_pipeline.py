@@ -15,7 +15,7 @@ from tests.bench.test_cli_run import suite  # noqa: F401  (the fixture)
 
 
 def test_run_suite_returns_the_report_it_wrote(suite: Path, tmp_path: Path) -> None:  # noqa: F811
-    report = run_suite(load_suite(suite, ["latency.backends=torch"]), tmp_path / "results")
+    report = run_suite(load_suite(suite, ["latency.backends=torch"]), tmp_path / "results", as_latest=True)
     assert isinstance(report, Report) and report.status == "complete" and report.finished_at
     assert [c.id for c in report.cells] == [
         f"{e}/torch/cpu/fp32/b{n}/t1" for e in ("bert-tiny", "l0-tiny") for n in (1, 4)
@@ -39,8 +39,21 @@ def test_ctrl_c_writes_the_finished_part_and_carries_it(suite: Path, tmp_path: P
 
     monkeypatch.setattr(pipeline, "run_latency", stopped)
     with pytest.raises(KeyboardInterrupt) as caught:
-        run_suite(load_suite(suite, ["latency.backends=torch"]), tmp_path)
+        run_suite(load_suite(suite, ["latency.backends=torch"]), tmp_path, as_latest=True)
     assert isinstance(caught.value, Interrupted)
     partial = caught.value.report
     assert partial.status == "partial" and len(partial.cells) == 1 and len(partial.setups) == 1
     assert schema.load(schema.paths(partial, tmp_path)[1]) == partial
+
+
+def test_an_error_leaves_no_frozen_progress_line(suite: Path, tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: F811
+    from daft.errors import UserError
+
+    def broken(*args, **kwargs):
+        raise UserError("encoder 'bert-tiny': something is wrong")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(pipeline, "run_latency", broken)
+    with pytest.raises(UserError):
+        run_suite(load_suite(suite, []), tmp_path)
+    assert "tiny: " not in capsys.readouterr().err  # no "tiny: preparing bert-tiny ... 0/8" left behind

@@ -122,8 +122,10 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
     lines = (folder / "per_query.jsonl").read_text().splitlines()
     assert len(lines) == 10 * 3 * 8
     assert json.loads(lines[0]).keys() == {"system", "measure", "qid", "value"}
-    assert report["frontier"][0]["b1"] is None  # no latency cells in this suite
+    # No latency cells in this suite, nor a latency report: no frontier, no empty table, no plot.
+    assert "frontier" not in report and "frontier.png" not in report["artifacts"]["files"]
     out = capsys.readouterr().out
+    assert "the frontier" not in out
     assert "retrieval on tiny-beir" in out.replace("\n", " ") or "retrieval on" in out
     # The document embeddings are cached by encoder: a rerun reuses them, per encoder.
     assert main(["run", str(write_suite()), "--results", str(results)]) == 0

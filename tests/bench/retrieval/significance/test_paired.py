@@ -59,6 +59,28 @@ def test_tie_tolerance():
     assert (c.wins, c.ties, c.losses) == (1, 1, 1)
 
 
+@pytest.mark.parametrize(
+    "a, b, outcome",
+    [
+        (0.5, 0.5, "tie"),  # equal
+        (0.5, 0.5 + 5e-10, "tie"),  # B above, within the tolerance
+        (0.5 + 5e-10, 0.5, "tie"),  # A above, within the tolerance
+        (0.0, TIE_TOLERANCE, "tie"),  # B above by exactly the tolerance: still a tie
+        (TIE_TOLERANCE, 0.0, "tie"),  # A above by exactly the tolerance
+        (0.5 + 2e-9, 0.5, "win"),  # A above, beyond it
+        (0.5, 0.5 + 2e-9, "loss"),  # B above, beyond it
+    ],
+)
+def test_tie_tolerance_either_way_round(a: float, b: float, outcome: str):
+    # A second query, an exact tie, because a paired test needs two.
+    counts = {"win": (1, 1, 0), "tie": (0, 2, 0), "loss": (0, 1, 1)}
+    table = {"A": {"m": {"q": a, "same": 0.25}}, "B": {"m": {"q": b, "same": 0.25}}}
+    (ab,) = compare_systems(table, [("A", "B")], ["m"])
+    assert (ab.wins, ab.ties, ab.losses) == counts[outcome]
+    (ba,) = compare_systems(table, [("B", "A")], ["m"])  # the same query seen from B: mirrored
+    assert (ba.losses, ba.ties, ba.wins) == counts[outcome]
+
+
 def test_holm_across_every_comparison_of_the_call():
     pairs, measures = [("A", "B"), ("A", "C"), ("B", "C")], ["nDCG@10", "RR@10"]
     for test, field in [("t-test", "p_t_test"), ("permutation", "p_permutation")]:

@@ -1,0 +1,67 @@
+"""Typed reading of JSON values: what a report's value must be, or a ValueError that says where it is not.
+
+A report is read by the gate, whose exit code 1 means "regression": a hand-edited or truncated report must
+therefore fail here, as one line naming the value (exit 2), and never later as a crash deep in the
+statistics. These helpers know types, not keys; `bench.report.schema` says which key is which.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["finite", "mapping", "number", "pair", "samples", "scores"]
+
+
+def number(value: Any, where: str, *, optional: bool = False) -> float | None:
+    """A JSON number (a bool is not one); None only when `optional`."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where} is {value!r}, not a number")
+    return value
+
+
+def finite(value: Any, where: str, *, minimum: float = -math.inf) -> float:
+    """A finite JSON number, at least `minimum` (JSON readers accept NaN and Infinity literals)."""
+    value = number(value, where)
+    assert value is not None
+    if not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{where} is {value!r}, not a finite number >= {minimum:g}")
+    return value
+
+
+def mapping(value: Any, where: str, *, optional: bool = False) -> Mapping[str, Any]:
+    """A JSON object (None becomes {} when `optional`)."""
+    if value is None and optional:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where} is {type(value).__name__}, not an object")
+    return value
+
+
+def _array(value: Any, where: str) -> Sequence[Any]:
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{where} is {type(value).__name__}, not an array")
+    return value
+
+
+def pair(value: Any, where: str) -> tuple[Any, Any] | None:
+    """An interval: null, or two numbers (a bound may be null or infinite: the bootstrap can give that)."""
+    if value is None:
+        return None
+    items = _array(value, where)
+    if len(items) != 2:
+        raise ValueError(f"{where} has {len(items)} values, not 2")
+    return (number(items[0], where, optional=True), number(items[1], where, optional=True))
+
+
+def samples(value: Any, where: str) -> tuple[float, ...]:
+    """Raw latencies: an array of finite numbers >= 0 (statistics of anything else would be a crash)."""
+    return tuple(finite(v, f"{where}[{i}]", minimum=0) for i, v in enumerate(_array(value, where)))
+
+
+def scores(value: Any, where: str) -> dict[str, float]:
+    """An object of finite numbers (a retrieval system's measures)."""
+    return {str(k): finite(v, f"{where}.{k}") for k, v in mapping(value, where).items()}
