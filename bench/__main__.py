@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from collections.abc import Sequence
 
 from bench.cli import baseline as baseline_cmd
@@ -14,12 +13,9 @@ from bench.cli import list as list_cmd
 from bench.cli import report as report_cmd
 from bench.cli import run as run_cmd
 from daft import __version__
-from daft.cli.runner import run, subcommands
-from daft.progress import console
+from daft.cli.runner import CRASH, run, subcommands
 
-# Exit codes: 0 pass, 1 regression (`compare`), 2 unusable input, 3 a bug. Python's own code for an uncaught
-# exception is 1, which CI would read as a regression: a crash must never look like a verdict.
-CRASH = 3
+__all__ = ["CRASH", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,13 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (CRASH, with the traceback, for an unexpected exception)."""
-    try:
-        return run(build_parser(), argv)
-    except Exception:  # noqa: BLE001 - anything a UserError did not explain is a bug, reported as one
-        traceback.print_exc()
-        console.print(f"[bold red]internal error[/] (a bug, not a verdict): exit code {CRASH}")
-        return CRASH
+    """Entry point; returns the exit code (0, 1 a regression, 2 unusable input, CRASH a bug)."""
+    return run(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import traceback
 from collections.abc import Sequence
 
 from rich.markup import escape
@@ -10,9 +11,14 @@ from rich.markup import escape
 from daft.errors import UserError
 from daft.progress import console
 
+# Exit codes: 0 done (pass), 1 a regression (`bench compare`), 2 unusable input, 3 a bug. Python's own code for
+# an uncaught exception is 1, which CI would read as a regression: a crash must never look like a verdict.
+CRASH = 3
+
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
-    """Parse `argv`, call the chosen subcommand's `func(args)`, and map the outcome to an exit code."""
+    """Parse `argv`, call the chosen subcommand's `func(args)`, and map the outcome to an exit code
+    (CRASH, with the traceback, for an exception that no UserError explained)."""
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -24,6 +30,10 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130
+    except Exception:  # noqa: BLE001 - anything a UserError did not explain is a bug, reported as one
+        traceback.print_exc()
+        console.print(f"[bold red]internal error[/] (a bug, not a verdict): exit code {CRASH}")
+        return CRASH
 
 
 def subcommands(parser: argparse.ArgumentParser, title: str = "commands") -> argparse._SubParsersAction:

@@ -56,3 +56,13 @@ def test_a_reference_gives_each_pair_its_fraction(tmp_path: Path, capsys) -> Non
     rows = json.loads(out.read_text())
     assert [r["of_reference"] for r in rows] == pytest.approx([0.75, 1.0]) and rows[0]["reference"] == "ref"
     assert "75.0%" in capsys.readouterr().out
+
+
+def test_a_bug_exits_with_the_crash_code_not_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = _pair(tmp_path, {"type": "static", "dim": 1, "projection": False, "parameters": 1}, {})
+
+    def broken(directory: Path) -> dict:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(summary, "row", broken)
+    assert main(["summary", str(pair)]) == 3  # daft shares bench's runner: a crash never reads as a verdict
