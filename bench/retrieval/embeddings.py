@@ -1,8 +1,9 @@
 """Document embeddings: computed once per (document encoder, collection, length) and cached on disk.
 
 The cache key is a fingerprint of everything that changes the vectors: the encoder's weights (sha256 over
-its state dict), its kind, pooling and dimension, the maximum document length, and the collection's content
-fingerprint. A different encoder therefore never reuses another's vectors, and a cache entry whose vectors
+its state dict), its kind, pooling and dimension, the maximum document length, and the corpus fingerprint
+(documents only: another split, other queries or qrels, another suite over the same corpus reuse the
+vectors). A different encoder therefore never reuses another's vectors, and a cache entry whose vectors
 disagree with the encoder's dimension or the corpus size is rebuilt, not trusted.
 """
 
@@ -21,7 +22,7 @@ from daft.errors import UserError
 from daft.onnx_export import weights_fingerprint
 from daft.progress import console, progress
 
-FORMAT = 1
+FORMAT = 2
 VECTORS, IDS = "vectors.npy", "doc_ids.json"
 
 
@@ -33,7 +34,7 @@ def fingerprint(encoder: Encoder, collection: Collection, max_length: int) -> st
         "pooling": getattr(encoder, "pooling", None),
         "dim": encoder.dim,
         "weights": weights_fingerprint(encoder),
-        "collection": collection.fingerprint,
+        "corpus": collection.corpus_fingerprint,
         "max_length": max_length,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
