@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.suite import EncoderSpec, Suite
+from daft import st_models
 from daft.encoders import build
 from daft.errors import UserError
 from daft.pair import MANIFEST, EncoderPair, load_pair
@@ -37,4 +38,8 @@ def load_retrieval_pair(spec: EncoderSpec) -> EncoderPair:
     if spec.model is None or spec.type != "transformer":
         raise UserError(f"encoder {spec.name!r} cannot retrieve: give it a pair, or a transformer model")
     encoder = build({"model": spec.model, "pooling": spec.pooling})
+    if st_models.is_asymmetric(spec.model):
+        # A sentence-transformers Router: its document route embeds the corpus.
+        doc = build({"model": spec.model, "side": "doc"})
+        return EncoderPair(encoder, doc, {"routes": spec.model})
     return EncoderPair(encoder, encoder, {"symmetric": spec.model})

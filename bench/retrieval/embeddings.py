@@ -32,6 +32,8 @@ def fingerprint(encoder: Encoder, collection: Collection, max_length: int) -> st
         "format": FORMAT,
         "kind": type(encoder).__name__,
         "pooling": getattr(encoder, "pooling", None),
+        # A sentence-transformers Router's routes share weights but not outputs.
+        "route": getattr(encoder, "route", None),
         "dim": encoder.dim,
         "weights": weights_fingerprint(encoder),
         "corpus": collection.corpus_fingerprint,
