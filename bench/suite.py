@@ -55,7 +55,7 @@ DTYPES = ("fp32", "fp16", "bf16")
 ENCODER_TYPES = ("transformer", "static")
 POOLINGS = ("mean", "cls")
 SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
-INDEXES = ("flat", "hnsw")
+INDEXES = ("flat", "hnsw", "ivfpq")
 PADDINGS = ("longest", "max_length")
 
 # Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.config.NAME).

@@ -63,28 +63,17 @@ def _load(entry: Path, dim: int, n_docs: int) -> tuple[list[str], np.ndarray] | 
     return doc_ids, np.asarray(vectors)
 
 
-def doc_embeddings(
-    encoder: Encoder,
-    collection: Collection,
-    *,
-    max_length: int,
-    batch_size: int = 128,
-    device: str | None = None,
-    label: str = "",
-) -> tuple[list[str], np.ndarray, str]:
-    """(doc ids, L2-normalised float32 vectors, what the cache did) for every document of `collection`."""
-    key = fingerprint(encoder, collection, max_length)
-    entry = entry_dir(key)
-    found = _load(entry, encoder.dim, len(collection.corpus))
-    if not isinstance(found, str):
-        return *found, "cached"
-    status = "built" if found == "missing" else f"rebuilt ({found})"
-    if found != "missing":
-        console.print(f"[yellow]document embeddings {entry.name}: {found}; encoding again[/]")
-    doc_ids = sorted(collection.corpus)
-    texts = [collection.corpus[d].full_text for d in doc_ids]
+def cached(encoder: Encoder, collection: Collection, max_length: int) -> tuple[list[str], np.ndarray] | str:
+    """The cached (doc ids, vectors) of `encoder` over `collection`, or why there are none ("missing", ...)."""
+    return _load(entry_dir(fingerprint(encoder, collection, max_length)), encoder.dim, len(collection.corpus))
+
+
+def encode_texts(
+    encoder: Encoder, texts: list[str], *, max_length: int, batch_size: int, device: str | None, label: str
+) -> np.ndarray:
+    """L2-normalised vectors of `texts` with a progress bar; non-finite vectors are a UserError."""
     with progress() as bar:
-        task = bar.add_task(f"encode documents {label or collection.name}", total=len(texts))
+        task = bar.add_task(f"encode documents {label}", total=len(texts))
         vectors = encoder.encode(
             texts,
             batch_size=batch_size,
@@ -96,6 +85,15 @@ def doc_embeddings(
         raise UserError(
             f"{label or 'document encoder'}: non-finite document embeddings; refusing to cache them"
         )
+    return vectors
+
+
+def store(
+    encoder: Encoder, collection: Collection, max_length: int, doc_ids: list[str], vectors: np.ndarray
+) -> None:
+    """Write `vectors` (rows in `doc_ids` order: sorted ids) as the sealed cache entry of this key."""
+    key = fingerprint(encoder, collection, max_length)
+    entry = entry_dir(key)
     cache.sweep(entry.parent)
     meta = {
         "kind": "embeddings",
@@ -107,4 +105,35 @@ def doc_embeddings(
     with cache.building(entry, meta) as out:
         np.save(out / VECTORS, vectors)
         (out / IDS).write_text(json.dumps(doc_ids), "utf-8")
+
+
+def doc_embeddings(
+    encoder: Encoder,
+    collection: Collection,
+    *,
+    max_length: int,
+    batch_size: int = 128,
+    device: str | None = None,
+    label: str = "",
+) -> tuple[list[str], np.ndarray, str]:
+    """(doc ids, L2-normalised float32 vectors, what the cache did) for every document of `collection`."""
+    found = cached(encoder, collection, max_length)
+    if not isinstance(found, str):
+        return *found, "cached"
+    status = "built" if found == "missing" else f"rebuilt ({found})"
+    if found != "missing":
+        console.print(
+            f"[yellow]document embeddings of {label or collection.name}: {found}; encoding again[/]"
+        )
+    doc_ids = sorted(collection.corpus)
+    texts = [collection.corpus[d].full_text for d in doc_ids]
+    vectors = encode_texts(
+        encoder,
+        texts,
+        max_length=max_length,
+        batch_size=batch_size,
+        device=device,
+        label=label or collection.name,
+    )
+    store(encoder, collection, max_length, doc_ids, vectors)
     return doc_ids, vectors, status
