@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -89,9 +90,14 @@ def encode_texts(
 
 
 def store(
-    encoder: Encoder, collection: Collection, max_length: int, doc_ids: list[str], vectors: np.ndarray
+    encoder: Encoder,
+    collection: Collection,
+    max_length: int,
+    doc_ids: list[str],
+    vectors: np.ndarray | Sequence[np.ndarray],
 ) -> None:
-    """Write `vectors` (rows in `doc_ids` order: sorted ids) as the sealed cache entry of this key."""
+    """Write `vectors` (rows in `doc_ids` order: sorted ids; or consecutive blocks of them, e.g. memory-
+    mapped shards, copied block by block so the whole matrix is never in memory) as the sealed entry."""
     key = fingerprint(encoder, collection, max_length)
     entry = entry_dir(key)
     cache.sweep(entry.parent)
@@ -102,8 +108,18 @@ def store(
         "collection": collection.name,
         "dim": encoder.dim,
     }
+    blocks = [vectors] if isinstance(vectors, np.ndarray) else list(vectors)
     with cache.building(entry, meta) as out:
-        np.save(out / VECTORS, vectors)
+        rows = sum(len(block) for block in blocks)
+        merged = np.lib.format.open_memmap(
+            out / VECTORS, mode="w+", dtype=np.float32, shape=(rows, encoder.dim)
+        )
+        start = 0
+        for block in blocks:
+            merged[start : start + len(block)] = block
+            start += len(block)
+        merged.flush()
+        del merged
         (out / IDS).write_text(json.dumps(doc_ids), "utf-8")
 
 

@@ -80,13 +80,15 @@ def encode_sharded(
     cache.atomic_write_bytes(staging / f"rank{world.rank:05d}.npy", buffer.getvalue())
     distributed.barrier(world)
     if world.main:
-        parts = [np.load(staging / f"rank{rank:05d}.npy") for rank in range(world.size)]
-        merged = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
-        if merged.shape != (len(doc_ids), encoder.dim):
+        # Memory-mapped: the merge copies slice by slice, never holding the whole corpus's vectors.
+        parts = [np.load(staging / f"rank{rank:05d}.npy", mmap_mode="r") for rank in range(world.size)]
+        rows = sum(len(part) for part in parts)
+        if rows != len(doc_ids) or any(part.shape[1:] != (encoder.dim,) for part in parts):
             raise UserError(
-                f"{staging}: merged shards are {merged.shape}, expected ({len(doc_ids)}, {encoder.dim})"
+                f"{staging}: the shards hold {rows} rows, expected {len(doc_ids)} of {encoder.dim}-d"
             )
-        embeddings.store(encoder, collection, max_length, doc_ids, merged)
+        embeddings.store(encoder, collection, max_length, doc_ids, parts)
+        del parts
         cache.remove(staging)
     distributed.barrier(world)
     return ShardedResult("built", len(doc_ids), (start, end))
