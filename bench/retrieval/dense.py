@@ -5,7 +5,7 @@ there for corpora where exact search is too slow (Malkov & Yashunin, "Efficient 
 nearest neighbor search using Hierarchical Navigable Small World graphs", TPAMI 2020); `ivfpq`
 (IndexIVFPQ: an inverted file of k-means cells, vectors compressed by product quantisation; Jegou et al.,
 "Product quantization for nearest neighbor search", TPAMI 2011) is for corpora whose float32 vectors do
-not fit in memory: `dim / 8` bytes per vector instead of `4 * dim`. docs/SCALE.md measures all three.
+not fit in memory: `dim / 4` bytes per vector instead of `4 * dim`. docs/SCALE.md measures all three.
 """
 
 from __future__ import annotations
@@ -25,15 +25,16 @@ HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 256  # above the usual depth of 100-1000 hits it must return well
 IVF_CELLS_PER_SQRT_N = 4  # nlist = 4 sqrt(n): FAISS's guideline range is 4-16 sqrt(n)
 IVF_NPROBE = 32  # cells visited per query
-PQ_BYTES_PER_8_DIMS = 1  # one 8-bit code per 8 dimensions
+# One 8-bit code per 4 dimensions: on minilm-l6 wordnet-small, recall@100 vs flat 0.76 (per 8: 0.66).
+PQ_DIMS_PER_CODE = 4
 PQ_BITS = 8
 # k-means wants ~39 training points per centroid (FAISS warns below); PQ needs 2^bits per sub-quantiser.
 TRAIN_POINTS_PER_CELL = 39
 
 
 def _sub_quantizers(dim: int) -> int:
-    """The largest divisor of `dim` not above dim / 8: FAISS needs the sub-vectors to tile the vector."""
-    target = max(1, dim * PQ_BYTES_PER_8_DIMS // 8)
+    """The largest divisor of `dim` not above dim / 4: FAISS needs the sub-vectors to tile the vector."""
+    target = max(1, dim // PQ_DIMS_PER_CODE)
     return max(m for m in range(1, target + 1) if dim % m == 0)
 
 

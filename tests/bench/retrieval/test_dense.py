@@ -47,10 +47,10 @@ def test_ivfpq_finds_most_of_the_exact_top_hits_in_fewer_bytes():
     qids = [f"q{i}" for i in range(20)]
     exact = search(build_index(docs, "flat"), doc_ids, queries, qids, 10)
     index = build_index(docs, "ivfpq")
-    assert index.code_size == 4  # 32 dims -> 4 one-byte codes, not 128 bytes of float32
+    assert index.code_size == 8  # 32 dims -> 8 one-byte codes, not 128 bytes of float32
     approx = search(index, doc_ids, queries, qids, 10)
     overlap = np.mean([len(set(exact[q]) & set(approx[q])) / 10 for q in qids])
-    # 4 bytes a vector is lossy (docs/SCALE.md measures real embeddings), but far from chance (~0.003).
+    # 8 bytes a vector is lossy (docs/SCALE.md measures real embeddings), but far from chance (~0.003).
     assert overlap >= 0.2
     # A query that is a document finds it.
     assert np.mean([f"d{i}" in approx[q] for i, q in enumerate(qids)]) >= 0.9
