@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 from bench.cli import baseline as baseline_cmd
 from bench.cli import compare as compare_cmd
+from bench.cli import encode as encode_cmd
 from bench.cli import history as history_cmd
+from bench.cli import indexes as indexes_cmd
 from bench.cli import list as list_cmd
 from bench.cli import report as report_cmd
 from bench.cli import run as run_cmd
@@ -23,7 +25,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--version", action="version", version=f"bench {__version__}")
     commands = subcommands(parser)
-    for module in (run_cmd, list_cmd, report_cmd, compare_cmd, baseline_cmd, history_cmd):
+    for module in (
+        run_cmd,
+        list_cmd,
+        report_cmd,
+        compare_cmd,
+        baseline_cmd,
+        history_cmd,
+        encode_cmd,
+        indexes_cmd,
+    ):
         module.add_parser(commands)
     return parser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.suite import EncoderSpec, Suite
+from daft import st_models
 from daft.encoders import build
 from daft.errors import UserError
 from daft.pair import MANIFEST, EncoderPair, load_pair
@@ -40,4 +41,8 @@ def load_retrieval_pair(spec: EncoderSpec) -> EncoderPair:
     # with the quality of the unprojected one.
     options = {"model": spec.model, "pooling": spec.pooling, "dim": spec.dim}
     encoder = build({k: v for k, v in options.items() if v is not None})
+    if st_models.is_asymmetric(spec.model):
+        # A sentence-transformers Router: its document route embeds the corpus.
+        doc = build({"model": spec.model, "side": "doc"})
+        return EncoderPair(encoder, doc, {"routes": spec.model})
     return EncoderPair(encoder, encoder, {"symmetric": spec.model})

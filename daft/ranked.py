@@ -1,0 +1,134 @@
+"""A compact ranked run: per query, its hits as slices of two flat arrays (document index, score).
+
+A run at depth 1000 over thousands of queries held as dicts or lists of (str, float) tuples costs a few
+hundred bytes per hit; here a hit is 8 bytes (int32 index into one table of doc ids + float32 score:
+Lucene scores are float32, so nothing is lost). Per-query lists are made only when a query is asked for.
+"""
+
+from __future__ import annotations
+
+import io
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from daft.errors import UserError
+
+Hits = list[tuple[str, float]]
+
+
+class RankedRun(Mapping[str, Hits]):
+    """qid -> ranked (doc id, score), best first; read-only, backed by flat numpy arrays."""
+
+    def __init__(
+        self,
+        qids: Sequence[str],
+        doc_table: Sequence[str],
+        offsets: np.ndarray,
+        docs: np.ndarray,
+        scores: np.ndarray,
+    ) -> None:
+        """Query `qids[i]`'s hits are `docs[offsets[i]:offsets[i+1]]` (indices into `doc_table`), `scores` alike."""
+        if len(offsets) != len(qids) + 1 or len(docs) != len(scores) or int(offsets[-1]) != len(docs):
+            raise UserError(
+                f"ranked run: {len(qids)} queries, {len(offsets)} offsets, {len(docs)} hits and "
+                f"{len(scores)} scores do not fit together"
+            )
+        self.qids = list(qids)
+        self.doc_table = list(doc_table)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.docs = np.asarray(docs, dtype=np.int32)
+        self.scores = np.asarray(scores, dtype=np.float32)
+        self._row = {qid: i for i, qid in enumerate(self.qids)}
+
+    def __getitem__(self, qid: str) -> Hits:
+        row = self._row[qid]
+        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
+        table = self.doc_table
+        return [
+            (table[d], float(s))
+            for d, s in zip(self.docs[start:end].tolist(), self.scores[start:end].tolist(), strict=True)
+        ]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.qids)
+
+    def __len__(self) -> int:
+        return len(self.qids)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return len(self) == len(other) and all(qid in other and self[qid] == other[qid] for qid in self)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking Mapping semantics, like dict
+
+    @property
+    def hits(self) -> int:
+        """Hits over all queries."""
+        return len(self.docs)
+
+    def to_bytes(self) -> bytes:
+        """The arrays as an .npz file's bytes (written atomically by the caller)."""
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            qids=np.array(self.qids, dtype=str),
+            doc_table=np.array(self.doc_table, dtype=str),
+            offsets=self.offsets,
+            docs=self.docs,
+            scores=self.scores,
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def load(cls, path: Path) -> RankedRun:
+        """Read a run written from `to_bytes`; a damaged file is a UserError naming it."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in ("qids", "doc_table", "offsets", "docs", "scores")}
+        except (OSError, ValueError, KeyError) as err:
+            raise UserError(f"{path}: not a readable ranked run ({err})") from None
+        if len(arrays["docs"]) and not 0 <= int(arrays["docs"].min()) <= int(arrays["docs"].max()) < len(
+            arrays["doc_table"]
+        ):
+            raise UserError(f"{path}: document indices outside its table of {len(arrays['doc_table'])} ids")
+        return cls(
+            arrays["qids"].tolist(),
+            arrays["doc_table"].tolist(),
+            arrays["offsets"],
+            arrays["docs"],
+            arrays["scores"],
+        )
+
+
+class RunBuilder:
+    """Collects hits query by query into the flat arrays of a RankedRun."""
+
+    def __init__(self) -> None:
+        self._qids: list[str] = []
+        self._table: dict[str, int] = {}
+        self._offsets = array("q", [0])
+        self._docs = array("i")
+        self._scores = array("f")
+
+    def add(self, qid: str, hits: Sequence[tuple[str, float]]) -> None:
+        """Append query `qid`'s hits (already ranked)."""
+        table = self._table
+        for doc_id, score in hits:
+            self._docs.append(table.setdefault(doc_id, len(table)))
+            self._scores.append(score)
+        self._qids.append(qid)
+        self._offsets.append(len(self._docs))
+
+    def build(self) -> RankedRun:
+        """The run of everything added."""
+        return RankedRun(
+            self._qids,
+            list(self._table),
+            np.frombuffer(self._offsets, dtype=np.int64),
+            np.frombuffer(self._docs, dtype=np.int32),
+            np.frombuffer(self._scores, dtype=np.float32),
+        )

@@ -1,0 +1,87 @@
+"""sentence-transformers and model2vec directories as encoders: detected, loaded, routed, same vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.pairs import load_retrieval_pair
+from bench.suite import EncoderSpec
+from daft import st_models
+from daft.encoders import build
+from daft.errors import UserError
+from daft.pair import EncoderPair
+from daft.st_export import export
+
+TEXTS = ["a potter shapes clay on a wheel", "bank", "zebras have black and white stripes"]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def cls_st_dir(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    """A symmetric sentence-transformers model: tiny BERT, CLS pooling, Normalize."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    body = Transformer(str(tiny_model_dir))
+    model = SentenceTransformer(modules=[body, Pooling(32, pooling_mode="cls"), Normalize()], device="cpu")
+    model.save(str(tmp_path / "st-cls"))
+    return tmp_path / "st-cls"
+
+
+def test_a_sentence_transformers_dir_pools_as_its_config_says(cls_st_dir: Path, tiny_model_dir: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    assert st_models.detect(cls_st_dir) == "sentence-transformers"
+    assert not st_models.is_asymmetric(cls_st_dir)
+    encoder = build({"model": str(cls_st_dir)})
+    expected = SentenceTransformer(str(cls_st_dir), device="cpu").encode(TEXTS)
+    assert np.abs(encoder.encode(TEXTS) - expected).max() < 1e-5
+    # Our own CLS pooling of the same weights agrees; mean pooling would not.
+    assert (
+        np.abs(build({"model": str(tiny_model_dir), "pooling": "cls"}).encode(TEXTS) - expected).max() < 1e-5
+    )
+    assert (
+        np.abs(build({"model": str(tiny_model_dir), "pooling": "mean"}).encode(TEXTS) - expected).max() > 1e-3
+    )
+
+
+def test_a_router_dir_gives_each_side_its_route(
+    tiny_model_dir: Path, tiny_tokenizer_dir: Path, tmp_path: Path
+) -> None:
+    query = build({"arch": {"hidden": 32}, "type": "static", "tokenizer": str(tiny_tokenizer_dir)})
+    doc = build({"model": str(tiny_model_dir)})
+    export(EncoderPair(query, doc), tmp_path / "router")
+    assert st_models.is_asymmetric(tmp_path / "router")
+    spec = EncoderSpec(name="router", model=str(tmp_path / "router"))
+    pair = load_retrieval_pair(spec)
+    assert np.abs(pair.query.encode(TEXTS) - query.encode(TEXTS)).max() < 1e-5
+    assert np.abs(pair.doc.encode(TEXTS) - doc.encode(TEXTS)).max() < 1e-5
+    assert pair.query.route == "query" and pair.doc.route == "document"
+
+
+def test_a_model2vec_dir_gives_model2vecs_vectors(tiny_tokenizer_dir: Path, tmp_path: Path) -> None:
+    from model2vec import StaticModel
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir).backend_tokenizer
+    vectors = np.random.default_rng(0).normal(size=(tokenizer.get_vocab_size(), 16)).astype(np.float32)
+    StaticModel(vectors, tokenizer, normalize=True).save_pretrained(tmp_path / "m2v")
+    assert st_models.detect(tmp_path / "m2v") == "model2vec"
+    encoder = build({"model": str(tmp_path / "m2v")})
+    expected = StaticModel.from_pretrained(tmp_path / "m2v").encode(TEXTS)
+    assert encoder.dim == 16
+    assert np.abs(encoder.encode(TEXTS) - expected).max() < 1e-5
+
+
+def test_a_plain_directory_is_not_taken_for_one(tiny_model_dir: Path, tmp_path: Path) -> None:
+    assert st_models.detect(tiny_model_dir) is None
+    assert st_models.detect(tmp_path / "missing") is None
+    with pytest.raises(UserError, match="neither"):
+        st_models.load(tiny_model_dir)
