@@ -82,7 +82,7 @@ def _number(value: object) -> float | None:
 def plot(curves: Sequence[Curve], *, title: str = "") -> bytes:
     """The panels of `curves`, overlaid, as PNG bytes."""
     plt = pyplot()
-    figure, axes = plt.subplots(2, 3, figsize=(15, 8))
+    figure, axes = plt.subplots(2, 3, figsize=(15, 8), layout="constrained")
     flat = axes.ravel()
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, curve in enumerate(curves):
