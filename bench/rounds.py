@@ -9,7 +9,9 @@ benchmark once) and pyperf's worker processes (samples spread over several runs 
 
 Each round's order is a seeded permutation, so no cell always follows the same neighbour (a cell visited
 right after a heavy one inherits its caches and clock state); the seed is the suite's [measure] seed and
-each cell records its position in every round (`CellRound.position`). A cell warms up once, before its
+each cell records its position in every round (`CellRound.position`). The cells a speed-up pairs (one
+group: `Cell.peers`) are visited back to back within a round, so each pair shares the machine's state
+of the same moment. A cell warms up once, before its
 first round (each input shape once, then to steady state); later visits begin with one untimed call when
 calls are short, because the cells visited in between evicted its weights from the caches.
 """
@@ -34,12 +36,26 @@ __all__ = ["TimedCell", "interleave", "schedule"]
 REWARM_SHARE = 0.5
 
 
-def schedule(cells: int, rounds: int, seed: int) -> list[list[int]]:
-    """The visiting order of each round: `rounds` permutations of range(`cells`), reproducible from `seed`."""
-    if cells < 0 or rounds < 1:
-        raise ValueError(f"need cells >= 0 and rounds >= 1, got cells={cells}, rounds={rounds}")
+def schedule(groups: Sequence[Hashable], rounds: int, seed: int) -> list[list[int]]:
+    """The visiting order of each round: a permutation of the cells (indexes into `groups`, each cell's
+    group), reproducible from `seed`. The groups come in a shuffled order and the cells of a group one
+    after another, in a shuffled order too: the cells a speed-up compares (`Cell.peers`) are measured
+    back to back, a fraction of a second apart instead of up to a whole round."""
+    if rounds < 1:
+        raise ValueError(f"need rounds >= 1, got {rounds}")
+    members: dict[Hashable, list[int]] = {}
+    for index, group in enumerate(groups):
+        members.setdefault(group, []).append(index)
+    keys = list(members)
     rng = np.random.default_rng(seed)
-    return [[int(i) for i in rng.permutation(cells)] for _ in range(rounds)]
+    order = []
+    for _ in range(rounds):
+        visits = []
+        for g in rng.permutation(len(keys)):
+            cells = members[keys[int(g)]]
+            visits += [cells[int(i)] for i in rng.permutation(len(cells))]
+        order.append(visits)
+    return order
 
 
 def _merged(total: Mapping[str, Any] | None, part: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -75,6 +91,7 @@ class TimedCell:
     budget: Budget  # the cell's whole budget; each round collects `budget.share(rounds)`
     rounds: int
     shapes: Sequence[Hashable] | None = None
+    group: Hashable = None  # cells of one group are visited back to back (`schedule`)
     clock: Clock = time.perf_counter_ns
     samples: Samples = field(default_factory=Samples)
     visits: list[CellRound] = field(default_factory=list)
@@ -108,7 +125,7 @@ def interleave(
     `on_visit(round, index)` is called before each visit (progress). The cyclic collector runs between
     rounds, never inside one. A KeyboardInterrupt leaves the cells with the rounds they finished.
     """
-    order = schedule(len(cells), rounds, seed)
+    order = schedule([c.group for c in cells], rounds, seed)
     # A full collection walks every model's objects (most of a second with torch loaded); frozen once,
     # the collection between rounds only walks what the rounds allocated.
     gc.collect()

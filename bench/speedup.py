@@ -1,7 +1,7 @@
 """A cell's speed-up over the suite's baseline encoder ("x2.31 vs minilm-l6"), with its interval.
 
 The baseline cell is the baseline encoder's cell with the same backend, device, dtype, batch size and
-threads. With interleaved rounds on both sides the ratio and its interval come from per-round pairs
+threads (`Cell.peers`). With interleaved rounds on both sides the ratio and its interval come from per-round pairs
 (`bench.stats.paired_ratio_ci`); otherwise (one round, or a report written before rounds) from the pooled
 samples of the two cells (`bench.stats.ratio_ci`), and without samples it is the ratio of the medians alone.
 """
@@ -16,7 +16,6 @@ from bench.stats import paired_ratio_ci, ratio_ci
 
 __all__ = ["WIDE", "Speedup", "baseline_cell", "speedup"]
 
-_SAME_CELL = ("backend", "device", "dtype", "threads", "batch_size")
 # An interval wider than this share of its ratio is marked: two runs could then differ by as much (the
 # issue asks that quiet and loaded runs agree within 20%).
 WIDE = 0.2
@@ -50,8 +49,7 @@ def baseline_cell(report: Report, result: CellResult) -> CellResult | None:
         (
             other
             for other in report.cells
-            if other.cell.encoder == baseline
-            and all(getattr(other.cell, k) == getattr(result.cell, k) for k in _SAME_CELL)
+            if other.cell.encoder == baseline and other.cell.peers == result.cell.peers
         ),
         None,
     )

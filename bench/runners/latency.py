@@ -274,4 +274,5 @@ def _prepare_all(
                     shapes[cell.batch_size] = _batch_shapes(encoder, texts, cell.batch_size, query)
                 batch = batches(texts, cell.batch_size)
                 rounds = suite.measure.rounds
-                yield cell, TimedCell(prepared, batch, suite.measure, rounds, shapes[cell.batch_size])
+                shape = shapes[cell.batch_size]
+                yield cell, TimedCell(prepared, batch, suite.measure, rounds, shape, group=cell.peers)

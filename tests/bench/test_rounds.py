@@ -55,14 +55,24 @@ def timed(step: Fake, rounds: int, budget: Budget = BUDGET) -> TimedCell:
 
 
 def test_each_round_visits_every_cell_once_in_a_seeded_shuffled_order() -> None:
-    order = schedule(12, 5, seed=3)
+    order = schedule(range(12), 5, seed=3)  # every cell a group of its own
     assert len(order) == 5 and all(sorted(r) == list(range(12)) for r in order)
     assert len({tuple(r) for r in order}) > 1  # shuffled per round, not one order repeated
     assert any(r != list(range(12)) for r in order)
-    assert schedule(12, 5, seed=3) == order and schedule(12, 5, seed=4) != order
-    assert schedule(3, 1, seed=0)[0] in ([0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0])
+    assert schedule(range(12), 5, seed=3) == order and schedule(range(12), 5, seed=4) != order
     with pytest.raises(ValueError):
-        schedule(3, 0, seed=0)
+        schedule(range(3), 0, seed=0)
+
+
+def test_a_groups_cells_are_visited_back_to_back_in_a_shuffled_order() -> None:
+    groups = ["b1", "b8", "b1", "b8", "b1", "b32"]  # e.g. three encoders at batch 1, two at batch 8
+    order = schedule(groups, 20, seed=0)
+    for visits in order:
+        assert sorted(visits) == list(range(6))
+        runs = [groups[i] for i in visits]
+        assert len([g for k, g in enumerate(runs) if k == 0 or runs[k - 1] != g]) == 3  # one run per group
+    assert len({tuple(v) for v in order}) > 5  # both the groups and their members are shuffled
+    assert {v.index(0) for v in order} != {order[0].index(0)}
 
 
 def test_interleave_follows_the_schedule_and_records_positions() -> None:
@@ -70,7 +80,7 @@ def test_interleave_follows_the_schedule_and_records_positions() -> None:
     cells = [timed(Fake(clock, (i + 1) * 100 * US), rounds=4) for i in range(3)]
     seen: list[tuple[int, int]] = []
     order = interleave(cells, 4, seed=7, on_visit=lambda r, i: seen.append((r, i)))
-    assert order == schedule(3, 4, seed=7)
+    assert order == schedule([None] * 3, 4, seed=7)
     assert seen == [(r, i) for r, visits in enumerate(order) for i in visits]
     for index, cell in enumerate(cells):
         assert [v.position for v in cell.visits] == [visits.index(index) for visits in order]
