@@ -28,6 +28,8 @@ from typing import Any
 
 from bench.stats import steady_state
 
+MIN_ROUND_SAMPLES = 3
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -43,15 +45,19 @@ class Budget:
 
     def share(self, rounds: int) -> Budget:
         """One round's share of the budget when a cell is measured in `rounds` rounds: the times and
-        sample counts divided among them (at least one sample per round), the warm-up left whole (it
-        runs once, before the first round)."""
+        sample counts divided among them, the warm-up left whole (it runs once, before the first round).
+
+        A round still asks for `MIN_ROUND_SAMPLES` samples (or all of `min_samples`, if fewer): the round's
+        median is what a speed-up pairs, and a median of two is the mean of a preempted call and another.
+        """
         if rounds <= 1:
             return self
+        min_samples = min(self.min_samples, max(math.ceil(self.min_samples / rounds), MIN_ROUND_SAMPLES))
         return replace(
             self,
             min_time_s=self.min_time_s / rounds,
-            min_samples=math.ceil(self.min_samples / rounds),
-            max_samples=max(self.max_samples // rounds, 1),
+            min_samples=min_samples,
+            max_samples=max(self.max_samples // rounds, min_samples),
             max_time_s=self.max_time_s / rounds,
         )
 

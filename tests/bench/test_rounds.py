@@ -104,9 +104,13 @@ def test_warm_up_runs_once_and_samples_pool_over_rounds() -> None:
 
 def test_budget_share_divides_the_times_and_counts() -> None:
     assert BUDGET.share(1) is BUDGET
-    share = Budget(min_time_s=0.3, min_samples=10, max_samples=7, max_time_s=2.5).share(5)
+    share = Budget(min_time_s=0.3, min_samples=20, max_samples=10, max_time_s=2.5).share(5)
     assert share.min_time_s == pytest.approx(0.06) and share.max_time_s == pytest.approx(0.5)
-    assert share.min_samples == 2 and share.max_samples == 1
+    assert share.min_samples == 4 and share.max_samples == 4
+    # A round's median needs three samples to outvote a preempted call; never more than the whole asked.
+    assert (
+        Budget(min_samples=10).share(5).min_samples == 3 and Budget(min_samples=2).share(5).min_samples == 2
+    )
 
 
 def _result(encoder: str, cell: TimedCell) -> CellResult:
