@@ -28,7 +28,7 @@ from typing import Any
 
 from bench.stats import steady_state
 
-MIN_ROUND_SAMPLES = 3
+MIN_ROUND_SAMPLES = 3  # the fewest whose median ignores one preempted call (see `Budget.share`)
 
 
 @dataclass(frozen=True)
