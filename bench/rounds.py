@@ -108,7 +108,12 @@ class TimedCell:
         cache_stats = getattr(self.step, "cache_stats", lambda: None)
         cache_stats()  # resets the counters, so the rates are this cell's (the cache is frozen)
         before = len(self.samples.end_to_end)
-        collect(self.step, self.batch, share, self.samples, self.clock)
+        try:
+            collect(self.step, self.batch, share, self.samples, self.clock)
+        except KeyboardInterrupt:  # a round half-measured is no round: keep the samples of whole ones
+            for phase in (self.samples.tokenize, self.samples.forward, self.samples.end_to_end):
+                del phase[before:]
+            raise
         self.word_cache = _merged(self.word_cache, cache_stats())
         new = self.samples.end_to_end[before:]
         self.visits.append(CellRound(float(np.median(new)), len(new), position))

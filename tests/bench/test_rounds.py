@@ -174,3 +174,24 @@ def test_a_load_on_one_cell_in_some_rounds_widens_the_interval_not_the_ratio() -
     assert found is not None and found.method == "rounds" and found.rounds == 5
     assert found.value == pytest.approx(2.0)
     assert found.wide and found.high == pytest.approx(8.0)
+
+
+def test_a_round_cut_by_ctrl_c_leaves_only_whole_rounds() -> None:
+    clock = Clock()
+    step = Fake(clock, 100 * US)
+    cell = timed(step, rounds=5)
+    cell.visit(0)
+    whole = len(cell.samples.end_to_end)
+    real_forward = step.forward
+    start = step.calls
+
+    def interrupted(inputs):
+        if step.calls - start >= 3:  # the re-warm call and two timed samples made, then Ctrl-C
+            raise KeyboardInterrupt
+        return real_forward(inputs)
+
+    step.forward = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        cell.visit(0)
+    assert len(cell.visits) == 1 and len(cell.samples.end_to_end) == whole == cell.visits[0].n
+    assert len(cell.samples.tokenize) == len(cell.samples.forward) == whole
