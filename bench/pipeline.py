@@ -99,11 +99,14 @@ def run_suite(
         def advance(step: str) -> None:
             bar.update(task, advance=1, description=f"{suite.name}: {step}")
 
+        def describe(step: str) -> None:
+            bar.update(task, description=f"{suite.name}: {step}")
+
         try:
             report = replace(report, **environment_section(suite))
             if measured.cells:
                 bar.update(task, description=f"{suite.name}: preparing {measured.cells[0].encoder}")
-                for result in run_latency(suite, measured, workdir=Path(workdir)):
+                for result in run_latency(suite, measured, workdir=Path(workdir), on_visit=describe):
                     if isinstance(result, EncoderInfo):
                         encoders[result.name] = result
                     elif isinstance(result, SetupResult):

@@ -41,6 +41,12 @@ class Cell:
         return (self.encoder, self.backend, self.device, self.dtype, self.batch_size, self.threads)
 
     @property
+    def peers(self) -> tuple:
+        """What this cell shares with the cells of other encoders it is compared with (a speed-up's pair):
+        every field but the encoder."""
+        return (self.backend, self.device, self.dtype, self.batch_size, self.threads)
+
+    @property
     def id(self) -> str:
         """A readable, stable id: `encoder/backend/device/dtype/b<batch>[/t<threads>]`."""
         parts = [self.encoder, self.backend, self.device, self.dtype, f"b{self.batch_size}"]

@@ -20,6 +20,7 @@ __all__ = [
     "STATUSES",
     "Artifacts",
     "CellResult",
+    "CellRound",
     "EncoderInfo",
     "Exclusion",
     "FrontierEntry",
@@ -76,6 +77,16 @@ class Warmup:
 
 
 @dataclass(frozen=True)
+class CellRound:
+    """One round of a cell measured in interleaved rounds: its end-to-end median (ns), its sample count,
+    and where the round's shuffled order visited it (0 = first)."""
+
+    median: float
+    n: int
+    position: int
+
+
+@dataclass(frozen=True)
 class CellResult:
     """One measured latency cell: statistics per phase, the raw samples, warm-up, memory, warnings."""
 
@@ -91,6 +102,9 @@ class CellResult:
     warnings: tuple[str, ...] = ()
     # A static backend's word cache during this cell: hit rates of words and of whole texts (None: no cache).
     word_cache: Mapping[str, Any] | None = None
+    # The interleaved rounds in order (empty in reports written before rounds existed); the phase
+    # statistics pool every round's samples, a speed-up pairs the rounds of two cells.
+    rounds: tuple[CellRound, ...] = ()
 
     @property
     def id(self) -> str:

@@ -168,7 +168,10 @@ class MeasureSpec(Budget):
 
     cv_warn: float = 0.10
     parity_tol: float = 1e-3
-    seed: int = 0
+    seed: int = 0  # the bootstrap's and the rounds' shuffle
+    # Interleaved rounds (`bench.rounds`): each cell collects 1/rounds of its budget in each round, every
+    # round visiting every cell once in a shuffled order; 1 measures each cell in one go.
+    rounds: int = 5
 
 
 # Top-level table -> (Suite attribute, dataclass of one entry). Known keys, override typing and `to_dict`
@@ -492,6 +495,7 @@ def _parse_measure(t: Table) -> MeasureSpec:
         cv_warn=t.number("cv_warn", positive=True),
         parity_tol=t.number("parity_tol", positive=True),
         seed=t.integer("seed", minimum=0),
+        rounds=t.integer("rounds", minimum=1),
     )
     if spec.max_samples < spec.min_samples:
         t.fail(

@@ -19,12 +19,16 @@ Design notes, after pyperf (warm-up, calibrated loops) and pytest-benchmark (min
 from __future__ import annotations
 
 import gc
+import math
 import time
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bench.stats import steady_state
+
+MIN_ROUND_SAMPLES = 3  # the fewest whose median ignores one preempted call (see `Budget.share`)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,31 @@ class Budget:
     warmup_window: int = 5
     warmup_rel_tol: float = 0.05
     warmup_max_s: float = 3.0
+
+    def share(self, rounds: int) -> Budget:
+        """One round's share of the budget when a cell is measured in `rounds` rounds: the times and
+        sample counts divided among them, the warm-up left whole (it runs once, before the first round).
+
+        A round still asks for `MIN_ROUND_SAMPLES` samples (or all of `min_samples`, if fewer): the round's
+        median is what a speed-up pairs, and a median of two is the mean of a preempted call and another.
+        """
+        if rounds <= 1:
+            return self
+        min_samples = min(self.min_samples, max(math.ceil(self.min_samples / rounds), MIN_ROUND_SAMPLES))
+        return replace(
+            self,
+            min_time_s=self.min_time_s / rounds,
+            min_samples=min_samples,
+            max_samples=max(self.max_samples // rounds, min_samples),
+            max_time_s=self.max_time_s / rounds,
+        )
+
+
+Clock = Callable[[], int]  # nanoseconds
+
+
+def _seconds(ns: int) -> float:
+    return ns / 1e9
 
 
 @dataclass
@@ -59,6 +88,9 @@ class Step:
 
     cuda_timer: Any = None
 
+    def activate(self) -> None:
+        """Make this step's process-wide settings current (nothing by default)."""
+
     def tokenize(self, texts: Sequence[str]) -> Any:
         """Text to backend-ready inputs."""
         return texts
@@ -72,9 +104,7 @@ class Step:
         return output
 
 
-def timed_call(
-    step: Any, texts: Sequence[str], clock: Callable[[], int] = time.perf_counter_ns
-) -> tuple[int, int, int]:
+def timed_call(step: Any, texts: Sequence[str], clock: Clock = time.perf_counter_ns) -> tuple[int, int, int]:
     """One call: (tokenize ns, forward ns, end-to-end ns)."""
     timer = step.cuda_timer
     t0 = clock()
@@ -114,6 +144,79 @@ def batches(texts: Sequence[str], batch_size: int) -> Callable[[int], Sequence[s
     return batch
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Collect now, then keep the cyclic collector out of the timed region: a GC pause is harness noise."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def warm_up(
+    step: Any,
+    batch: Callable[[int], Sequence[str]],
+    budget: Budget,
+    result: Samples,
+    shapes: Sequence[Hashable] | None = None,
+    clock: Clock = time.perf_counter_ns,
+) -> None:
+    """Call each distinct input shape once, then call until latency is steady; record both counts."""
+    start = clock()
+    first_of_shape = {shape: i for i, shape in reversed(list(enumerate(shapes or [])))}
+    for i in sorted(first_of_shape.values()):
+        if _seconds(clock() - start) >= budget.warmup_max_s:
+            break
+        timed_call(step, batch(i), clock)
+        result.warmup_shapes += 1
+    warm: list[int] = []
+    while True:
+        warm.append(timed_call(step, batch(len(warm)), clock)[2])
+        if steady_state(warm, budget.warmup_window, budget.warmup_rel_tol):
+            result.warmup_steady = True
+            break
+        if _seconds(clock() - start) >= budget.warmup_max_s:
+            break
+    result.warmup_calls = len(warm)
+
+
+def collect(
+    step: Any,
+    batch: Callable[[int], Sequence[str]],
+    budget: Budget,
+    result: Samples,
+    clock: Clock = time.perf_counter_ns,
+) -> int:
+    """Time calls until `budget` is met, appending to `result`; returns how many were added.
+
+    Called once per cell (`measure`) or once per round with a share of the budget (`bench.rounds`); the
+    rotation goes on where the previous call left it, so every round times other batches.
+    """
+    start = clock()
+    offset = result.warmup_calls + len(result.end_to_end)
+    i = 0
+    while True:
+        tok, fwd, total = timed_call(step, batch(offset + i), clock)
+        result.tokenize.append(tok)
+        result.forward.append(fwd)
+        result.end_to_end.append(total)
+        i += 1
+        elapsed = _seconds(clock() - start)
+        if i >= budget.max_samples:
+            break
+        if elapsed >= budget.max_time_s:
+            result.capped = result.capped or i < budget.min_samples
+            break
+        if elapsed >= budget.min_time_s and i >= budget.min_samples:
+            break
+    result.wall_s += _seconds(clock() - start)
+    return i
+
+
 def measure(
     step: Any,
     texts: Sequence[str],
@@ -127,48 +230,9 @@ def measure(
     """
     batch = batches(texts, batch_size)
     result = Samples()
-    clock = time.perf_counter
-    # Collect now and keep the collector out of the timed region: a GC pause is harness noise.
-    gc.collect()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = clock()
-        first_of_shape = {shape: i for i, shape in reversed(list(enumerate(shapes or [])))}
-        for i in sorted(first_of_shape.values()):
-            if clock() - start >= budget.warmup_max_s:
-                break
-            timed_call(step, batch(i))
-            result.warmup_shapes += 1
-        warm: list[int] = []
-        while True:
-            warm.append(timed_call(step, batch(len(warm)))[2])
-            if steady_state(warm, budget.warmup_window, budget.warmup_rel_tol):
-                result.warmup_steady = True
-                break
-            if clock() - start >= budget.warmup_max_s:
-                break
-        result.warmup_calls = len(warm)
-        start = clock()
-        i = 0
-        while True:
-            tok, fwd, total = timed_call(step, batch(result.warmup_calls + i))
-            result.tokenize.append(tok)
-            result.forward.append(fwd)
-            result.end_to_end.append(total)
-            i += 1
-            elapsed = clock() - start
-            if i >= budget.max_samples:
-                break
-            if elapsed >= budget.max_time_s:
-                result.capped = i < budget.min_samples
-                break
-            if elapsed >= budget.min_time_s and i >= budget.min_samples:
-                break
-        result.wall_s = clock() - start
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    with collector_paused():
+        warm_up(step, batch, budget, result, shapes)
+        collect(step, batch, budget, result)
     return result
 
 

@@ -120,6 +120,11 @@ class Prepared(Protocol):
     cuda_timer: CudaTimer | None
     info: dict[str, Any]
 
+    def activate(self) -> None:
+        """Make this Prepared's process-wide settings (torch's thread count) current again: in interleaved
+        rounds, the cells of other Prepareds run in between."""
+        ...
+
     def tokenize(self, texts: Sequence[str]) -> Any:
         """Text -> backend-ready inputs (on the device); host work only."""
         ...
@@ -208,6 +213,9 @@ def working_copy(encoder: Encoder, device: torch.device, dtype: torch.dtype) -> 
 
 class Closing:
     """Context-manager support for a Prepared: `with prepare(...) as p:` closes it on exit."""
+
+    def activate(self) -> None:
+        """Nothing process-wide to restore by default (a session of its own holds its threads)."""
 
     def close(self) -> None:
         """Nothing to release by default."""

@@ -51,6 +51,7 @@ class SentenceTransformerPrepared(Closing):
             modules.Normalize(),
         ]
         self._previous_threads = torch.get_num_threads()
+        self._threads = target.threads
         self.model = SentenceTransformer(modules=stack, device="cpu").eval()
         if target.threads:
             torch.set_num_threads(target.threads)
@@ -70,6 +71,11 @@ class SentenceTransformerPrepared(Closing):
             "phases": "SentenceTransformer.encode tokenises inside: all of it is timed as forward",
             "quantised": False,
         }
+
+    def activate(self) -> None:
+        """Set torch's thread count back to this target's (another Prepared may have changed it)."""
+        if self._threads:
+            torch.set_num_threads(self._threads)
 
     def tokenize(self, texts: Sequence[str]) -> list[str]:
         """The texts themselves (checked): sentence-transformers tokenises inside `encode`."""

@@ -66,6 +66,11 @@ class TorchPrepared(Closing):
             torch.set_num_threads(target.threads)
             self.info["threads"] = torch.get_num_threads()
 
+    def activate(self) -> None:
+        """Set torch's thread count back to this target's (another Prepared may have changed it)."""
+        if self.target.threads:
+            torch.set_num_threads(self.target.threads)
+
     def tokenize(self, texts: Sequence[str]) -> dict[str, Tensor]:
         """Tokenise on the host; on CUDA also queue the copies (from pinned memory, so they are async)."""
         features = self.encoder.tokenize(

@@ -6,7 +6,8 @@ Layout (schema_version 1):
   environment (fingerprint), noise_warnings, reference (machine-normalising workload),
   harness (loop overhead), encoders (per encoder: parameters, dim, disk size, weights sha256, random_init),
   setups (per encoder/backend/device/dtype/threads: load time, first-query latency, parity),
-  cells (per cell: identity, statistics per phase, raw samples, memory, warmup, warnings),
+  cells (per cell: identity, statistics per phase, raw samples, memory, warmup, warnings, and, optional,
+  rounds: per interleaved round its end-to-end median, sample count and position in the round's order),
   excluded (combinations that cannot run, with reasons), quick_look (only when true: --set without --as-latest),
   retrieval (collection, systems with parameters and aggregates, significance comparisons, BEIR-style
   blocks), frontier (per encoder: size, latency, quality, Pareto flag), artifacts (files beside the report).
@@ -33,6 +34,7 @@ from bench.results import (
     STATUSES,
     Artifacts,
     CellResult,
+    CellRound,
     EncoderInfo,
     Exclusion,
     FrontierEntry,
@@ -99,6 +101,8 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
         "memory": dict(result.memory),
         "warnings": list(result.warnings),
         **({} if result.word_cache is None else {"word_cache": dict(result.word_cache)}),
+        # Optional: reports written before interleaved rounds have none and still read back.
+        **({"rounds": [asdict(r) for r in result.rounds]} if result.rounds else {}),
     }
 
 
@@ -226,6 +230,7 @@ def _cell_result(data: Mapping[str, Any]) -> CellResult:
         memory=data["memory"],
         warnings=tuple(data["warnings"]),
         word_cache=data.get("word_cache"),
+        rounds=tuple(CellRound(**r) for r in data.get("rounds") or ()),
     )
 
 

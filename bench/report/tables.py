@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from rich.table import Table
 
 from bench.plan import Cell
+from bench.report.noise import cell_warning_lines, wide_speedup_line
 from bench.results import CellResult, Report
+from bench.speedup import speedup
 from bench.stats import format_ns
-
-_SAME_CELL = ("backend", "device", "dtype", "threads", "batch_size")
 
 
 def _row_key(cell: Cell) -> tuple:
@@ -34,15 +34,14 @@ def _mark(label: str, backend: str, references: set[str]) -> str:
     return f"{label} [dim](reference)[/]" if backend in references else label
 
 
-def _speedup(report: Report, cell: Cell, median: float) -> str:
-    baseline = report.latency_baseline
-    if not baseline or cell.encoder == baseline:
+def _speedup(report: Report, result: CellResult) -> str:
+    """ "×2.31 vs minilm-l6", or "~×2.31 (1.52–3.10) vs minilm-l6" when its interval is wide."""
+    found = speedup(report, result)
+    if found is None:
         return ""
-    for other in report.cells:
-        ref = other.cell
-        if ref.encoder == baseline and all(getattr(ref, k) == getattr(cell, k) for k in _SAME_CELL):
-            return f"×{other.end_to_end.median / median:.2f} vs {baseline}"
-    return ""
+    if found.wide:
+        return f"~×{found.value:.2f} ({found.low:.2f}–{found.high:.2f}) vs {found.baseline}"
+    return f"×{found.value:.2f} vs {found.baseline}"
 
 
 def _cell_text(report: Report, result: CellResult) -> str:
@@ -53,8 +52,8 @@ def _cell_text(report: Report, result: CellResult) -> str:
         f"p99 {format_ns(stats.p99)}" if stats.p99 is not None else f"max {format_ns(stats.max)}",
         f"{stats.throughput:,.0f} q/s  n={stats.n}",
     ]
-    if speedup := _speedup(report, result.cell, stats.median):
-        lines.append(speedup)
+    if shown := _speedup(report, result):
+        lines.append(shown)
     style = "yellow" if result.warnings else ""
     text = "\n".join(lines)
     return f"[{style}]{text}[/]" if style else text
@@ -178,13 +177,19 @@ def summary_lines(report: Report) -> list[str]:
         )
     if reference := report.reference:
         lines.append(f"reference workload ({reference['name']}): {format_ns(reference['median_ns'])}")
+    if rounds := max((len(c.rounds) for c in report.cells), default=0):
+        seed = (report.suite.get("measure") or {}).get("seed", 0)
+        lines.append(
+            f"measured in {rounds} interleaved round{'s' * (rounds != 1)}, shuffled with seed {seed}"
+        )
     by_reason: dict[str, int] = {}
     for excluded in report.excluded:
         by_reason[excluded.reason] = by_reason.get(excluded.reason, 0) + 1
     lines.extend(f"excluded: {n} cell{'s' * (n != 1)}: {reason}" for reason, n in by_reason.items())
     lines.extend(f"warning: {w}" for w in report.noise_warnings)
-    for result in report.cells:
-        lines.extend(f"warning: {result.id}: {w}" for w in result.warnings)
+    lines.extend(f"warning: {line}" for line in cell_warning_lines(report))
+    if wide := wide_speedup_line(report):
+        lines.append(f"warning: {wide}")
     for setup in report.setups:
         if setup.parity_warning:
             lines.append(f"warning: {setup.parity_warning}")

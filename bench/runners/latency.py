@@ -1,14 +1,23 @@
-"""Run the latency cells of a plan: build each encoder once, prepare each backend once, time every cell.
+"""Run the latency cells of a plan: build each encoder once, prepare each backend once, time every cell
+in interleaved rounds (`bench.rounds`).
 
-Results are yielded as each finishes (an encoder, a backend setup, a cell), so the caller holds every
-finished one when a run is interrupted (the pipeline then writes them marked `partial`).
+Results are yielded as each finishes (an encoder, a backend setup, then the cells after their last round),
+so the caller holds every finished one when a run is interrupted (the pipeline then writes them marked
+`partial`).
+
+All backends stay prepared together, so that one round visits every cell and a speed-up's two cells
+share each round. That costs memory: cpu_latency's 28 setups peak at about 2 GB of RSS together, against
+0.85 GB one at a time; the suites' encoders are small (MiniLM-L6, the largest, is 90 MB in fp32). A suite
+of large models would need its rounds per encoder group, and lose the pairing across encoders.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -21,8 +30,9 @@ from bench.backends.base import Target, parity
 from bench.plan import Cell, Plan
 from bench.queries import load_queries
 from bench.results import PHASES, CellResult, EncoderInfo, Exclusion, PhaseStats, SetupResult, Warmup
+from bench.rounds import TimedCell, interleave
 from bench.stats import Stats, is_noisy
-from bench.timing import Samples, batches, calibrate_overhead, measure, rotation_length, timed_call
+from bench.timing import batches, calibrate_overhead, rotation_length, timed_call
 from daft import assets, encoders
 from daft.cache import weights_fingerprint
 from daft.config import jsonable
@@ -31,6 +41,7 @@ PARITY_QUERIES = 64
 MEMORY_CALLS = 3
 MEMORY_BUDGET_S = 0.1
 OVERHEAD_REFERENCE_NS = 50_000  # the issue's yardstick: overhead must stay <= 2% of a 50 µs operation
+MIN_ROUNDS_SPREAD = 3  # round medians are compared for a "rounds disagree" warning from this many rounds
 
 
 def _encoder_spec(spec: Any) -> dict[str, Any]:
@@ -70,32 +81,54 @@ def environment_section(suite: Any) -> dict[str, Any]:
 
 def _cell_result(
     cell: Cell,
-    samples: Samples,
-    rss: Any,
-    cuda: Any,
-    seed: int,
-    cv_warn: float,
-    word_cache: dict[str, Any] | None = None,
+    timed: TimedCell,
+    measure: Any,
+    rss: Any = None,
+    cuda: Any = None,
 ) -> CellResult:
-    phases = {name: Stats(getattr(samples, name), batch_size=cell.batch_size, seed=seed) for name in PHASES}
+    """A cell's result from its rounds: statistics over the pooled samples, and its warnings."""
+    samples = timed.samples
+    phases = {
+        name: Stats(getattr(samples, name), batch_size=cell.batch_size, seed=measure.seed) for name in PHASES
+    }
+    n = len(samples.end_to_end)
+    # A slice may stop at its share of the time cap; the cell is short of samples only if all are.
+    capped = samples.capped and n < measure.min_samples
     warnings = []
-    if is_noisy(phases["end_to_end"], cv_warn):
-        warnings.append(f"high variation (CV {phases['end_to_end'].cv:.0%} > {cv_warn:.0%})")
-    if samples.capped:
-        warnings.append(f"time cap reached after {len(samples.end_to_end)} samples")
+    if is_noisy(phases["end_to_end"], measure.cv_warn):
+        warnings.append(f"high variation (CV {phases['end_to_end'].cv:.0%} > {measure.cv_warn:.0%})")
+    medians = [r.median for r in timed.visits]
+    if len(medians) >= MIN_ROUNDS_SPREAD and (spread := _spread(medians)) > measure.cv_warn:
+        warnings.append(f"rounds disagree (CV of round medians {spread:.0%} > {measure.cv_warn:.0%})")
+    if capped:
+        warnings.append(f"time cap reached after {n} samples")
     if not samples.warmup_steady:
         warnings.append(f"latency not steady after {samples.warmup_calls} warm-up calls")
+    if len(timed.visits) < measure.rounds:
+        warnings.append(f"interrupted after {len(timed.visits)} of {measure.rounds} rounds")
+    memory = (
+        {}
+        if rss is None
+        else {"rss_delta": rss.delta, "rss_peak": rss.peak, **(cuda.to_dict() if cuda else {})}
+    )
     return CellResult(
         cell=cell,
         **{name: _phase_stats(stats) for name, stats in phases.items()},
         samples={name: tuple(getattr(samples, name)) for name in PHASES},
         warmup=Warmup(samples.warmup_calls, samples.warmup_shapes, samples.warmup_steady),
-        capped=samples.capped,
+        capped=capped,
         wall_s=samples.wall_s,
-        memory={"rss_delta": rss.delta, "rss_peak": rss.peak, **(cuda.to_dict() if cuda else {})},
+        memory=memory,
         warnings=tuple(warnings),
-        word_cache=word_cache,
+        word_cache=timed.word_cache,
+        rounds=tuple(timed.visits),
     )
+
+
+def _spread(values: list[float]) -> float:
+    """Coefficient of variation of the round medians: a load that came and went during the run."""
+    mean = statistics.fmean(values)
+    return statistics.stdev(values) / mean if mean > 0 else 0.0
 
 
 def _phase_stats(stats: Stats) -> PhaseStats:
@@ -141,13 +174,48 @@ def _setup_key(cell: Cell) -> tuple:
 
 
 def run_latency(
-    suite: Any, plan: Plan, *, workdir: Path
+    suite: Any, plan: Plan, *, workdir: Path, on_visit: Callable[[str], None] | None = None
 ) -> Iterator[EncoderInfo | SetupResult | CellResult | Exclusion]:
-    """Measure every latency cell of `plan`, yielding each encoder as built, each backend setup as
-    prepared, each cell as measured, and the cells a backend refuses for an encoder known only when built
-    (a pair's side)."""
+    """Measure every latency cell of `plan` in interleaved rounds (`bench.rounds`), yielding each encoder
+    as built, each backend setup as prepared, the cells a backend refuses for an encoder known only when
+    built (a pair's side), and then every cell once its rounds are done. `on_visit` hears each visit's
+    "round r/R: cell id" (progress).
+
+    Every backend is prepared up front and kept until the last round, so that one round can visit all
+    cells. On Ctrl-C the cells that finished a round are yielded (marked interrupted) before it propagates.
+    """
     query = suite.queries
     texts = load_queries(query.source, query.file, query.limit)
+    with ExitStack() as opened:
+        timed: list[tuple[Cell, TimedCell]] = []
+        for item in _prepare_all(suite, plan, texts, opened, workdir):
+            if isinstance(item, tuple):
+                timed.append(item)
+            else:
+                yield item
+        rounds = suite.measure.rounds
+
+        def visiting(round_index: int, index: int) -> None:
+            if on_visit is not None:
+                on_visit(f"round {round_index + 1}/{rounds}: {timed[index][0].id}")
+
+        try:
+            interleave([t for _, t in timed], rounds, suite.measure.seed, visiting)
+        except KeyboardInterrupt:
+            yield from (_cell_result(cell, t, suite.measure) for cell, t in timed if t.visits)
+            raise
+        for cell, t in timed:
+            t.step.activate()
+            rss, cuda = _memory_pass(t.step, texts, cell.batch_size, cell.device)
+            yield _cell_result(cell, t, suite.measure, rss, cuda if cell.device != "cpu" else None)
+
+
+def _prepare_all(
+    suite: Any, plan: Plan, texts: list[str], opened: ExitStack, workdir: Path
+) -> Iterator[EncoderInfo | SetupResult | Exclusion | tuple[Cell, TimedCell]]:
+    """Build each encoder and prepare each backend (closed by `opened`, last first, which unwinds the
+    thread counts they set); yields the results, and a `TimedCell` per cell to measure."""
+    query = suite.queries
     parity_texts = texts[:PARITY_QUERIES]
     specs = {spec.name: spec for spec in suite.encoders}
     for name, cells in groupby(plan.cells, key=lambda c: c.encoder):
@@ -180,47 +248,32 @@ def run_latency(
             )
             start = time.perf_counter()
             prepared = prepare(encoder, target, workdir=workdir)
-            try:
-                prepare_s = time.perf_counter() - start
-                first_query_ns = timed_call(prepared, texts[:1])[2]
-                diff = parity(prepared, expected, parity_texts)
-                tolerance = max(backend(backend_name).parity_tolerance, suite.measure.parity_tol)
-                yield SetupResult(
-                    encoder=name,
-                    backend=backend_name,
-                    device=device,
-                    dtype=dtype,
-                    threads=threads,
-                    load_s=build_s + prepare_s,
-                    prepare_s=prepare_s,
-                    first_query_ns=first_query_ns,
-                    parity_max_abs_diff=diff,
-                    parity_tolerance=tolerance,
-                    parity_warning=None
-                    if diff <= tolerance
-                    else f"{name} on {backend_name}/{device}/{dtype}: embeddings differ from torch fp32 by {diff:.1e}",
-                    disk_bytes=prepared.info.get("graph_bytes", _state_bytes(encoder)),
-                    info=prepared.info,
-                )
-                for cell in group:
-                    if cell.batch_size not in shapes:
-                        shapes[cell.batch_size] = _batch_shapes(encoder, texts, cell.batch_size, query)
-                    cache_stats = getattr(prepared, "cache_stats", lambda: None)
-                    cache_stats()  # resets the counters, so the rates are this cell's (the cache is frozen)
-                    samples = measure(
-                        prepared, texts, cell.batch_size, suite.measure, shapes[cell.batch_size]
-                    )
-                    word_cache = cache_stats()
-                    rss, cuda = _memory_pass(prepared, texts, cell.batch_size, device)
-                    yield _cell_result(
-                        cell,
-                        samples,
-                        rss,
-                        cuda if device != "cpu" else None,
-                        suite.measure.seed,
-                        suite.measure.cv_warn,
-                        word_cache,
-                    )
-            finally:
-                prepared.close()
-        del encoder
+            opened.callback(prepared.close)
+            prepare_s = time.perf_counter() - start
+            first_query_ns = timed_call(prepared, texts[:1])[2]
+            diff = parity(prepared, expected, parity_texts)
+            tolerance = max(backend(backend_name).parity_tolerance, suite.measure.parity_tol)
+            yield SetupResult(
+                encoder=name,
+                backend=backend_name,
+                device=device,
+                dtype=dtype,
+                threads=threads,
+                load_s=build_s + prepare_s,
+                prepare_s=prepare_s,
+                first_query_ns=first_query_ns,
+                parity_max_abs_diff=diff,
+                parity_tolerance=tolerance,
+                parity_warning=None
+                if diff <= tolerance
+                else f"{name} on {backend_name}/{device}/{dtype}: embeddings differ from torch fp32 by {diff:.1e}",
+                disk_bytes=prepared.info.get("graph_bytes", _state_bytes(encoder)),
+                info=prepared.info,
+            )
+            for cell in group:
+                if cell.batch_size not in shapes:
+                    shapes[cell.batch_size] = _batch_shapes(encoder, texts, cell.batch_size, query)
+                batch = batches(texts, cell.batch_size)
+                rounds = suite.measure.rounds
+                shape = shapes[cell.batch_size]
+                yield cell, TimedCell(prepared, batch, suite.measure, rounds, shape, group=cell.peers)

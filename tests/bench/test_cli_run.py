@@ -163,18 +163,18 @@ def test_a_backend_this_machine_cannot_run_is_excluded_and_the_rest_measured(
 
 
 def test_ctrl_c_saves_partial_report(suite: Path, tmp_path: Path, monkeypatch):
-    import bench.runners.latency as latency
+    from bench.rounds import TimedCell
 
-    real = latency.measure
+    real = TimedCell.visit
     calls = []
 
-    def interrupted(*args, **kwargs):
+    def interrupted(self, position):
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 2:  # the second visit of the first round: one cell has a round
             raise KeyboardInterrupt
-        return real(*args, **kwargs)
+        return real(self, position)
 
-    monkeypatch.setattr(latency, "measure", interrupted)
+    monkeypatch.setattr(TimedCell, "visit", interrupted)
     results = tmp_path / "results"
     assert main(["run", str(suite), "--results", str(results)]) == 130
     report = schema.load(results / "tiny-latest.json")

@@ -21,6 +21,7 @@ from bench.stats import (
     is_noisy,
     mann_whitney,
     min_samples,
+    paired_ratio_ci,
     ratio_ci,
     steady_state,
 )
@@ -341,6 +342,23 @@ def test_ratio_ci_zero_heavy_samples_give_no_nan() -> None:
     # Resampled medians are often 0 on both sides here; 0/0 counts as "no change", not NaN.
     r = ratio_ci([0, 0, 1, 1, 1], [0, 0, 1, 1, 1], seed=0)
     assert r.ratio == 1.0 and not math.isnan(r.low) and not math.isnan(r.high) and r.low <= 1.0 <= r.high
+
+
+def test_paired_ratio_ci_pairs_rounds_and_the_median_outvotes_a_loaded_round() -> None:
+    base = [100.0, 110.0, 300.0, 105.0, 95.0]  # round 3: a load hit the baseline cell alone
+    cand = [50.0, 55.0, 50.0, 52.5, 47.5]
+    r = paired_ratio_ci(base, cand, seed=0)
+    assert r.ratio == pytest.approx(0.5)  # the pooled medians would give 50 / 105
+    assert r.low == pytest.approx(50 / 300) and r.high == pytest.approx(0.5)  # five rounds: min..max
+    assert paired_ratio_ci(base, cand, seed=0) == r  # reproducible
+
+
+def test_paired_ratio_ci_of_a_steady_ratio_is_a_point_and_uses_the_common_rounds() -> None:
+    # A load on both cells of a round moves the pair together: the ratio does not see it.
+    r = paired_ratio_ci([100.0, 400.0, 100.0, 100.0], [200.0, 800.0, 200.0, 200.0, 999.0], seed=1)
+    assert (r.ratio, r.low, r.high) == (2.0, 2.0, 2.0)
+    with pytest.raises(ValueError):
+        paired_ratio_ci([100.0, 0.0], [1.0, 1.0])
 
 
 def test_ratio_ci_rejects_zero_baseline_median() -> None:

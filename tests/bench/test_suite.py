@@ -255,6 +255,7 @@ ERRORS = {
     "bool in list": (_LATENCY + "batch_sizes = [1, true]\n", "[latency] batch_sizes: expected a non-empty list of positive integers, got [1, true]"),
     "nan": (_MEASURE + "cv_warn = nan\n", "[measure] cv_warn: expected a positive number, got nan"),
     "negative seed": (_MEASURE + "seed = -1\n", "[measure] seed: expected a non-negative integer, got -1"),
+    "zero rounds": (_MEASURE + "rounds = 0\n", "[measure] rounds: expected a positive integer, got 0"),
     "empty batch sizes": (_LATENCY + "batch_sizes = []\n", "[latency] batch_sizes: expected a non-empty list of positive integers, got []"),
     "empty backends": (_LATENCY + "backends = []\n", "[latency] backends: expected a non-empty list of backend names, got []"),
     "scalar sweep": (_LATENCY + "threads = 2\n", "[latency] threads: expected a non-empty list of non-negative integers, got 2"),
@@ -339,6 +340,7 @@ def test_file_stem_that_is_not_a_name_needs_an_explicit_name(tmp_path: Path) -> 
     [
         ("measure.min_time_s=0.1", lambda s: s.measure.min_time_s, 0.1),
         ("measure.seed=7", lambda s: s.measure.seed, 7),
+        ("measure.rounds=1", lambda s: s.measure.rounds, 1),
         ("latency.batch_sizes=[1,2]", lambda s: s.latency.batch_sizes, (1, 2)),
         ('latency.backends=["torch", "onnxruntime"]', lambda s: s.latency.backends, ("torch", "onnxruntime")),
         # A single value for a sweep is a one-element sweep.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from bench.backends import Target, parity, prepare
 from bench.backends import backend as backend_spec
@@ -38,6 +39,9 @@ def test_sentence_transformers_matches_torch(tiny_bert: Encoder, tmp_path: Path)
     with prepare(tiny_bert, Target("sentence-transformers", threads=1), workdir=tmp_path) as prepared:
         assert prepared.info["threads"] == 1 and prepared.info["pooling"] == "mean"
         assert parity(prepared, reference(tiny_bert), TEXTS) < 1e-5
+        torch.set_num_threads(2)  # another Prepared's cells ran in between (interleaved rounds)
+        prepared.activate()
+        assert torch.get_num_threads() == 1
 
 
 def test_each_refuses_the_other_kind(tiny_bert: Encoder, tiny_static: Encoder, tmp_path: Path) -> None:

@@ -43,6 +43,22 @@ def test_threads_are_set_and_restored(tiny_bert: Encoder, tmp_path: Path) -> Non
     assert torch.get_num_threads() == before
 
 
+def test_activate_restores_each_prepareds_threads_and_closing_last_first_unwinds(
+    tiny_bert: Encoder, tmp_path: Path
+) -> None:
+    before = torch.get_num_threads()
+    one = prepare(tiny_bert, Target("torch", threads=1), workdir=tmp_path)
+    two = prepare(tiny_bert, Target("torch", threads=2), workdir=tmp_path)
+    assert torch.get_num_threads() == 2
+    one.activate()  # interleaved rounds visit one's cells after two was prepared
+    assert torch.get_num_threads() == 1
+    two.activate()
+    assert torch.get_num_threads() == 2
+    two.close()
+    one.close()
+    assert torch.get_num_threads() == before
+
+
 def test_default_threads_leave_the_setting_alone(tiny_bert: Encoder, tmp_path: Path) -> None:
     before = torch.get_num_threads()
     for threads in (None, 0):

@@ -12,6 +12,7 @@ from bench.report import schema
 from bench.results import (
     Artifacts,
     CellResult,
+    CellRound,
     EncoderInfo,
     Exclusion,
     FrontierEntry,
@@ -44,7 +45,8 @@ def _full():
         "m", 22, "nDCG@10", "this run", {1: at, 256: None}, {"dense": 0.5, "hybrid": None}, {"dense": True}
     )
     return report(
-        [CellResult(CELL, STATS, STATS, STATS, {"end_to_end": (1, 2, 3)}, Warmup(4, 2, True), False, 0.1, {"rss_peak": 9}, ("w",))],
+        [CellResult(CELL, STATS, STATS, STATS, {"end_to_end": (1, 2, 3)}, Warmup(4, 2, True), False, 0.1, {"rss_peak": 9}, ("w",),
+                    rounds=(CellRound(1.5, 2, 0), CellRound(2.0, 1, 3)))],
         retrieval=quality,
         encoders={"m": EncoderInfo("m", "transformer", 22, 8, 100, "abc", 0.5, {"model": "x"})},
         setups=(SetupResult("m", "torch", "cpu", "fp32", 1, 0.5, 0.1, 1000, 1e-6, 1e-3, None, 100, {"torch": "2"}),),
@@ -63,6 +65,14 @@ def test_every_result_type_round_trips_through_json(tmp_path):
     without = schema.load(latest)  # tables and history need no per-query values
     assert without.retrieval.systems[1].per_query == {} and without.cells == written.cells
     assert json.loads(schema._text(without)) == json.loads(stamped.read_text())
+
+
+def test_a_report_without_rounds_still_loads(tmp_path):
+    data = json.loads(schema._text(_full()))
+    del data["cells"][0]["rounds"]  # as every report written before interleaved rounds
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    assert schema.load(tmp_path / "old.json").cells[0].rounds == ()
+    assert data["schema_version"] == schema.SCHEMA_VERSION
 
 
 def test_the_committed_baseline_loads_and_writes_back_byte_for_byte(tmp_path):

@@ -1,0 +1,43 @@
+"""A cell's result from its rounds: pooled statistics, the per-round medians, and the round warnings."""
+
+from __future__ import annotations
+
+from bench.plan import Cell
+from bench.results import CellRound
+from bench.rounds import TimedCell
+from bench.runners.latency import _cell_result
+from bench.suite import MeasureSpec
+from bench.timing import Samples, Step
+
+CELL = Cell("m", "torch", "cpu", "fp32", 1, 1)
+
+
+def _timed(rounds: list[list[int]], *, capped: bool = False) -> TimedCell:
+    samples = Samples(warmup_calls=6, warmup_steady=True, capped=capped)
+    for values in rounds:
+        samples.end_to_end += values
+        samples.tokenize += [1] * len(values)
+        samples.forward += [v // 2 for v in values]
+    cell = TimedCell(Step(), lambda i: ["q"], MeasureSpec(), rounds=5, samples=samples)
+    cell.visits = [CellRound(float(sorted(v)[len(v) // 2]), len(v), i) for i, v in enumerate(rounds)]
+    return cell
+
+
+def test_samples_pool_over_rounds_and_a_load_between_rounds_is_named() -> None:
+    measure = MeasureSpec(min_samples=10, cv_warn=0.5, rounds=5)
+    quiet = [[100, 101, 99]] * 5
+    result = _cell_result(CELL, _timed(quiet), measure)
+    assert result.end_to_end.n == 15 and result.end_to_end.median == 100
+    assert [r.median for r in result.rounds] == [100.0] * 5 and result.warnings == ()
+    loaded = _cell_result(CELL, _timed([[100] * 3, [100] * 3, [400] * 3, [100] * 3, [100] * 3]), measure)
+    assert any(w.startswith("rounds disagree (CV of round medians 84% > 50%)") for w in loaded.warnings)
+
+
+def test_a_round_at_its_time_cap_counts_only_when_the_cell_is_short_and_interrupts_are_said() -> None:
+    measure = MeasureSpec(min_samples=10, rounds=5)
+    enough = _cell_result(CELL, _timed([[100] * 3] * 5, capped=True), measure)
+    assert not enough.capped and not any("time cap" in w for w in enough.warnings)
+    short = _cell_result(CELL, _timed([[100]] * 5, capped=True), measure)
+    assert short.capped and "time cap reached after 5 samples" in short.warnings
+    cut = _cell_result(CELL, _timed([[100] * 3] * 2), measure)
+    assert "interrupted after 2 of 5 rounds" in cut.warnings and cut.memory == {}
