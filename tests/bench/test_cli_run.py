@@ -187,7 +187,7 @@ def test_missing_model_is_one_line_exit_2_and_writes_nothing(
     import bench.runners.latency as latency
 
     measured = []
-    monkeypatch.setattr(latency, "measure", lambda *args, **kwargs: measured.append(args))
+    monkeypatch.setattr(latency, "interleave", lambda *args, **kwargs: measured.append(args))
     results = tmp_path / "results"
     code = main(
         ["run", str(suite), "--results", str(results), "--set", "encoders.l0-tiny.model=no-such-model"]
