@@ -109,12 +109,17 @@ def plot(curves: Sequence[Curve], *, title: str = "") -> bytes:
     return png(figure)
 
 
-def write(pairs: Sequence[Path], out: Path, *, title: str = "") -> Path:
-    """Plot the training logs of `pairs` (directories or log files) into `out`; returns `out`."""
+def save(curves: Sequence[Curve], out: Path, *, title: str = "") -> Path:
+    """Plot `curves` into `out` (written atomically); returns `out`."""
     from daft.cache import atomic_write_bytes
 
+    atomic_write_bytes(out, plot(curves, title=title))
+    return out
+
+
+def write(pairs: Sequence[Path], out: Path, *, title: str = "") -> Path:
+    """Plot the training logs of `pairs` (directories or log files) into `out`; returns `out`."""
     curves = [read_curve(Path(p)) for p in pairs]
     if not any(curve.steps for curve in curves):
         raise UserError(f"no validation records in {', '.join(str(p) for p in pairs)}: nothing to plot")
-    atomic_write_bytes(out, plot(curves, title=title))
-    return out
+    return save(curves, out, title=title)

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from daft import checkpoint
+from daft import checkpoint, curves
 from daft.cache import remove
 from daft.encoders import Encoder
 from daft.errors import UserError
@@ -108,3 +108,6 @@ def finish(
         {"event": "final", **{f"{s}/{k}": v for s, m in final.items() for k, v in m.items()}},
     )
     remove(output / CHECKPOINT_DIR)
+    curve = curves.read_curve(output)
+    if curve.steps:  # zero_shot validates nothing: no curve to draw
+        curves.save([curve], output / curves.CURVES_FILE)

@@ -95,6 +95,7 @@ def test_daft_recipe_end_to_end(recipe_file, tmp_path):
     assert all({"kl", "effective_rank", "mean_cosine", "nDCG@10", "RR@10"} <= set(r) for r in log[:-1])
     assert log[-1]["event"] == "final"
     assert not (output / "checkpoint").exists()
+    assert (output / "curves.png").read_bytes()[:4] == b"\x89PNG"  # written with every trained pair
     vectors = pair.query.encode(["potter wheel", "bank river"])
     assert vectors.shape == (2, 32)
     from transformers import AutoModel
@@ -204,6 +205,7 @@ def test_zero_shot_evaluates_without_training(recipe_file, tiny_model_dir):
     assert manifest["training"]["stages"] == {} and set(manifest["metrics"]["final"]) == {"dev", "test"}
     log = [json.loads(line) for line in (output / "train_log.jsonl").read_text().splitlines()]
     assert [r["event"] for r in log] == ["final"]
+    assert not (output / "curves.png").exists()  # nothing was trained: no curve
 
 
 @pytest.mark.slow
