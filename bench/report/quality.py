@@ -20,11 +20,16 @@ def _against(
     return None
 
 
+def _shown(value: object) -> str:
+    """A parameter as the table shows it: per-fold alphas (cross-validation) as 0.3/0.4/0.3."""
+    return "/".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
 def retrieval_table(r: RetrievalResult) -> Table:
     """One row per system, one column per measure; `*` marks a significant difference from BM25 (Holm)."""
     title = f"retrieval on {r.collection}:{r.split} ({r.queries} queries)"
-    if r.tune_split:
-        title += f"; hybrid alpha tuned on {r.tune_split}"
+    if r.tuning:
+        title += f"; hybrid {r.tuning}"
     table = Table(title=title, title_justify="left")
     table.add_column("system")
     table.add_column("parameters")
@@ -32,7 +37,9 @@ def retrieval_table(r: RetrievalResult) -> Table:
         table.add_column(measure, justify="right")
     for entry in r.systems:
         shown = ", ".join(
-            f"{k}={v}" for k, v in entry.params.items() if k in ("alpha", "k", "k1", "b", "normalization")
+            f"{k}={_shown(v)}"
+            for k, v in entry.params.items()
+            if k in ("alpha", "k", "k1", "b", "normalization")
         )
         cells = []
         for measure in r.measures:

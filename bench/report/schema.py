@@ -121,11 +121,13 @@ def _system_json(system: SystemResult) -> dict[str, Any]:
 
 
 def _retrieval_json(r: RetrievalResult) -> dict[str, Any]:
+    # `tune_folds` only under cross-validation: a report tuned on a split reads as before the key existed.
     return {
         "collection": r.collection,
         "collection_fingerprint": r.collection_fingerprint,
         "split": r.split,
         "tune_split": r.tune_split,
+        **({"tune_folds": r.tune_folds} if r.tune_folds else {}),
         "queries": r.queries,
         "measures": list(r.measures),
         "systems": [_system_json(s) for s in r.systems],
@@ -253,6 +255,7 @@ def _retrieval(data: Mapping[str, Any]) -> RetrievalResult:
         collection_fingerprint=data["collection_fingerprint"],
         split=data["split"],
         tune_split=data["tune_split"],
+        tune_folds=data.get("tune_folds", 0),  # reports before cross-validation: a separate split
         queries=data["queries"],
         measures=tuple(data["measures"]),
         systems=tuple(_system(s) for s in data["systems"]),
