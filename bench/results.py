@@ -149,6 +149,9 @@ class PairInfo:
     documents: str  # how the document vectors were had: computed, or read from the cache
     index: str
     timings: Mapping[str, float] = field(default_factory=dict)  # stage -> seconds
+    doc_precision: str = "fp32"  # how the document vectors were computed (bench.retrieval.precision)
+    # Off fp32: the dense first measure at this precision and at fp32 on the suite's split, and the delta.
+    precision_check: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

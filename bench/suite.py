@@ -141,6 +141,8 @@ class RetrievalSpec:
     index: str = "flat"
     query_max_length: int = 32
     doc_max_length: int = 128
+    # How the document side runs when building the index: fp32, bf16, onnx-fp32, onnx-int8.
+    doc_precision: str = "fp32"
     batch_size: int = 128
     bm25_k1: float = 0.9
     bm25_b: float = 0.4
@@ -382,6 +384,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
 
     from bench.retrieval.dense import INDEXES
     from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS
+    from bench.retrieval.precision import PRECISIONS
     from bench.retrieval.significance import TESTS
 
     able = [e.name for e in encoders if retrieves(e)]
@@ -448,6 +451,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         index=t.choice("index", INDEXES, "index"),
         query_max_length=t.integer("query_max_length", minimum=1),
         doc_max_length=t.integer("doc_max_length", minimum=1),
+        doc_precision=t.choice("doc_precision", PRECISIONS, "document precision"),
         batch_size=t.integer("batch_size", minimum=1),
         bm25_k1=t.number("bm25_k1", positive=False),
         bm25_b=b,

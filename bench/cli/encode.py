@@ -15,6 +15,7 @@ import torch
 
 from bench.pairs import load_retrieval_pair
 from bench.retrieval import embeddings
+from bench.retrieval.precision import PRECISIONS
 from bench.retrieval.sharded import encode_sharded
 from bench.suite import EncoderSpec, RetrievalSpec
 from daft import collections, distributed
@@ -41,6 +42,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=DEFAULTS.doc_max_length,
         help=f"document tokens kept (the suite's doc_max_length; {DEFAULTS.doc_max_length})",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=DEFAULTS.doc_precision,
+        help=f"the document side's forward pass (the suite's doc_precision; {DEFAULTS.doc_precision})",
     )
     parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="documents per batch")
     parser.add_argument("--device", default=None, help="cpu, cuda (each rank its own GPU); default: cpu")
@@ -70,14 +77,16 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             device=device,
             label=collection.name,
+            precision=args.precision,
         )
         seconds = time.perf_counter() - started
         if world.main:
-            entry = embeddings.entry_dir(embeddings.fingerprint(encoder, collection, args.max_length))
+            key = embeddings.fingerprint(encoder, collection, args.max_length, args.precision)
+            entry = embeddings.entry_dir(key)
             rate = f", {result.documents / seconds:,.0f} docs/s" if result.status == "built" else ""
             console.print(
                 f"{collection.name}: {result.documents:,} document embeddings {result.status} by "
-                f"{world.size} process(es) in {seconds:.1f} s{rate} -> {entry}",
+                f"{world.size} process(es) at {args.precision} in {seconds:.1f} s{rate} -> {entry}",
                 highlight=False,
             )
     finally:

@@ -72,6 +72,8 @@ def dry_run(suite: Suite) -> None:
     if spec := suite.retrieval:
         tuning = describe_request(spec.tune_split, spec.split, spec.cv_folds)
         tuned = f", hybrid alpha tuned on {tuning}" if "hybrid" in spec.systems else ""
+        if spec.doc_precision != "fp32":
+            tuned += f", documents encoded in {spec.doc_precision} (checked against fp32)"
         console.print(
             f"retrieval on {spec.collection}:{spec.split}{tuned}; measures {' '.join(spec.measures)}; "
             f"systems: {', '.join(system_ids(spec))}",

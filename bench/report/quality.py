@@ -116,6 +116,23 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
     return table
 
 
+def precision_lines(r: RetrievalResult) -> list[str]:
+    """Per encoder whose index was built off fp32: its dense quality against fp32 on the same split."""
+    lines = []
+    seen = set()
+    for entry in r.systems:
+        check = entry.pair.precision_check if entry.pair else None
+        if entry.encoder in seen or not check:
+            continue
+        seen.add(entry.encoder)
+        precision, measure = entry.pair.doc_precision, check["measure"]
+        lines.append(
+            f"precision: {entry.encoder} documents in {precision}: dense {measure} {check[precision]:.4f} "
+            f"vs fp32 {check['fp32']:.4f} ({check['delta']:+.4f}) on {r.collection}:{r.split}"
+        )
+    return lines
+
+
 def timing_lines(r: RetrievalResult) -> list[str]:
     """Where the retrieval time went: BM25, then per pair its stages, then evaluation and the tests."""
     t = r.timings
@@ -129,7 +146,10 @@ def timing_lines(r: RetrievalResult) -> list[str]:
             stages = ", ".join(
                 f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f} s" for k, v in entry.pair.timings.items()
             )
-            lines.append(f"time: {entry.encoder} ({entry.pair.documents} document vectors): {stages}")
+            precision = "" if entry.pair.doc_precision == "fp32" else f", {entry.pair.doc_precision}"
+            lines.append(
+                f"time: {entry.encoder} ({entry.pair.documents} document vectors{precision}): {stages}"
+            )
     rest = [f"{k.removesuffix('_s')} {t[k]:.1f} s" for k in ("evaluate_s", "significance_s") if k in t]
     if rest:
         lines.append("time: " + ", ".join(rest))

@@ -21,6 +21,7 @@ from bench.results import PairInfo, RetrievalResult, SystemResult
 from bench.retrieval import dense, embeddings
 from bench.retrieval.evaluation import check_run
 from bench.retrieval.fusion import interpolate, rrf
+from bench.retrieval.precision import REFERENCE
 from bench.retrieval.runs import Run, ranking
 from bench.retrieval.significance import compare_systems
 from bench.retrieval.tuning import Tuning, cross_validate, resolve, tune_alpha
@@ -194,12 +195,14 @@ def _pair_systems(
     with _timed(timings, "load_s"):
         pair = load_retrieval_pair(suite.encoder(name))
     with _timed(timings, "encode_corpus_s"):
-        doc_ids, vectors, cache_status = embeddings.doc_embeddings(
-            pair.doc, collection, max_length=spec.doc_max_length, batch_size=spec.batch_size, label=name
-        )
+        doc_ids, vectors, cache_status = _doc_vectors(pair, collection, spec, name, spec.doc_precision)
     with _timed(timings, "index_s"):
         index = dense.build_index(vectors, spec.index)
     test_dense = _dense_run(pair, index, doc_ids, queries, spec, name, timings)
+    check = None
+    if spec.doc_precision != REFERENCE:
+        with _timed(timings, "precision_check_s"):
+            check = _precision_check(pair, collection, spec, (queries, qrels), test_dense, name)
     params: dict[str, dict[str, Any]] = {}
     runs = {}
     if "dense" in spec.systems:
@@ -220,9 +223,44 @@ def _pair_systems(
             runs[f"{name}/rrf"] = rrf([lexical, test_dense], k=spec.rrf_k, depth=spec.depth)
         params["rrf"] = {"k": spec.rrf_k}
     # Built last: the pair's systems share its timings, complete only once every stage has run.
-    info = PairInfo(pair.query.parameter_count(), cache_status, spec.index, timings)
+    info = PairInfo(
+        pair.query.parameter_count(), cache_status, spec.index, timings, spec.doc_precision, check
+    )
     systems = [SystemResult(f"{name}/{system}", system, name, p, {}, info) for system, p in params.items()]
     return systems, runs
+
+
+def _doc_vectors(
+    pair: EncoderPair, collection: Collection, spec: RetrievalSpec, name: str, precision: str
+) -> tuple[list[str], Any, str]:
+    return embeddings.doc_embeddings(
+        pair.doc,
+        collection,
+        max_length=spec.doc_max_length,
+        batch_size=spec.batch_size,
+        label=name,
+        precision=precision,
+    )
+
+
+def _precision_check(
+    pair: EncoderPair,
+    collection: Collection,
+    spec: RetrievalSpec,
+    test: tuple[dict[str, str], dict],
+    test_dense: Run,
+    name: str,
+) -> dict[str, Any]:
+    """The dense first measure on the test split at the suite's document precision and at fp32 (whose
+    vectors are computed once and cached like any others), and the difference."""
+    queries, qrels = test
+    measure = spec.measures[0]
+    doc_ids, vectors, _ = _doc_vectors(pair, collection, spec, name, REFERENCE)
+    index = dense.build_index(vectors, spec.index)
+    reference = _dense_run(pair, index, doc_ids, queries, spec, name, {})
+    got = evaluate_run(test_dense, qrels, [measure])[0][measure]
+    want = evaluate_run(reference, qrels, [measure])[0][measure]
+    return {"measure": measure, spec.doc_precision: got, REFERENCE: want, "delta": got - want}
 
 
 def _hybrid(

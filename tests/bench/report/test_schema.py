@@ -35,7 +35,8 @@ def _full():
     comparison = SystemComparison(
         "m/dense", "bm25", "nDCG@10", 0.5, 0.4, 0.1, 3, 1, 0, 0.02, 0.03, 0.06, False
     )
-    pair = PairInfo(22, "computed", "flat", {"load_s": 1.0})
+    check = {"measure": "nDCG@10", "onnx-int8": 0.5, "fp32": 0.5, "delta": 0.0}
+    pair = PairInfo(22, "computed", "flat", {"load_s": 1.0}, "onnx-int8", check)
     dense = system("m/dense", {"nDCG@10": 0.5}, pair=pair, per_query={"nDCG@10": {"q1": 0.5, "q2": 0.5}})
     bm25 = system("bm25", {"nDCG@10": 0.4}, per_query={"nDCG@10": {"q1": 0.3, "q2": 0.5}})
     quality = replace(

@@ -171,6 +171,20 @@ def test_a_missing_tuning_split_is_an_error_naming_the_fixes(
     assert 'set tune_split = "auto"' in err and '"cv"' in err
 
 
+def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, capsys):
+    suite = write_suite(extra='doc_precision = "bf16"\nsystems = ["dense"]\n')
+    results = tmp_path / "results"
+    assert main(["run", str(suite), "--results", str(results)]) == 0
+    systems = _json(results / "tinyq-latest.json")["retrieval"]["systems"]
+    mean = next(s for s in systems if s["id"] == "mean/dense")
+    check = mean["precision_check"]
+    assert mean["doc_precision"] == "bf16" and check["measure"] == "nDCG@10"
+    assert check["bf16"] == mean["aggregate"]["nDCG@10"]
+    assert check["delta"] == pytest.approx(check["bf16"] - check["fp32"]) and 0.0 < check["fp32"] <= 1.0
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "precision: mean documents in bf16: dense nDCG@10" in out and "vs fp32" in out
+
+
 def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):
     results = tmp_path / "results"
     assert main(["run", str(write_suite(latency=True)), "--results", str(results)]) == 0
