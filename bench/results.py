@@ -163,6 +163,9 @@ class PairInfo:
     documents: str  # how the document vectors were had: computed, or read from the cache
     index: str
     timings: Mapping[str, float] = field(default_factory=dict)  # stage -> seconds
+    doc_precision: str = "fp32"  # how the document vectors were computed (bench.retrieval.precision)
+    # Off fp32: the dense first measure at this precision and at fp32 on the suite's split, and the delta.
+    precision_check: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -197,12 +200,22 @@ class RetrievalResult:
     collection: str
     collection_fingerprint: str
     split: str
-    tune_split: str | None
+    tune_split: str | None  # where hybrid alpha was tuned (None without hybrid); `split` itself under CV
     queries: int
     measures: tuple[str, ...]
     systems: tuple[SystemResult, ...]
     comparisons: tuple[SystemComparison, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
+    tune_folds: int = 0  # k of k-fold cross-validation over `split`'s queries; 0: a separate split
+
+    @property
+    def tuning(self) -> str | None:
+        """How hybrid alpha was chosen, as the table says it: 'alpha tuned on dev', '5-fold CV on test'."""
+        if self.tune_split is None:
+            return None
+        if self.tune_folds:
+            return f"alpha by {self.tune_folds}-fold CV on {self.tune_split}"
+        return f"alpha tuned on {self.tune_split}"
 
     def system(self, system_id: str) -> SystemResult | None:
         """The system with this id, or None."""

@@ -125,7 +125,10 @@ class RetrievalSpec:
 
     collection: str = "wordnet"
     split: str = "test"
-    tune_split: str = "dev"  # hybrid alpha is tuned here, never on `split`
+    # Hybrid alpha is tuned here, never on `split` itself: "auto" (dev, else train, else cross-validation
+    # over `split`'s queries), "cv" (always cross-validate), or a split name.
+    tune_split: str = "auto"
+    cv_folds: int = 5
     encoders: tuple[
         str, ...
     ] = ()  # default: every encoder that can retrieve (a pair, or a model on both sides)
@@ -138,6 +141,8 @@ class RetrievalSpec:
     index: str = "flat"
     query_max_length: int = 32
     doc_max_length: int = 128
+    # How the document side runs when building the index: fp32, bf16, onnx-fp32, onnx-int8.
+    doc_precision: str = "fp32"
     batch_size: int = 128
     bm25_k1: float = 0.9
     bm25_b: float = 0.4
@@ -382,6 +387,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
 
     from bench.retrieval.dense import INDEXES
     from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS
+    from bench.retrieval.precision import PRECISIONS
     from bench.retrieval.significance import TESTS
 
     able = [e.name for e in encoders if retrieves(e)]
@@ -417,12 +423,15 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         except (ValueError, NameError, AttributeError, TypeError, SyntaxError):
             t.fail("measures", f"unknown measure {m!r} (ir-measures names, e.g. nDCG@10, RR@10, R@100, AP)")
     split, tune = t.string("split"), t.string("tune_split")
-    for key, value in (("split", split), ("tune_split", tune)):
-        if not is_split_name(value):
-            t.fail(key, f"expected a split name (e.g. test), got {show(value)}")
+    if not is_split_name(split):
+        t.fail("split", f"expected a split name (e.g. test), got {show(split)}")
+    if not is_split_name(tune):
+        t.fail("tune_split", f'expected "auto", "cv" or a split name (e.g. dev), got {show(tune)}')
     if "hybrid" in systems and split == tune:
         t.fail(
-            ("split", "tune_split"), f"hybrid alpha would be tuned on the split it is tested on ({split!r})"
+            ("split", "tune_split"),
+            f"hybrid alpha would be tuned on the split it is tested on ({split!r}); "
+            f'tune_split = "cv" cross-validates over its queries instead',
         )
     b = t.number("bm25_b", positive=False)
     if b > 1:
@@ -434,6 +443,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         collection=t.loader.local(t.string("collection")),
         split=split,
         tune_split=tune,
+        cv_folds=t.integer("cv_folds", minimum=2),
         encoders=chosen,
         baseline=baseline,
         systems=systems,
@@ -444,6 +454,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         index=t.choice("index", INDEXES, "index"),
         query_max_length=t.integer("query_max_length", minimum=1),
         doc_max_length=t.integer("doc_max_length", minimum=1),
+        doc_precision=t.choice("doc_precision", PRECISIONS, "document precision"),
         batch_size=t.integer("batch_size", minimum=1),
         bm25_k1=t.number("bm25_k1", positive=False),
         bm25_b=b,

@@ -15,9 +15,12 @@ import torch
 
 from bench.pairs import load_retrieval_pair
 from bench.retrieval import embeddings
+from bench.retrieval.precision import PRECISIONS, encode_documents
 from bench.retrieval.sharded import encode_sharded
 from bench.suite import EncoderSpec, RetrievalSpec
 from daft import collections, distributed
+from daft.collections.collection import Collection
+from daft.encoders import Encoder
 from daft.errors import UserError
 from daft.progress import console
 
@@ -42,16 +45,51 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=DEFAULTS.doc_max_length,
         help=f"document tokens kept (the suite's doc_max_length; {DEFAULTS.doc_max_length})",
     )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=DEFAULTS.doc_precision,
+        help=f"the document side's forward pass (the suite's doc_precision; {DEFAULTS.doc_precision})",
+    )
     parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="documents per batch")
     parser.add_argument("--device", default=None, help="cpu, cuda (each rank its own GPU); default: cpu")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="a speed check: encode the first N documents (sorted ids) after a warm-up, print docs/s, cache nothing",
+    )
     parser.set_defaults(func=run)
+
+
+def _speed_check(
+    encoder: Encoder, collection: Collection, args: argparse.Namespace, device: str | None
+) -> None:
+    """Time `args.limit` documents at `args.precision` (a warm-up batch first: graph export, first-call
+    overheads) and print docs/s; nothing is cached."""
+    doc_ids = sorted(collection.corpus)[: args.limit]
+    texts = [collection.corpus[d].full_text for d in doc_ids]
+    run = {"precision": args.precision, "max_length": args.max_length, "batch_size": args.batch_size}
+    encode_documents(encoder, texts[: args.batch_size], device=device, **run)
+    started = time.perf_counter()
+    embeddings.encode_texts(encoder, texts, device=device, label=collection.name, **run)
+    seconds = time.perf_counter() - started
+    console.print(
+        f"{collection.name}: {len(texts):,} documents at {args.precision} in {seconds:.1f} s, "
+        f"{len(texts) / seconds:,.0f} docs/s (batch {args.batch_size}, max length {args.max_length}; "
+        f"{torch.get_num_threads()} torch threads; not cached)",
+        highlight=False,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Encode (this rank's slice), merge on rank 0, print what was done."""
-    if args.max_length < 1 or args.batch_size < 1:
-        raise UserError("--max-length and --batch-size must be positive")
+    if args.max_length < 1 or args.batch_size < 1 or args.limit < 0:
+        raise UserError("--max-length and --batch-size must be positive, --limit not negative")
     world = distributed.init()
+    if args.limit and world.size > 1:
+        distributed.finish(world)
+        raise UserError("--limit is a one-process speed check; run it without torchrun")
     try:
         # Rank 0 builds a built-in collection (or an asset) into the cache first; the others then read it.
         with distributed.main_first(world):
@@ -61,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         device = args.device
         if device and device.startswith("cuda"):
             device = str(distributed.device(world, torch.device(device)))
+        if args.limit:
+            _speed_check(encoder, collection, args, device)
+            return 0
         started = time.perf_counter()
         result = encode_sharded(
             encoder,
@@ -70,14 +111,16 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             device=device,
             label=collection.name,
+            precision=args.precision,
         )
         seconds = time.perf_counter() - started
         if world.main:
-            entry = embeddings.entry_dir(embeddings.fingerprint(encoder, collection, args.max_length))
+            key = embeddings.fingerprint(encoder, collection, args.max_length, args.precision)
+            entry = embeddings.entry_dir(key)
             rate = f", {result.documents / seconds:,.0f} docs/s" if result.status == "built" else ""
             console.print(
                 f"{collection.name}: {result.documents:,} document embeddings {result.status} by "
-                f"{world.size} process(es) in {seconds:.1f} s{rate} -> {entry}",
+                f"{world.size} process(es) at {args.precision} in {seconds:.1f} s{rate} -> {entry}",
                 highlight=False,
             )
     finally:

@@ -14,6 +14,7 @@ from bench.report import schema
 from bench.report.render import render
 from bench.report.tables import overrides_line
 from bench.results import Report
+from bench.retrieval.tuning import describe_request
 from bench.runners.retrieval import system_ids
 from bench.suite import Suite, load_suite
 from daft.progress import console
@@ -69,7 +70,10 @@ def dry_run(suite: Suite) -> None:
     if suite_plan.cells or suite.retrieval is None:
         console.print(plan_table(suite_plan))
     if spec := suite.retrieval:
-        tuned = f", hybrid alpha tuned on {spec.tune_split}" if "hybrid" in spec.systems else ""
+        tuning = describe_request(spec.tune_split, spec.split, spec.cv_folds)
+        tuned = f", hybrid alpha tuned on {tuning}" if "hybrid" in spec.systems else ""
+        if spec.doc_precision != "fp32":
+            tuned += f", documents encoded in {spec.doc_precision} (checked against fp32)"
         console.print(
             f"retrieval on {spec.collection}:{spec.split}{tuned}; measures {' '.join(spec.measures)}; "
             f"systems: {', '.join(system_ids(spec))}",

@@ -20,11 +20,16 @@ def _against(
     return None
 
 
+def _shown(value: object) -> str:
+    """A parameter as the table shows it: per-fold alphas (cross-validation) as 0.3/0.4/0.3."""
+    return "/".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
 def retrieval_table(r: RetrievalResult) -> Table:
     """One row per system, one column per measure; `*` marks a significant difference from BM25 (Holm)."""
     title = f"retrieval on {r.collection}:{r.split} ({r.queries} queries)"
-    if r.tune_split:
-        title += f"; hybrid alpha tuned on {r.tune_split}"
+    if r.tuning:
+        title += f"; hybrid {r.tuning}"
     table = Table(title=title, title_justify="left")
     table.add_column("system")
     table.add_column("parameters")
@@ -32,7 +37,9 @@ def retrieval_table(r: RetrievalResult) -> Table:
         table.add_column(measure, justify="right")
     for entry in r.systems:
         shown = ", ".join(
-            f"{k}={v}" for k, v in entry.params.items() if k in ("alpha", "k", "k1", "b", "normalization")
+            f"{k}={_shown(v)}"
+            for k, v in entry.params.items()
+            if k in ("alpha", "k", "k1", "b", "normalization")
         )
         cells = []
         for measure in r.measures:
@@ -109,6 +116,23 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
     return table
 
 
+def precision_lines(r: RetrievalResult) -> list[str]:
+    """Per encoder whose index was built off fp32: its dense quality against fp32 on the same split."""
+    lines = []
+    seen = set()
+    for entry in r.systems:
+        check = entry.pair.precision_check if entry.pair else None
+        if entry.encoder in seen or not check:
+            continue
+        seen.add(entry.encoder)
+        precision, measure = entry.pair.doc_precision, check["measure"]
+        lines.append(
+            f"precision: {entry.encoder} documents in {precision}: dense {measure} {check[precision]:.4f} "
+            f"vs fp32 {check['fp32']:.4f} ({check['delta']:+.4f}) on {r.collection}:{r.split}"
+        )
+    return lines
+
+
 def timing_lines(r: RetrievalResult) -> list[str]:
     """Where the retrieval time went: BM25, then per pair its stages, then evaluation and the tests."""
     t = r.timings
@@ -122,7 +146,10 @@ def timing_lines(r: RetrievalResult) -> list[str]:
             stages = ", ".join(
                 f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f} s" for k, v in entry.pair.timings.items()
             )
-            lines.append(f"time: {entry.encoder} ({entry.pair.documents} document vectors): {stages}")
+            precision = "" if entry.pair.doc_precision == "fp32" else f", {entry.pair.doc_precision}"
+            lines.append(
+                f"time: {entry.encoder} ({entry.pair.documents} document vectors{precision}): {stages}"
+            )
     rest = [f"{k.removesuffix('_s')} {t[k]:.1f} s" for k in ("evaluate_s", "significance_s") if k in t]
     if rest:
         lines.append("time: " + ", ".join(rest))

@@ -23,7 +23,7 @@ def render(report: Report, *, phases: bool = False) -> None:
     if report.retrieval:
         stdout.print(quality.retrieval_table(report.retrieval))
         stdout.print(quality.comparison_table(report.retrieval))
-        for line in quality.timing_lines(report.retrieval):
+        for line in quality.precision_lines(report.retrieval) + quality.timing_lines(report.retrieval):
             stdout.print(escape(line), highlight=False, soft_wrap=True)
     if report.frontier:
         stdout.print(quality.frontier_table(report.frontier))

@@ -114,6 +114,8 @@ def _encoder_json(info: EncoderInfo) -> dict[str, Any]:
 
 def _system_json(system: SystemResult) -> dict[str, Any]:
     pair = asdict(system.pair) if system.pair else {}
+    if pair.get("doc_precision") == "fp32":  # an fp32 index reads as before precisions existed
+        del pair["doc_precision"], pair["precision_check"]
     return {
         "id": system.id,
         "system": system.system,
@@ -125,11 +127,13 @@ def _system_json(system: SystemResult) -> dict[str, Any]:
 
 
 def _retrieval_json(r: RetrievalResult) -> dict[str, Any]:
+    # `tune_folds` only under cross-validation: a report tuned on a split reads as before the key existed.
     return {
         "collection": r.collection,
         "collection_fingerprint": r.collection_fingerprint,
         "split": r.split,
         "tune_split": r.tune_split,
+        **({"tune_folds": r.tune_folds} if r.tune_folds else {}),
         "queries": r.queries,
         "measures": list(r.measures),
         "systems": [_system_json(s) for s in r.systems],
@@ -236,6 +240,8 @@ def _cell_result(data: Mapping[str, Any]) -> CellResult:
 
 def _system(data: Mapping[str, Any]) -> SystemResult:
     pair_keys = [f.name for f in fields(PairInfo)]
+    # An fp32 index (and every report from before precisions) has no precision keys: their defaults.
+    pair_keys = [k for k in pair_keys if k in data or k not in ("doc_precision", "precision_check")]
     pair = PairInfo(**{k: data[k] for k in pair_keys}) if "query_parameters" in data else None
     return SystemResult(
         id=data["id"],
@@ -258,6 +264,7 @@ def _retrieval(data: Mapping[str, Any]) -> RetrievalResult:
         collection_fingerprint=data["collection_fingerprint"],
         split=data["split"],
         tune_split=data["tune_split"],
+        tune_folds=data.get("tune_folds", 0),  # reports before cross-validation: a separate split
         queries=data["queries"],
         measures=tuple(data["measures"]),
         systems=tuple(_system(s) for s in data["systems"]),

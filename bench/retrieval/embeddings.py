@@ -1,7 +1,8 @@
 """Document embeddings: computed once per (document encoder, collection, length) and cached on disk.
 
 The cache key is a fingerprint of everything that changes the vectors: the encoder's weights (sha256 over
-its state dict), its kind, pooling and dimension, the maximum document length, and the corpus fingerprint
+its state dict), its kind, pooling and dimension, the maximum document length, the precision of the
+forward pass (`bench.retrieval.precision`; fp32 keys are those from before it existed), and the corpus fingerprint
 (documents only: another split, other queries or qrels, another suite over the same corpus reuse the
 vectors). A different encoder therefore never reuses another's vectors, and a cache entry whose vectors
 disagree with the encoder's dimension or the corpus size is rebuilt, not trusted.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.retrieval.precision import REFERENCE, encode_documents
 from daft import cache
 from daft.cache import weights_fingerprint
 from daft.collections.collection import Collection
@@ -27,7 +29,7 @@ FORMAT = 2
 VECTORS, IDS = "vectors.npy", "doc_ids.json"
 
 
-def fingerprint(encoder: Encoder, collection: Collection, max_length: int) -> str:
+def fingerprint(encoder: Encoder, collection: Collection, max_length: int, precision: str = REFERENCE) -> str:
     """The cache key of `encoder`'s embeddings of `collection` truncated at `max_length` tokens."""
     identity = {
         "format": FORMAT,
@@ -40,6 +42,8 @@ def fingerprint(encoder: Encoder, collection: Collection, max_length: int) -> st
         "corpus": collection.corpus_fingerprint,
         "max_length": max_length,
     }
+    if precision != REFERENCE:  # fp32 entries written before precisions existed stay valid
+        identity["precision"] = precision
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
@@ -64,19 +68,32 @@ def _load(entry: Path, dim: int, n_docs: int) -> tuple[list[str], np.ndarray] | 
     return doc_ids, np.asarray(vectors)
 
 
-def cached(encoder: Encoder, collection: Collection, max_length: int) -> tuple[list[str], np.ndarray] | str:
+def cached(
+    encoder: Encoder, collection: Collection, max_length: int, precision: str = REFERENCE
+) -> tuple[list[str], np.ndarray] | str:
     """The cached (doc ids, vectors) of `encoder` over `collection`, or why there are none ("missing", ...)."""
-    return _load(entry_dir(fingerprint(encoder, collection, max_length)), encoder.dim, len(collection.corpus))
+    entry = entry_dir(fingerprint(encoder, collection, max_length, precision))
+    return _load(entry, encoder.dim, len(collection.corpus))
 
 
 def encode_texts(
-    encoder: Encoder, texts: list[str], *, max_length: int, batch_size: int, device: str | None, label: str
+    encoder: Encoder,
+    texts: list[str],
+    *,
+    max_length: int,
+    batch_size: int,
+    device: str | None,
+    label: str,
+    precision: str = REFERENCE,
 ) -> np.ndarray:
     """L2-normalised vectors of `texts` with a progress bar; non-finite vectors are a UserError."""
+    shown = "" if precision == REFERENCE else f" ({precision})"
     with progress() as bar:
-        task = bar.add_task(f"encode documents {label}", total=len(texts))
-        vectors = encoder.encode(
+        task = bar.add_task(f"encode documents {label}{shown}", total=len(texts))
+        vectors = encode_documents(
+            encoder,
             texts,
+            precision=precision,
             batch_size=batch_size,
             max_length=max_length,
             device=device,
@@ -95,10 +112,11 @@ def store(
     max_length: int,
     doc_ids: list[str],
     vectors: np.ndarray | Sequence[np.ndarray],
+    precision: str = REFERENCE,
 ) -> None:
     """Write `vectors` (rows in `doc_ids` order: sorted ids; or consecutive blocks of them, e.g. memory-
     mapped shards, copied block by block so the whole matrix is never in memory) as the sealed entry."""
-    key = fingerprint(encoder, collection, max_length)
+    key = fingerprint(encoder, collection, max_length, precision)
     entry = entry_dir(key)
     cache.sweep(entry.parent)
     meta = {
@@ -107,6 +125,7 @@ def store(
         "key": key,
         "collection": collection.name,
         "dim": encoder.dim,
+        "precision": precision,
     }
     blocks = [vectors] if isinstance(vectors, np.ndarray) else list(vectors)
     with cache.building(entry, meta) as out:
@@ -131,9 +150,11 @@ def doc_embeddings(
     batch_size: int = 128,
     device: str | None = None,
     label: str = "",
+    precision: str = REFERENCE,
 ) -> tuple[list[str], np.ndarray, str]:
-    """(doc ids, L2-normalised float32 vectors, what the cache did) for every document of `collection`."""
-    found = cached(encoder, collection, max_length)
+    """(doc ids, L2-normalised float32 vectors, what the cache did) for every document of `collection`,
+    the vectors computed at `precision`."""
+    found = cached(encoder, collection, max_length, precision)
     if not isinstance(found, str):
         return *found, "cached"
     status = "built" if found == "missing" else f"rebuilt ({found})"
@@ -150,6 +171,7 @@ def doc_embeddings(
         batch_size=batch_size,
         device=device,
         label=label or collection.name,
+        precision=precision,
     )
-    store(encoder, collection, max_length, doc_ids, vectors)
+    store(encoder, collection, max_length, doc_ids, vectors, precision)
     return doc_ids, vectors, status

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.retrieval import embeddings
+from bench.retrieval.precision import REFERENCE
 from daft import cache, distributed
 from daft.collections.collection import Collection
 from daft.distributed import World
@@ -36,9 +37,9 @@ def bounds(n: int, world: World) -> tuple[int, int]:
     return n * world.rank // world.size, n * (world.rank + 1) // world.size
 
 
-def shards_dir(encoder: Encoder, collection: Collection, max_length: int) -> Path:
+def shards_dir(encoder: Encoder, collection: Collection, max_length: int, precision: str = REFERENCE) -> Path:
     """Where the ranks leave their slices until rank 0 merges them (swept like any staging leftover)."""
-    entry = embeddings.entry_dir(embeddings.fingerprint(encoder, collection, max_length))
+    entry = embeddings.entry_dir(embeddings.fingerprint(encoder, collection, max_length, precision))
     return entry.parent / f".{entry.name}.shards.tmp"
 
 
@@ -51,6 +52,7 @@ def encode_sharded(
     batch_size: int = 128,
     device: str | None = None,
     label: str = "",
+    precision: str = REFERENCE,
 ) -> ShardedResult:
     """Encode this rank's slice of `collection`'s corpus; rank 0 merges into the cache. Call on every rank."""
     doc_ids = sorted(collection.corpus)
@@ -59,12 +61,14 @@ def encode_sharded(
     decision = None
     if world.main:
         decision = (
-            "built" if isinstance(embeddings.cached(encoder, collection, max_length), str) else "cached"
+            "built"
+            if isinstance(embeddings.cached(encoder, collection, max_length, precision), str)
+            else "cached"
         )
     found = distributed.broadcast(decision, world)
     if found == "cached":
         return ShardedResult("cached", len(doc_ids), (start, end))
-    staging = shards_dir(encoder, collection, max_length)
+    staging = shards_dir(encoder, collection, max_length, precision)
     staging.mkdir(parents=True, exist_ok=True)
     texts = [collection.corpus[d].full_text for d in doc_ids[start:end]]
     vectors = embeddings.encode_texts(
@@ -74,6 +78,7 @@ def encode_sharded(
         batch_size=batch_size,
         device=device,
         label=f"{label or collection.name} [{start:,}:{end:,}] rank {world.rank}/{world.size}",
+        precision=precision,
     )
     buffer = io.BytesIO()
     np.save(buffer, vectors)
@@ -87,7 +92,7 @@ def encode_sharded(
             raise UserError(
                 f"{staging}: the shards hold {rows} rows, expected {len(doc_ids)} of {encoder.dim}-d"
             )
-        embeddings.store(encoder, collection, max_length, doc_ids, parts)
+        embeddings.store(encoder, collection, max_length, doc_ids, parts, precision)
         del parts
         cache.remove(staging)
     distributed.barrier(world)

@@ -2,7 +2,8 @@
 
 Flow: load the collection -> BM25 runs of the test and tuning splits (cached with the collection) -> per
 pair: cached document embeddings -> FAISS index -> query embeddings -> dense runs -> hybrid (alpha tuned
-on the tuning split, applied to the test split) and RRF -> ir-measures per query -> paired significance
+on the tuning split and applied to the test split, or cross-validated over the test queries:
+`bench.retrieval.tuning`) and RRF -> ir-measures per query -> paired significance
 tests with Holm correction. Returns a `RetrievalResult` (per-query values included) and the TREC run
 files, which the pipeline writes next to the JSON report.
 """
@@ -20,8 +21,10 @@ from bench.results import PairInfo, RetrievalResult, SystemResult
 from bench.retrieval import dense, embeddings
 from bench.retrieval.evaluation import check_run
 from bench.retrieval.fusion import interpolate, rrf
+from bench.retrieval.precision import REFERENCE
 from bench.retrieval.runs import Run, ranking
 from bench.retrieval.significance import compare_systems
+from bench.retrieval.tuning import Tuning, cross_validate, resolve, tune_alpha
 from bench.suite import RetrievalSpec, Suite
 from daft import bm25, collections
 from daft.collections.collection import Collection
@@ -34,8 +37,10 @@ RUN_TAG = "daft-bench"
 
 def _split(collection: Collection, split: str, max_queries: int, label: str) -> tuple[dict, dict]:
     if split not in collection.splits:
+        has = ", ".join(collection.splits)
         raise UserError(
-            f"{label}: collection {collection.name} has no split {split!r} (has: {', '.join(collection.splits)})"
+            f"{label} split: collection {collection.name} has no split {split!r} (has: {has}); "
+            f"set split to one of {has} (--set retrieval.split=NAME) or add qrels/{split}.tsv"
         )
     queries, qrels = collection.split(split)
     judged = sorted(q for q in qrels if any(g > 0 for g in qrels[q].values()))
@@ -51,22 +56,6 @@ def _split(collection: Collection, split: str, max_queries: int, label: str) -> 
 def _bm25(collection: Collection, split: str, queries: dict, spec: RetrievalSpec) -> Run:
     ranked = bm25.run(collection, split, k=spec.depth, k1=spec.bm25_k1, b=spec.bm25_b)
     return {q: dict(ranked.get(q, [])) for q in queries}
-
-
-def tune_alpha(
-    lexical: Run, dense_run: Run, qrels: dict, spec: RetrievalSpec
-) -> tuple[float, list[dict[str, float]]]:
-    """The alpha of `spec.alpha_grid` with the best first measure on the tuning split, and the whole curve."""
-    target = spec.measures[0]
-    curve = []
-    for alpha in spec.alpha_grid:
-        fused = interpolate(
-            lexical, dense_run, alpha, normalization=spec.normalization, missing=spec.missing, k=spec.depth
-        )
-        curve.append({"alpha": alpha, target: evaluate_run(fused, qrels, [target])[0][target]})
-    # Ties go to the first alpha of the grid, so the choice is reproducible.
-    best = max(curve, key=lambda point: point[target])
-    return best["alpha"], curve
 
 
 def _trec_text(run: Run, tag: str, depth: int) -> str:
@@ -89,9 +78,13 @@ def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[Retr
     collection = collections.load(spec.collection)
     queries, qrels = _split(collection, spec.split, spec.max_queries, label)
     fusing = bool({"hybrid", "rrf"} & set(spec.systems))
-    tune_queries, tune_qrels = (
-        _split(collection, spec.tune_split, spec.max_queries, label) if "hybrid" in spec.systems else ({}, {})
-    )
+    tuning = None
+    tune_queries: dict[str, str] = {}
+    tune_qrels: dict = {}
+    if "hybrid" in spec.systems:
+        tuning = resolve(spec.tune_split, spec.split, collection.splits, spec.cv_folds, label)
+        if not tuning.folds:
+            tune_queries, tune_qrels = _split(collection, tuning.split, spec.max_queries, label)
     corpus_ids = set(collection.corpus)
     lexical: Run = {}
     lexical_tune: Run = {}
@@ -100,7 +93,7 @@ def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[Retr
         with _timed(timings, "bm25_s"):  # index (cached) and search of both splits
             lexical = _bm25(collection, spec.split, queries, spec)
             if tune_queries:
-                lexical_tune = _bm25(collection, spec.tune_split, tune_queries, spec)
+                lexical_tune = _bm25(collection, tuning.split, tune_queries, spec)
     runs: dict[str, Run] = {}
     systems: list[SystemResult] = []
     if "bm25" in spec.systems:
@@ -109,7 +102,14 @@ def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[Retr
         advance("bm25")
     for name in spec.encoders:
         found, found_runs = _pair_systems(
-            suite, name, collection, queries, tune_queries, tune_qrels, lexical, lexical_tune
+            suite,
+            name,
+            collection,
+            (queries, qrels),
+            tuning,
+            (tune_queries, tune_qrels),
+            lexical,
+            lexical_tune,
         )
         systems += found
         runs |= found_runs
@@ -133,7 +133,8 @@ def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[Retr
         collection=collection.name,
         collection_fingerprint=collection.fingerprint,
         split=spec.split,
-        tune_split=spec.tune_split if "hybrid" in spec.systems else None,
+        tune_split=tuning.split if tuning else None,
+        tune_folds=tuning.folds if tuning else 0,
         queries=len(queries),
         measures=tuple(spec.measures),
         systems=tuple(systems),
@@ -181,58 +182,119 @@ def _pair_systems(
     suite: Suite,
     name: str,
     collection: Collection,
-    queries: dict[str, str],
-    tune_queries: dict[str, str],
-    tune_qrels: dict,
+    test: tuple[dict[str, str], dict],
+    tuning: Tuning | None,
+    tune: tuple[dict[str, str], dict],
     lexical: Run,
     lexical_tune: Run,
 ) -> tuple[list[SystemResult], dict[str, Run]]:
     """The dense, hybrid and RRF systems of one encoder pair: their report entries and test runs."""
     spec = suite.retrieval
+    (queries, qrels), (tune_queries, tune_qrels) = test, tune
     timings: dict[str, float] = {}
     with _timed(timings, "load_s"):
         pair = load_retrieval_pair(suite.encoder(name))
     with _timed(timings, "encode_corpus_s"):
-        doc_ids, vectors, cache_status = embeddings.doc_embeddings(
-            pair.doc, collection, max_length=spec.doc_max_length, batch_size=spec.batch_size, label=name
-        )
+        doc_ids, vectors, cache_status = _doc_vectors(pair, collection, spec, name, spec.doc_precision)
     with _timed(timings, "index_s"):
         index = dense.build_index(vectors, spec.index)
     test_dense = _dense_run(pair, index, doc_ids, queries, spec, name, timings)
+    check = None
+    if spec.doc_precision != REFERENCE:
+        with _timed(timings, "precision_check_s"):
+            check = _precision_check(pair, collection, spec, (queries, qrels), test_dense, name)
     params: dict[str, dict[str, Any]] = {}
     runs = {}
     if "dense" in spec.systems:
         runs[f"{name}/dense"] = test_dense
         params["dense"] = {}
-    if "hybrid" in spec.systems:
-        tune_dense = _dense_run(pair, index, doc_ids, tune_queries, spec, name, timings)
-        with _timed(timings, "tune_alpha_s"):
-            alpha, curve = tune_alpha(lexical_tune, tune_dense, tune_qrels, spec)
-        with _timed(timings, "fuse_s"):
-            runs[f"{name}/hybrid"] = interpolate(
-                lexical,
-                test_dense,
-                alpha,
-                normalization=spec.normalization,
-                missing=spec.missing,
-                k=spec.depth,
-            )
-        params["hybrid"] = {
-            "alpha": alpha,
-            "alpha_weights": "lexical",
-            "normalization": spec.normalization,
-            "missing": spec.missing,
-            "tuned_on": spec.tune_split,
-            "curve": curve,
-        }
+    if tuning is not None:
+        runs[f"{name}/hybrid"], params["hybrid"] = _hybrid(
+            spec,
+            tuning,
+            (lexical, test_dense, qrels),
+            lambda: _dense_run(pair, index, doc_ids, tune_queries, spec, name, timings),
+            (lexical_tune, tune_qrels),
+            timings,
+            f"{suite.path}: [retrieval] {name}",
+        )
     if "rrf" in spec.systems:
         with _timed(timings, "fuse_s"):
             runs[f"{name}/rrf"] = rrf([lexical, test_dense], k=spec.rrf_k, depth=spec.depth)
         params["rrf"] = {"k": spec.rrf_k}
     # Built last: the pair's systems share its timings, complete only once every stage has run.
-    info = PairInfo(pair.query.parameter_count(), cache_status, spec.index, timings)
+    info = PairInfo(
+        pair.query.parameter_count(), cache_status, spec.index, timings, spec.doc_precision, check
+    )
     systems = [SystemResult(f"{name}/{system}", system, name, p, {}, info) for system, p in params.items()]
     return systems, runs
+
+
+def _doc_vectors(
+    pair: EncoderPair, collection: Collection, spec: RetrievalSpec, name: str, precision: str
+) -> tuple[list[str], Any, str]:
+    return embeddings.doc_embeddings(
+        pair.doc,
+        collection,
+        max_length=spec.doc_max_length,
+        batch_size=spec.batch_size,
+        label=name,
+        precision=precision,
+    )
+
+
+def _precision_check(
+    pair: EncoderPair,
+    collection: Collection,
+    spec: RetrievalSpec,
+    test: tuple[dict[str, str], dict],
+    test_dense: Run,
+    name: str,
+) -> dict[str, Any]:
+    """The dense first measure on the test split at the suite's document precision and at fp32 (whose
+    vectors are computed once and cached like any others), and the difference."""
+    queries, qrels = test
+    measure = spec.measures[0]
+    doc_ids, vectors, _ = _doc_vectors(pair, collection, spec, name, REFERENCE)
+    index = dense.build_index(vectors, spec.index)
+    reference = _dense_run(pair, index, doc_ids, queries, spec, name, {})
+    got = evaluate_run(test_dense, qrels, [measure])[0][measure]
+    want = evaluate_run(reference, qrels, [measure])[0][measure]
+    return {"measure": measure, spec.doc_precision: got, REFERENCE: want, "delta": got - want}
+
+
+def _hybrid(
+    spec: RetrievalSpec,
+    tuning: Tuning,
+    test: tuple[Run, Run, dict],
+    tune_dense: Callable[[], Run],
+    tune: tuple[Run, dict],
+    timings: dict[str, float],
+    where: str,
+) -> tuple[Run, dict[str, Any]]:
+    """The hybrid test run and its parameters: alpha tuned on the tuning split, or per fold by
+    cross-validation over the test queries (each held-out fold fused at its own alpha)."""
+    lexical, test_dense, qrels = test
+    params: dict[str, Any] = {
+        "alpha_weights": "lexical",
+        "normalization": spec.normalization,
+        "missing": spec.missing,
+        "tuned_on": tuning.split,
+    }
+    if tuning.folds:
+        with _timed(timings, "tune_alpha_s"):
+            fused, folds = cross_validate(lexical, test_dense, qrels, spec, tuning.folds, where)
+        alphas = [fold["alpha"] for fold in folds if fold["alpha"] is not None]
+        return fused, {"alpha": alphas, **params, "cv_folds": tuning.folds, "folds": folds}
+    lexical_tune, tune_qrels = tune
+    dense_tune = tune_dense()
+    with _timed(timings, "tune_alpha_s"):
+        alpha, curve = tune_alpha(lexical_tune, dense_tune, tune_qrels, spec)
+    with _timed(timings, "fuse_s"):
+        fused = interpolate(
+            lexical, test_dense, alpha, normalization=spec.normalization, missing=spec.missing, k=spec.depth
+        )
+    return fused, {"alpha": alpha, **params, "curve": curve}
 
 
 def _comparison_pairs(systems: list[SystemResult], spec: RetrievalSpec) -> list[tuple[str, str]]:

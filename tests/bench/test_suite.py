@@ -479,7 +479,11 @@ def test_retrieval_only_suite_has_no_latency_and_every_default(tmp_path: Path) -
     suite = load_suite(_write(tmp_path, RETRIEVAL))
     assert suite.latency is None and suite.queries is None
     spec = suite.retrieval
-    assert spec.collection == "wordnet" and (spec.split, spec.tune_split) == ("test", "dev")
+    assert spec.collection == "wordnet" and (spec.split, spec.tune_split, spec.cv_folds) == (
+        "test",
+        "auto",
+        5,
+    )
     assert spec.encoders == ("m",) and spec.baseline == "m"  # an arch (random weights) cannot retrieve
     assert spec.systems == ("bm25", "dense", "hybrid", "rrf")
     assert spec.measures == ("nDCG@10", "RR@10", "R@100", "R@1000")
@@ -504,6 +508,8 @@ RETRIEVAL_ERRORS = {
     "bad baseline": ('baseline = "x"', "[retrieval] baseline: no retrieving encoder named 'x'"),
     "unknown test": ('test = "wilcoxon"', "[retrieval] test: unknown significance test 'wilcoxon'"),
     "bad index": ('index = "ivf"', "[retrieval] index: unknown index 'ivf'"),
+    "one fold": ("cv_folds = 1", "[retrieval] cv_folds: expected an integer >= 2"),
+    "bad tune split": ('tune_split = "a/b"', '[retrieval] tune_split: expected "auto", "cv" or a split name'),
 }  # fmt: skip
 
 

@@ -36,10 +36,17 @@ def _full():
     comparison = SystemComparison(
         "m/dense", "bm25", "nDCG@10", 0.5, 0.4, 0.1, 3, 1, 0, 0.02, 0.03, 0.06, False
     )
-    pair = PairInfo(22, "computed", "flat", {"load_s": 1.0})
+    check = {"measure": "nDCG@10", "onnx-int8": 0.5, "fp32": 0.5, "delta": 0.0}
+    pair = PairInfo(22, "computed", "flat", {"load_s": 1.0}, "onnx-int8", check)
     dense = system("m/dense", {"nDCG@10": 0.5}, pair=pair, per_query={"nDCG@10": {"q1": 0.5, "q2": 0.5}})
     bm25 = system("bm25", {"nDCG@10": 0.4}, per_query={"nDCG@10": {"q1": 0.3, "q2": 0.5}})
-    quality = replace(retrieval([bm25, dense]), comparisons=(comparison,), timings={"bm25_s": 1.0})
+    quality = replace(
+        retrieval([bm25, dense]),
+        tune_split="test",
+        tune_folds=5,
+        comparisons=(comparison,),
+        timings={"bm25_s": 1.0},
+    )
     at = FrontierLatency("m/torch/cpu/fp32/b1/t1", 1.5, (1.0, 2.0), None)
     entry = FrontierEntry(
         "m", 22, "nDCG@10", "this run", {1: at, 256: None}, {"dense": 0.5, "hybrid": None}, {"dense": True}
@@ -78,6 +85,8 @@ def test_a_report_without_rounds_still_loads(tmp_path):
 def test_the_committed_baseline_loads_and_writes_back_byte_for_byte(tmp_path):
     baseline = schema.load(BASELINE, per_query=True)
     assert baseline.suite_name == "ci_smoke" and baseline.cells and baseline.retrieval.systems
+    # Written before cross-validation existed: alpha tuned on a split.
+    assert baseline.retrieval.tune_folds == 0 and baseline.retrieval.tuning == "alpha tuned on dev"
     assert all(s.per_query for s in baseline.retrieval.systems)
     stored = schema.store(baseline, tmp_path)
     assert stored.read_text() == BASELINE.read_text()

@@ -70,11 +70,10 @@ def write_suite(tmp_path: Path, tiny_model_dir: Path, tiny_beir: Path, monkeypat
     query = build({"type": "static", "model": str(tiny_model_dir)})
     EncoderPair(query, build({"model": str(tiny_model_dir)}), {"method": "test"}).save(pair)
 
-    def write(latency: bool = False) -> Path:
+    def write(latency: bool = False, beir: Path = tiny_beir, extra: str = "") -> Path:
         path = tmp_path / "tinyq.toml"
-        text = SUITE.format(
-            model=tiny_model_dir, beir=tiny_beir, pair=pair, latency=LATENCY if latency else ""
-        )
+        text = SUITE.format(model=tiny_model_dir, beir=beir, pair=pair, latency=LATENCY if latency else "")
+        text += extra
         path.write_text(text)
         return path
 
@@ -99,7 +98,7 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
         "pair/hybrid",
         "pair/rrf",
     ]
-    assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8
+    assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8 and "tune_folds" not in r
     for system in r["systems"]:
         assert set(system["aggregate"]) == {"nDCG@10", "RR@10", "R@20"}
         assert all(0.0 <= v <= 1.0 for v in system["aggregate"].values())
@@ -132,6 +131,58 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
     again = _json(results / "tinyq-latest.json")["retrieval"]["systems"]
     assert {s["documents"] for s in again if s["encoder"]} == {"cached"}
     assert [s["aggregate"] for s in again] == [s["aggregate"] for s in r["systems"]]
+
+
+@pytest.fixture
+def test_only_beir(tiny_beir: Path, tmp_path: Path) -> Path:
+    """The tiny BEIR folder as most BEIR sets ship: qrels/test.tsv only."""
+    folder = tmp_path / "test-only"
+    (folder / "qrels").mkdir(parents=True)
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
+        (folder / name).write_bytes((tiny_beir / name).read_bytes())
+    return folder
+
+
+def test_a_test_only_collection_cross_validates_alpha(write_suite, test_only_beir: Path, tmp_path, capsys):
+    results = tmp_path / "results"
+    assert main(["run", str(write_suite(beir=test_only_beir)), "--results", str(results)]) == 0
+    report = _json(results / "tinyq-latest.json")
+    r = report["retrieval"]
+    assert (r["split"], r["tune_split"], r["tune_folds"]) == ("test", "test", 5)
+    hybrid = next(s for s in r["systems"] if s["id"] == "mean/hybrid")
+    params = hybrid["params"]
+    assert params["cv_folds"] == 5 and sum(f["queries"] for f in params["folds"]) == 8
+    assert params["alpha"] == [f["alpha"] for f in params["folds"] if f["queries"]]
+    assert all(f["alpha"] in (0.0, 0.5, 1.0) for f in params["folds"] if f["queries"])
+    # The aggregate is the mean over the assembled run's per-query values (every test query once).
+    lines = [json.loads(x) for x in (results / report["artifacts"]["dir"] / "per_query.jsonl").open()]
+    values = [x["value"] for x in lines if x["system"] == "mean/hybrid" and x["measure"] == "nDCG@10"]
+    assert len(values) == 8 and hybrid["aggregate"]["nDCG@10"] == pytest.approx(sum(values) / 8)
+    assert "hybrid alpha by 5-fold CV on test" in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_a_missing_tuning_split_is_an_error_naming_the_fixes(
+    write_suite, test_only_beir: Path, tmp_path, capsys
+):
+    suite = write_suite(beir=test_only_beir, extra='tune_split = "dev"\n')
+    assert main(["run", str(suite), "--results", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err
+    assert "tune_split: the collection has no split 'dev' (has: test)" in err
+    assert 'set tune_split = "auto"' in err and '"cv"' in err
+
+
+def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, capsys):
+    suite = write_suite(extra='doc_precision = "bf16"\nsystems = ["dense"]\n')
+    results = tmp_path / "results"
+    assert main(["run", str(suite), "--results", str(results)]) == 0
+    systems = _json(results / "tinyq-latest.json")["retrieval"]["systems"]
+    mean = next(s for s in systems if s["id"] == "mean/dense")
+    check = mean["precision_check"]
+    assert mean["doc_precision"] == "bf16" and check["measure"] == "nDCG@10"
+    assert check["bf16"] == mean["aggregate"]["nDCG@10"]
+    assert check["delta"] == pytest.approx(check["bf16"] - check["fp32"]) and 0.0 < check["fp32"] <= 1.0
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "precision: mean documents in bf16: dense nDCG@10" in out and "vs fp32" in out
 
 
 def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):

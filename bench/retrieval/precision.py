@@ -1,0 +1,85 @@
+"""The document side's precision when building the index: fp32, bf16 autocast, or ONNX Runtime fp32/int8.
+
+Encoding the corpus is the slowest stage of a retrieval suite on CPU. Every precision keeps the same
+length-sorted batches and lean tokenisation (`daft.tokenization`); they differ in the forward pass:
+- `fp32`: torch fp32 (`Encoder.encode`), the reference;
+- `bf16`: torch autocast to bfloat16 (fast where the CPU has AVX-512 BF16 or AMX, slow where it emulates);
+- `onnx-fp32`, `onnx-int8`: the onnxruntime backend's cached graph (exported and checked against torch,
+  or dynamically quantised to int8 weights), its session and its tokenisation.
+The vectors differ by precision, so the embeddings cache keys include it, and the retrieval runner checks
+the precision's dense quality against fp32 on the suite's split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from bench.backends import onnxruntime as ort_backend
+from bench.backends.base import Target
+from daft.encoders import Encoder
+from daft.errors import UserError
+from daft.finite import require_finite
+
+PRECISIONS = ("fp32", "bf16", "onnx-fp32", "onnx-int8")
+REFERENCE = "fp32"
+_ONNX = {"onnx-fp32": "onnxruntime", "onnx-int8": "onnxruntime-int8"}  # precision -> backend name
+
+
+def _device_type(encoder: Encoder, device: str | None) -> str:
+    return torch.device(device).type if device else next(encoder.parameters()).device.type
+
+
+def _onnx(
+    encoder: Encoder,
+    texts: Sequence[str],
+    backend: str,
+    *,
+    max_length: int,
+    batch_size: int,
+    on_batch: Callable[[int], None] | None,
+) -> np.ndarray:
+    prepared = ort_backend.OrtPrepared(encoder, Target(backend, max_length=max_length))
+    try:
+        # Length-sorted batches, as `Encoder.encode` does: less padding; the order is restored by index.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), encoder.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            out[index] = prepared.fetch(prepared.forward(prepared.tokenize([texts[i] for i in index])))
+            if on_batch is not None:
+                on_batch(len(index))
+    finally:
+        prepared.close()
+    return require_finite(out, f"{encoder.kind} encoder ({encoder.dim}-d, {backend})")
+
+
+def encode_documents(
+    encoder: Encoder,
+    texts: Sequence[str],
+    *,
+    precision: str = REFERENCE,
+    max_length: int,
+    batch_size: int,
+    device: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """L2-normalised float32 vectors of `texts` computed at `precision` (one of `PRECISIONS`)."""
+    if precision not in PRECISIONS:
+        raise UserError(f"unknown document precision {precision!r}; known: {', '.join(PRECISIONS)}")
+    kind = _device_type(encoder, device)
+    if precision in _ONNX:
+        if kind != "cpu":
+            raise UserError(f"document precision {precision} runs on cpu only; use fp32 or bf16 on {kind}")
+        if not len(texts):
+            return np.zeros((0, encoder.dim), dtype=np.float32)
+        return _onnx(
+            encoder, texts, _ONNX[precision], max_length=max_length, batch_size=batch_size, on_batch=on_batch
+        )
+    # bf16: autocast runs the matmuls in bfloat16; `encode` returns float32 rows either way.
+    with torch.autocast(kind, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        return encoder.encode(
+            texts, batch_size=batch_size, max_length=max_length, device=device, on_batch=on_batch
+        )
