@@ -1,8 +1,11 @@
-"""`static` and `static-cold`: L0 (any StaticEncoder, with or without projection) in numpy, no padding.
+"""`static` and `static-cold`: L0 (any StaticEncoder, with or without projection) on the host, no padding.
 
-forward = one gather of the batch's token rows from the table, `np.add.reduceat` over each text's run, the
-projection if any, and L2 normalisation; the torch path's mean differs only by a per-row scale, which the
-normalisation removes, so parity with torch fp32 is float rounding.
+forward = the sum of each text's token rows, the projection if any, and L2 normalisation; the torch path's
+mean differs only by a per-row scale, which the normalisation removes, so parity with torch fp32 is float
+rounding. One text is summed in numpy (a torch call costs more than the sum); a batch goes through
+`torch.nn.functional.embedding_bag` (mode "sum", offsets, no padding), which gathers and sums in one
+kernel: 5-6x faster than numpy's gather + `np.add.reduceat` from batch 8 on (measured here: 235 µs vs
+1.33 ms for 256 texts), and it honours the cell's thread count.
 
 Tokenisation is unpadded (`daft.tokenization.Ragged`). `static` goes through a per-word id cache
 (`daft.word_cache`) when the tokenizer is BERT-style: warmed from `Target.warm_source` (the runner passes
@@ -13,11 +16,13 @@ is the same backend with no cache at all: what a query whose words were never se
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from bench.backends.base import Backend, Closing, Target, check_target, parse_device
 from daft.encoders import Encoder
@@ -49,6 +54,7 @@ class StaticPrepared(Closing):
             if projection is None
             else np.ascontiguousarray(projection.weight.detach().float().cpu().numpy().T)
         )
+        self._table = torch.from_numpy(self.table)  # shares the memory: embedding_bag reads the same rows
         self.tokenizer = lean(encoder.tokenizer)
         self.cache: WordCache | None = None
         warmed: dict[str, Any] = {"source": None, "texts": 0, "note": None}
@@ -62,7 +68,7 @@ class StaticPrepared(Closing):
             "backend": target.backend,
             "device": "cpu",
             "dtype": "fp32",
-            "threads": 1,  # the gather and reduceat are single-threaded numpy
+            "threads": target.threads or torch.get_num_threads(),  # embedding_bag's (one text: numpy)
             "threads_requested": target.threads,
             "max_length": target.max_length,
             "padding": "none",
@@ -79,6 +85,18 @@ class StaticPrepared(Closing):
             "word_cache_note": warmed["note"],
         }
 
+        self._previous_threads = torch.get_num_threads()
+        self.activate()
+
+    def activate(self) -> None:
+        """Set torch's thread count back to this target's (another Prepared may have changed it)."""
+        if self.target.threads:
+            torch.set_num_threads(self.target.threads)
+
+    def close(self) -> None:
+        """Restore the thread count found at preparation."""
+        torch.set_num_threads(self._previous_threads)
+
     def tokenize(self, texts: Sequence[str]) -> Ragged:
         """Unpadded int64 ids with each text's offset and length (truncated to max_length)."""
         check_texts(texts)
@@ -94,11 +112,14 @@ class StaticPrepared(Closing):
         The mean's division by the length is skipped: a positive per-row scale (before a bias-free
         projection) does not change the normalised row.
         """
-        gathered = self.table[inputs.ids]
-        if len(inputs.offsets) == 1:  # reduceat's setup costs more than the sum at batch 1
-            rows = gathered.sum(axis=0, keepdims=True)
-        else:
-            rows = np.add.reduceat(gathered, inputs.offsets, axis=0)
+        if len(inputs.offsets) == 1:
+            row = self.table.take(inputs.ids, axis=0).sum(axis=0)
+            if self.projection is not None:
+                row = row @ self.projection
+            return (row * (1.0 / max(math.sqrt(float(np.dot(row, row))), NORM_EPS)))[None]
+        rows = torch.nn.functional.embedding_bag(
+            torch.from_numpy(inputs.ids), self._table, torch.from_numpy(inputs.offsets), mode="sum"
+        ).numpy()
         if self.projection is not None:
             rows = rows @ self.projection
         norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))[:, None]

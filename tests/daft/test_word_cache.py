@@ -81,3 +81,21 @@ def test_truncation_keeps_each_rows_first_tokens(reference: Any) -> None:
     got = cache.ragged(["a b c d e", "x", "f g h"], max_length=2)
     assert got.lengths.tolist() == [2, 1, 2]
     assert np.array_equal(got.offsets, [0, 2, 3])
+
+
+def test_the_fast_split_is_the_bert_split(texts: list[str]) -> None:
+    from daft.word_cache import _WORD, words
+
+    odd = [
+        "a\x1cb c",
+        "tab\there",
+        "v\x0bw",
+        "ff\x0cx",
+        "nel\x85y",
+        "nb\u00a0sp",
+        "ideo\u3000space",
+        "  lead",
+        "",
+    ]
+    for text in [*texts, *odd]:
+        assert words(text) == _WORD.findall(text), repr(text)
