@@ -17,12 +17,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, chain
+from itertools import chain
 from typing import Any
 
-import numpy as np
-
-from daft.tokenization import LeanTokenizer, Ragged, check_not_empty
+from daft.tokenization import LeanTokenizer, Ragged, ragged_from
 
 # BERT's whitespace: the four ASCII ones and every Unicode Zs (space separator) character.
 BERT_WHITESPACE = (
@@ -128,19 +126,7 @@ class WordCache:
         counts.full += len(texts) - len(missed)
         if missed:
             self._fill(texts, rows, missed, max_length)
-        if len(rows) == 1:
-            ids = np.array(rows[0], dtype=np.int64)
-            lengths = np.array([len(ids)], dtype=np.int64)
-            offsets = np.zeros(1, dtype=np.int64)
-        else:
-            lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-            ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
-            offsets = np.fromiter(
-                accumulate(lengths[:-1].tolist(), initial=0), dtype=np.int64, count=len(rows)
-            )
-        if not all(rows):  # the numpy check only where it will fail: it costs a microsecond
-            check_not_empty(lengths)
-        return Ragged(ids, offsets, lengths)
+        return ragged_from(rows)
 
     def _fill(self, texts: Sequence[str], rows: list[list[int]], missed: list[int], max_length: int) -> None:
         """Tokenise the texts at `missed` whole into `rows`; learn their words unless frozen."""
