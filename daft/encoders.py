@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from daft.encoder_source import POOLINGS
 from daft.errors import UserError
 from daft.finite import require_finite
-from daft.manifest import side_directory
+from daft.manifest import read_json_object, side_directory
 from daft.tokenization import check_not_empty, check_texts, lean
 
 ENCODER_FILE = "daft_encoder.json"
@@ -432,12 +432,7 @@ def load_encoder(directory: Path) -> Encoder:
     config_path = directory / ENCODER_FILE
     if not config_path.is_file():
         raise UserError(f"{directory}: not a daft encoder directory (no {ENCODER_FILE})")
-    try:
-        config = json.loads(config_path.read_text("utf-8"))
-    except ValueError as err:
-        raise UserError(f"{config_path}: invalid JSON ({err})") from None
-    if not isinstance(config, dict):
-        raise UserError(f"{config_path}: expected a JSON object, got {type(config).__name__}")
+    config = read_json_object(config_path)
     tokenizer = _saved_tokenizer(directory)
     max_length = int(config.get("max_length", 256))
     if config.get("type") == "static":

@@ -21,13 +21,18 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     path = Path(directory) / MANIFEST
     if not path.is_file():
         raise UserError(f"{directory}: not an encoder pair (no {MANIFEST})")
+    return read_json_object(path)
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object (a manifest, an encoder's config); one-line UserErrors."""
     try:
-        manifest = json.loads(path.read_text("utf-8"))
+        data = json.loads(Path(path).read_text("utf-8"))
     except ValueError as err:
         raise UserError(f"{path}: invalid JSON ({err})") from None
-    if not isinstance(manifest, dict):
-        raise UserError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
-    return manifest
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 def side_directory(directory: Path, side: str = "query") -> Path:
