@@ -11,6 +11,7 @@ from rich.progress import Progress
 
 from daft.collections.collection import Collection, Document, is_split_name
 from daft.collections.lines import LineError, read_lines, reading, require_file, write_lines
+from daft.collections.qrels import Known, add_judgement
 from daft.errors import UserError
 
 # BEIR ships these three; any other `qrels/*.tsv` whose stem is a valid split name is read too.
@@ -91,6 +92,7 @@ def _read_qrels(
     path: Path, corpus: dict[str, Document], queries: dict[str, str], bar: Progress
 ) -> dict[str, dict[str, int]]:
     qrels: dict[str, dict[str, int]] = {}
+    known = Known(queries, corpus, "queries.jsonl", "corpus.jsonl")
     for lineno, line in read_lines(path, bar):
         fields = line.split("\t")
         if lineno == 1 and fields[0].strip() == QRELS_HEADER[0]:
@@ -102,18 +104,7 @@ def _read_qrels(
                 f"expected 3 tab-separated columns (query-id, corpus-id, score), got {len(fields)}",
             )
         qid, doc_id, score = (field.strip() for field in fields)
-        try:
-            grade = int(score)
-        except ValueError:
-            raise LineError(path, lineno, f"score {score!r} is not an integer") from None
-        if qid not in queries:
-            raise LineError(path, lineno, f"unknown query id {qid!r} (not in queries.jsonl)")
-        if doc_id not in corpus:
-            raise LineError(path, lineno, f"unknown document id {doc_id!r} (not in corpus.jsonl)")
-        grades = qrels.setdefault(qid, {})
-        if doc_id in grades:
-            raise LineError(path, lineno, f"duplicate judgement of query {qid!r} and document {doc_id!r}")
-        grades[doc_id] = grade
+        add_judgement(qrels, (path, lineno), qid, doc_id, score, known)
     return qrels
 
 

@@ -14,6 +14,7 @@ from rich.progress import Progress
 
 from daft.collections.collection import Collection, Document, is_split_name
 from daft.collections.lines import LineError, read_lines, reading, require_file
+from daft.collections.qrels import Known, add_judgement
 from daft.errors import UserError
 
 _QRELS_FILE = re.compile(r"qrels\.(?P<split>.+)\.(?:tsv|txt)")
@@ -67,23 +68,13 @@ def _read_qrels(
     path: Path, corpus: dict[str, Document], queries: dict[str, str], queries_file: str, bar: Progress
 ) -> dict[str, dict[str, int]]:
     qrels: dict[str, dict[str, int]] = {}
+    known = Known(queries, corpus, queries_file, "collection.tsv", grade_name="grade")
     for lineno, line in read_lines(path, bar):
         fields = line.split()
         if len(fields) != 4:
             raise LineError(path, lineno, f"expected 4 columns (qid iter docid grade), got {len(fields)}")
         qid, _, doc_id, grade_text = fields
-        try:
-            grade = int(grade_text)
-        except ValueError:
-            raise LineError(path, lineno, f"grade {grade_text!r} is not an integer") from None
-        if qid not in queries:
-            raise LineError(path, lineno, f"unknown query id {qid!r} (not in {queries_file})")
-        if doc_id not in corpus:
-            raise LineError(path, lineno, f"unknown document id {doc_id!r} (not in collection.tsv)")
-        grades = qrels.setdefault(qid, {})
-        if doc_id in grades:
-            raise LineError(path, lineno, f"duplicate judgement of query {qid!r} and document {doc_id!r}")
-        grades[doc_id] = grade
+        add_judgement(qrels, (path, lineno), qid, doc_id, grade_text, known)
     return qrels
 
 
