@@ -103,6 +103,8 @@ class Trainer:
         saved = checkpoint.load(self.output / CHECKPOINT_DIR) if self.resume else None
         plan = stages(self.recipe.method, self.recipe.train)
         first = [s.name for s in plan].index(saved["stage"]["stage"]) if saved else 0
+        # Wall time over the whole run: a resumed run adds what the interrupted one had spent.
+        self.totals = checkpoint.RunTotals.resumed(saved, started)
         if saved:
             self.summary = saved["summary"]
             if self.world.main:
@@ -116,7 +118,7 @@ class Trainer:
         distributed.barrier(self.world)
         for index in range(first, len(plan)):
             self._run_stage(plan[index], saved if index == first else None)
-        self.summary["train_seconds"] = self.summary.get("train_seconds", 0.0) + time.perf_counter() - started
+        self.summary["train_seconds"] = self.totals.seconds
         self.summary["processes"] = self.world.size
         if self.world.main:
             finish(self.recipe, self.data, self.query, self.doc, self.device, self.summary)
@@ -297,6 +299,7 @@ class Trainer:
                 "summary": self.summary,
                 "log_lines": lines,
                 "last_metrics": self.last_metrics,
+                checkpoint.TOTALS: self.totals.state(),
             },
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,9 @@ def test_k_zero_trains_on_in_batch_negatives_without_bm25(recipe_file, tmp_path,
     assert manifest["training"]["stages"]["align"]["steps"] >= 3
 
 
+SLOW_STEP_S = 1.0
+
+
 def test_resume_ends_like_an_uninterrupted_run(recipe_file, tmp_path, monkeypatch):
     full = train_module.train(load_recipe(recipe_file("daft", "full")))
     recipe = load_recipe(recipe_file("daft", "resumed"))
@@ -135,6 +139,7 @@ def test_resume_ends_like_an_uninterrupted_run(recipe_file, tmp_path, monkeypatc
         calls.append(1)
         if len(calls) == 5:  # inside the align stage's second epoch, after its first checkpoint
             raise KeyboardInterrupt
+        time.sleep(SLOW_STEP_S)  # time spent before the interruption, which the resumed run must count
         return real_step(self, *args)
 
     monkeypatch.setattr(train_module.Trainer, "_step", interrupted)
@@ -143,8 +148,13 @@ def test_resume_ends_like_an_uninterrupted_run(recipe_file, tmp_path, monkeypatc
     monkeypatch.setattr(train_module.Trainer, "_step", real_step)
     with pytest.raises(UserError, match="interrupted run; pass --resume"):
         train_module.train(recipe)
+    start = time.perf_counter()
     resumed = train_module.train(recipe, resume=True)
+    own = time.perf_counter() - start
     a, b = json.loads((full / "pair.json").read_text()), json.loads((resumed / "pair.json").read_text())
+    # The reported time covers the whole run: the 3 slow steps before the first checkpoint are in it.
+    assert b["training"]["train_seconds"] >= 3 * SLOW_STEP_S
+    assert b["training"]["train_seconds"] > own
     assert a["metrics"] == b["metrics"]
     assert a["training"]["stages"]["finetune"]["best"] == b["training"]["stages"]["finetune"]["best"]
     for side in ("query", "doc"):
