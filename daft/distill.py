@@ -1,11 +1,13 @@
 """Where an L0 table starts: a transformer's input embeddings, or its *output* for each token (distilled).
 
-L0 averages one static vector per token. Three starting points, chosen by `init` / `token_weights`:
+L0 averages one static vector per token. Its starting points, chosen by `init` / `token_weights`:
 - `embeddings`: the transformer's input word-piece embeddings (cheap, but those vectors live in the input
   space, far from the pooled output space the document encoder's vectors live in);
 - `distilled`: every vocabulary token passed through the transformer alone (`[CLS] t [SEP]`) and pooled the
   way the transformer pools, so each row already is an output-space vector -- the idea behind model2vec
   (Tulkens & van Dongen, 2024) and sentence-transformers' static embeddings;
+- `random`: a normal table (std 0.02, as BERT initialises) of the transformer's shape; only the tokenizer is
+  shared, the control for collapse (nothing ties the query side to the document encoder's space);
 - `token_weights = "idf"`: each row scaled by the token's inverse document frequency in a corpus (BM25's
   idf, Robertson & Zaragoza 2009), so that a mean over a query's tokens is dominated by its rare, informative
   tokens (model2vec weights by a Zipf estimate of frequency for the same reason; a corpus gives the real one).
@@ -22,7 +24,7 @@ from torch import Tensor
 
 from daft.progress import progress
 
-INITS = ("embeddings", "distilled")
+INITS = ("embeddings", "distilled", "random")
 TOKEN_WEIGHTS = ("none", "idf")
 
 

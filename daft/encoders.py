@@ -297,10 +297,12 @@ def static_from_model(
     init: str = "embeddings",
     token_weights: str = "none",
     idf_collection: str | None = None,
+    seed: int = 0,
 ) -> StaticEncoder:
     """An L0 encoder whose table starts from a model (see `daft.distill` for `init` and `token_weights`).
 
-    `embeddings`: the model's input word embeddings; `distilled`: its pooled output for each token alone.
+    `embeddings`: the model's input word embeddings; `distilled`: its pooled output for each token alone;
+    `random`: a random table of the embeddings' shape (`seed`).
     `token_weights = "idf"` scales each row by the token's idf in `idf_collection`'s corpus.
     """
     from daft import distill
@@ -315,6 +317,9 @@ def static_from_model(
     if init == "distilled":
         source = TransformerEncoder(_pretrained(model_dir), tokenizer, pooling=_default_pooling(model_dir))
         table = distill.distilled_table(source)
+    elif init == "random":
+        shape = _pretrained(model_dir).get_input_embeddings().weight.shape
+        table = _random_table(shape[0], shape[1], seed)
     else:
         table = _pretrained(model_dir).get_input_embeddings().weight.detach().clone()
     if token_weights == "idf":
@@ -328,9 +333,14 @@ def static_from_model(
 def static_random(tokenizer: str | Path, dim: int, *, seed: int = 0, max_length: int = 256) -> StaticEncoder:
     """An L0 encoder with a randomly initialised table (normal, std 0.02 as in BERT)."""
     tok = _tokenizer(tokenizer)
-    generator = torch.Generator().manual_seed(seed)
-    weight = torch.randn(len(tok), dim, generator=generator) * 0.02
+    weight = _random_table(len(tok), dim, seed)
     return StaticEncoder(nn.Embedding.from_pretrained(weight, freeze=False), tok, max_length=max_length)
+
+
+def _random_table(rows: int, dim: int, seed: int) -> torch.Tensor:
+    """A normal (std 0.02, as BERT initialises) `rows` x `dim` table from its own generator."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(rows, dim, generator=generator) * 0.02
 
 
 def from_arch(
@@ -403,6 +413,7 @@ def build(spec: Mapping[str, Any]) -> Encoder:
                 init=spec.get("init", "embeddings"),
                 token_weights=spec.get("token_weights", "none"),
                 idf_collection=spec.get("idf_collection"),
+                seed=seed,
             )
         elif kind == "transformer":
             encoder = from_model(spec["model"], pooling=spec.get("pooling"), max_length=max_length)

@@ -71,3 +71,16 @@ def test_build_passes_the_init_through(tiny_model_dir: Path) -> None:
 def test_bad_init_is_a_user_error(tiny_model_dir: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):
         static_from_model(tiny_model_dir, **kwargs)
+
+
+def test_random_init_keeps_the_models_shape_and_nothing_else(tiny_model_dir: Path) -> None:
+    plain = static_from_model(tiny_model_dir).embedding.weight
+    random = static_from_model(tiny_model_dir, init="random", seed=3).embedding.weight
+    assert random.shape == plain.shape
+    assert abs(random.std().item() - 0.02) < 0.005  # BERT's initialiser scale, not the model's rows
+    torch.testing.assert_close(
+        static_from_model(tiny_model_dir, init="random", seed=3).embedding.weight, random
+    )
+    assert not torch.equal(static_from_model(tiny_model_dir, init="random", seed=4).embedding.weight, random)
+    spec = {"type": "static", "model": str(tiny_model_dir), "init": "random", "seed": 3}
+    torch.testing.assert_close(build(spec).embedding.weight, random)

@@ -624,7 +624,54 @@ SHIPPED = [f"{folder}{method}-{query}" for folder in ("", "gpu/") for method in 
 def test_every_recipe_file_is_tested() -> None:
     files = {str(p.relative_to(RECIPES).with_suffix("")) for p in RECIPES.rglob("*.toml")}
     base = {"base-cpu", "gpu/base-gpu", "zero_shot-minilm-l6", "gpu/zero_shot-minilm-l6"}
-    assert files == {*SHIPPED, *base, *L0_INITS, "standard-minilm-l6"}
+    collapse = {f"collapse/{name}" for name in COLLAPSE}
+    assert files == {
+        *SHIPPED,
+        *base,
+        *L0_INITS,
+        "standard-minilm-l6",
+        *collapse,
+        "collapse/standard-bert-random",
+    }
+
+
+# The collapse search (issue 12, question 4): name -> what it changes in standard-l0-minilm, as
+# (query init, query lr, doc lr, normalisation, hard negatives, batch size, max_grad_norm).
+COLLAPSE = {
+    "standard-l0-random": ("random", 1e-3, 1e-5, "row", 3, 32, 1.0),
+    "standard-l0-matrix": ("embeddings", 1e-3, 1e-5, "matrix", 3, 32, 1.0),
+    "standard-l0-inbatch": ("embeddings", 1e-3, 1e-5, "row", 0, 32, 1.0),
+    "standard-l0-inbatch-b128": ("embeddings", 1e-3, 1e-5, "row", 0, 128, 1.0),
+    "standard-l0-highlr": ("embeddings", 1e-2, 1e-4, "row", 3, 32, 1.0),
+    "standard-l0-random-harsh": ("random", 1e-2, 1e-4, "matrix", 0, 32, 0.0),
+}
+
+
+@pytest.mark.parametrize("name", COLLAPSE)
+def test_collapse_recipes_change_only_what_they_say(name: str) -> None:
+    recipe = load_recipe(RECIPES / "collapse" / f"{name}.toml")
+    q, t = recipe.query_encoder, recipe.train
+    changed = (q.init, q.lr, recipe.doc_encoder.lr, recipe.loss.normalization, recipe.negatives.k, t.batch_size, t.max_grad_norm)  # fmt: skip
+    assert changed == COLLAPSE[name]
+    assert (recipe.name, recipe.method, recipe.output) == (
+        name,
+        "standard",
+        Path.cwd() / "pairs" / "collapse" / name,
+    )
+    assert (q.type, q.model, recipe.doc_encoder.model, recipe.include) == (
+        "static",
+        "minilm-l6",
+        "minilm-l6",
+        RECIPES / "base-cpu.toml",
+    )
+    assert (t.steps_per_epoch, t.finetune_max_epochs, t.eval_every) == (64, 1, 16)
+
+
+def test_the_random_bert_collapse_recipe_shares_only_the_tokenizer() -> None:
+    recipe = load_recipe(RECIPES / "collapse" / "standard-bert-random.toml")
+    q = recipe.query_encoder
+    assert (q.type, q.model, q.tokenizer, q.lr) == ("transformer", None, "minilm-l6", 1e-4)
+    assert q.arch is not None and (q.arch.layers, q.arch.hidden) == (2, 384)
 
 
 # The L0-start experiment (issue 12): name -> (method, init, token_weights) of its static query encoder.
