@@ -159,7 +159,8 @@ class Trainer:
                     steps,
                     self.world,
                 )
-                losses = []
+                # The losses since the last validation: a run resumed mid-window continues the saved ones.
+                losses = self.totals.losses
                 tick = time.perf_counter()
                 for index, batch in enumerate(epoch_batches):
                     if index < state.step:
@@ -173,9 +174,9 @@ class Trainer:
                         if state.step == steps:
                             state.epoch, state.step = state.epoch + 1, 0
                         self._validate(stage, state, docs, losses)
+                        losses.clear()
                         self._checkpoint(state, optimizer, scheduler)
                         tick = time.perf_counter()
-                        losses = []
                         if state.done:
                             break
                     elif train.checkpoint_every and state.steps_done % train.checkpoint_every == 0:

@@ -169,6 +169,33 @@ def test_resume_ends_like_an_uninterrupted_run(recipe_file, tmp_path, monkeypatc
     assert strip(full / "train_log.jsonl") == strip(resumed / "train_log.jsonl")
 
 
+def test_a_resume_inside_a_validation_window_reports_the_whole_windows_loss(recipe_file, monkeypatch):
+    every_step = ["train.checkpoint_every=1"]  # a checkpoint after each step, between validations
+    full = train_module.train(load_recipe(recipe_file("standard", "full"), every_step))
+    recipe = load_recipe(recipe_file("standard", "resumed"), every_step)
+    real_step = train_module.Trainer._step
+    calls = []
+
+    def interrupted(self, *args):
+        calls.append(1)
+        if len(calls) == 3:  # the first epoch's third step: two steps' losses are in the checkpoint
+            raise KeyboardInterrupt
+        return real_step(self, *args)
+
+    monkeypatch.setattr(train_module.Trainer, "_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(recipe)
+    monkeypatch.setattr(train_module.Trainer, "_step", real_step)
+    resumed = train_module.train(recipe, resume=True)
+
+    def losses(path: Path) -> list[float | None]:
+        rows = [json.loads(x) for x in (path / "train_log.jsonl").read_text().splitlines()]
+        return [row["loss"] for row in rows if row.get("event") == "validation"]
+
+    # Without the saved window, the first epoch's loss would be the mean of its last step alone.
+    assert losses(full) == losses(resumed) and losses(full)[1] is not None
+
+
 def test_output_guards(recipe_file, tmp_path):
     recipe = load_recipe(recipe_file("align_only"))
     with pytest.raises(UserError, match="no checkpoint to resume from"):
