@@ -14,6 +14,7 @@ from bench.cli import indexes as indexes_cmd
 from bench.cli import list as list_cmd
 from bench.cli import report as report_cmd
 from bench.cli import run as run_cmd
+from bench.cli import speedups as speedups_cmd
 from daft import __version__
 from daft.cli.runner import CRASH, run, subcommands
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         compare_cmd,
         baseline_cmd,
         history_cmd,
+        speedups_cmd,
         encode_cmd,
         indexes_cmd,
     ):
