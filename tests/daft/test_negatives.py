@@ -9,7 +9,7 @@ import pytest
 from daft import bm25
 from daft.collections.collection import Collection
 from daft.errors import UserError
-from daft.negatives import hard_negatives
+from daft.negatives import hard_negatives, negatives_path
 from tests.daft.test_bm25 import tiny_collection
 
 
@@ -84,3 +84,42 @@ def test_bad_arguments_are_user_errors(tiny: Collection) -> None:
         hard_negatives(tiny, "train", k=10, depth=5)
     with pytest.raises(UserError, match="no split 'nope'"):
         hard_negatives(tiny, "nope")
+
+
+# --- the cache: a machine without Java trains from negatives sampled elsewhere -------------------------------
+
+
+def test_cached_negatives_are_read_without_bm25(tiny: Collection, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = hard_negatives(tiny, "train", k=3, depth=20)
+    path = negatives_path(tiny, "train", k=3, depth=20, k1=bm25.DEFAULT_K1, b=bm25.DEFAULT_B, seed=0)
+    assert path.is_file() and path.parent == bm25.index_root(tiny) / "runs"
+
+    def no_bm25(*args: object, **kwargs: object) -> None:
+        raise AssertionError("BM25 was searched although the negatives are cached")
+
+    monkeypatch.setattr(bm25, "run", no_bm25)
+    assert hard_negatives(tiny, "train", k=3, depth=20) == first
+    with pytest.raises(AssertionError, match="BM25 was searched"):
+        hard_negatives(tiny, "train", k=3, depth=20, seed=1)  # another setting is another entry
+
+
+def test_the_cache_key_covers_every_setting_and_the_content(tiny: Collection) -> None:
+    base = {"k": 3, "depth": 20, "k1": 0.9, "b": 0.4, "seed": 0}
+    paths = {negatives_path(tiny, "train", **base)}
+    for key, value in (("k", 4), ("depth", 21), ("k1", 1.2), ("b", 0.75), ("seed", 1)):
+        paths.add(negatives_path(tiny, "train", **{**base, key: value}))
+    paths.add(negatives_path(tiny, "dev", **base))
+    judged = {split: dict(qrels) for split, qrels in tiny.qrels.items()}
+    judged["train"]["q-daily"] = {**judged["train"]["q-daily"], "kite": 1}
+    paths.add(negatives_path(Collection(tiny.name, tiny.corpus, tiny.queries, judged), "train", **base))
+    assert len(paths) == 8
+
+
+def test_a_damaged_cache_entry_is_sampled_again(tiny: Collection, capsys: pytest.CaptureFixture[str]) -> None:
+    first = hard_negatives(tiny, "train", k=3, depth=20)
+    path = negatives_path(tiny, "train", k=3, depth=20, k1=bm25.DEFAULT_K1, b=bm25.DEFAULT_B, seed=0)
+    path.write_text('{"format": 1, "short": 0, "negatives": {"q-daily": ["kite"]}}', "utf-8")
+    capsys.readouterr()
+    assert hard_negatives(tiny, "train", k=3, depth=20) == first
+    assert "unreadable or out of date; sampling again" in capsys.readouterr().err
+    assert hard_negatives(tiny, "train", k=3, depth=20) == first

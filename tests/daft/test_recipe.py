@@ -632,6 +632,7 @@ def test_every_recipe_file_is_tested() -> None:
         "standard-minilm-l6",
         *collapse,
         "collapse/standard-bert-random",
+        *GPU_GRID_ONLY,
     }
 
 
@@ -694,11 +695,34 @@ def test_l0_init_recipes_differ_from_the_base_only_in_the_start(name: str) -> No
     assert recipe.output == Path.cwd() / "pairs" / name
 
 
-def test_the_fine_tuned_reference_is_minilm_l6_on_both_sides() -> None:
-    recipe = load_recipe(RECIPES / "standard-minilm-l6.toml")
+@pytest.mark.parametrize("folder", ["", "gpu/"])
+def test_the_fine_tuned_reference_is_minilm_l6_on_both_sides(folder: str) -> None:
+    recipe = load_recipe(RECIPES / f"{folder}standard-minilm-l6.toml")
     sides = (recipe.query_encoder, recipe.doc_encoder)
     assert [(e.type, e.model, e.dim, e.lr) for e in sides] == [("transformer", "minilm-l6", None, 1e-5)] * 2
-    assert (recipe.method, recipe.include) == ("standard", RECIPES / "base-cpu.toml")
+    base = "gpu/base-gpu.toml" if folder else "base-cpu.toml"
+    assert (recipe.method, recipe.include) == ("standard", RECIPES / base)
+    assert recipe.output == Path.cwd() / "pairs" / folder / "standard-minilm-l6"
+
+
+# The GPU grid's recipes that only recipes/gpu/ has besides those of SHIPPED (daft/gpu/grid.py).
+GPU_L0_INITS = {
+    f"gpu/{method}-l0-minilm-distilled-idf": method for method in ("standard", "daft", "align_only")
+}
+GPU_GRID_ONLY = {*GPU_L0_INITS, "gpu/standard-minilm-l6"}
+
+
+@pytest.mark.parametrize("name", GPU_L0_INITS)
+def test_gpu_distilled_idf_recipes_differ_from_their_cpu_twins_only_in_the_base(name: str) -> None:
+    gpu = load_recipe(RECIPES / f"{name}.toml")
+    cpu = load_recipe(RECIPES / f"{name.removeprefix('gpu/')}.toml")
+    assert (gpu.method, gpu.query_encoder) == (GPU_L0_INITS[name], cpu.query_encoder)
+    assert (gpu.include, gpu.recipe.device, gpu.data.collection) == (
+        RECIPES / "gpu" / "base-gpu.toml",
+        "cuda",
+        "wordnet",
+    )
+    assert gpu.output == Path.cwd() / "pairs" / name
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -719,6 +743,8 @@ def test_shipped_recipes_load(name: str) -> None:
         assert recipe.include == RECIPES / "gpu" / "base-gpu.toml" and recipe.recipe.device == "cuda"
         assert (recipe.data.collection, recipe.data.max_train_queries) == ("wordnet", 0)
         assert (recipe.train.batch_size, recipe.negatives.k, recipe.train.steps_per_epoch) == (64, 8, 0)
+        assert (recipe.recipe.precision, recipe.train.eval_every) == ("bf16", 265)
+        assert (recipe.train.align_max_epochs, recipe.train.finetune_max_epochs) == (3, 1)
     else:
         assert recipe.include == RECIPES / "base-cpu.toml"
         assert (recipe.data.collection, recipe.data.max_train_queries) == ("wordnet-small", 4096)
