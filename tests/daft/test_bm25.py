@@ -295,6 +295,17 @@ def test_search_equals_anserinis_batch_search(index: bm25.Bm25Index, tiny: Colle
     assert (scores != np.round(scores.astype(np.float64), 4).astype(np.float32)).any()
 
 
+def test_non_ascii_doc_ids_are_read_and_ordered_like_anserini(own_cache: Path) -> None:
+    # Equal texts tie: their order is by id, with "é" (U+00E9, UTF-8 C3 A9) after "z".
+    corpus = {doc_id: Document("A zebra has stripes.") for doc_id in ("zèbre", "éclair", "z", "日本", "a")}
+    corpus["other"] = Document("Stripes on a shirt.")
+    collection = Collection(name="unicode-ids", corpus=corpus, queries={"q": "zebra stripes"}, qrels={})
+    with bm25.Bm25Index(collection) as index:
+        ranked = index.search({"q": "zebra stripes"}, k=10)
+        assert ranked == anserini_batch_search(index, {"q": "zebra stripes"}, 10)
+    assert [doc for doc, _ in ranked["q"]] == ["a", "z", "zèbre", "éclair", "日本", "other"]
+
+
 def test_a_query_java_cannot_search_is_a_user_error_naming_it(index: bm25.Bm25Index) -> None:
     too_many_clauses = " ".join(f"word{i}" for i in range(bm25.MAX_CLAUSES + 10))
     with pytest.raises(UserError, match="BM25 search failed for query 'q-huge'"):
