@@ -8,8 +8,10 @@ The heap is bounded (`-Xmx`, 1 GiB unless `$DAFT_BM25_HEAP` says otherwise, e.g.
 index off-heap (mmap), so a larger heap buys no speed. Other JVM options go in with
 `jnius_config.add_options` before the first call.
 
-Searching goes to Anserini's `SimpleSearcher` directly: Pyserini's `LuceneSearcher` is a thin wrapper of
-it, but importing it costs seconds and loads torch, transformers and faiss.
+Searching does what Anserini's `SimpleSearcher.batch_search` does (Pyserini's `LuceneSearcher` wraps it),
+with the same query generator, analyzer, similarity and sort, but on Lucene directly (`_Searcher`), with
+the per-hit work moved out of Java object land: hits cross into Python as one string per query and
+Anserini's tie adjustment is redone in numpy (`daft.bm25_hits`), bit for bit.
 
 Layout under `cache_root()/bm25/<corpus fingerprint[:16]>/`: `index/` is a sealed cache entry (the Lucene
 index; it depends on the documents alone, so every split, qrels file and suite of a corpus shares it),
@@ -20,6 +22,7 @@ for the same queries reuses it, an edited query does not.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import importlib.util
@@ -36,11 +39,12 @@ from typing import Any
 import numpy as np
 
 from daft import cache
+from daft.bm25_hits import parse_hits, rank_hits
 from daft.collections.collection import Collection
 from daft.collections.lines import LineError, read_lines, write_lines
 from daft.errors import UserError
 from daft.progress import console, progress
-from daft.ranked import RankedRun, RunBuilder
+from daft.ranked import RankedRun
 
 # Bump when what goes into the index changes (fields, analyzer, options), so cached indexes are rebuilt.
 INDEX_FORMAT = 1
@@ -51,8 +55,11 @@ DEFAULT_HEAP = "1g"
 RUN_TAG = "daft-bm25"
 DEFAULT_K1 = 0.9
 DEFAULT_B = 0.4
-# batch_search returns only when the whole batch is done; chunks this size keep the progress bar moving.
+# Anserini's tie adjustment runs over this many queries at once (a padded queries x depth float32 matrix).
 SEARCH_BATCH = 1_000
+# Anserini's field names (io.anserini.index.Constants): the indexed text and the stored, sortable doc id.
+CONTENTS_FIELD = "contents"
+ID_FIELD = "id"
 # Lucene's default of 1,024 clauses makes a long bag-of-words query (a document as query) throw.
 MAX_CLAUSES = 1 << 16
 
@@ -253,6 +260,174 @@ def _check_params(k: int, k1: float, b: float) -> None:
         raise UserError(f"BM25 b must be between 0 and 1, got {b!r}")
 
 
+def _hits_mapper(keep: str) -> Any:
+    """A Jackson ObjectMapper (in the fatjar) writing a TopDocs as `{"scoreDocs":[[doc,<keep>],...]}`.
+
+    `keep` is `score` (a float) or `fields` (a FieldDoc's sort values): one string per query, where reading
+    the TopDocs through pyjnius would make a Python object of every hit.
+    """
+    mapper = _autoclass("com.fasterxml.jackson.databind.ObjectMapper")()
+    # Property order is otherwise Jackson's choice: alphabetical puts doc first.
+    mapper.configure(
+        _autoclass("com.fasterxml.jackson.databind.MapperFeature").SORT_PROPERTIES_ALPHABETICALLY, True
+    )
+    shape = _autoclass("com.fasterxml.jackson.annotation.JsonFormat$Shape")
+    as_array = _autoclass("com.fasterxml.jackson.annotation.JsonFormat$Value").forShape(shape.ARRAY)
+    ignore = _autoclass("com.fasterxml.jackson.annotation.JsonIgnoreProperties$Value")
+    java_class, java_set = _autoclass("java.lang.Class"), _autoclass("java.util.HashSet")
+    hit_fields = {"score", "fields", "shardIndex"} - {keep}
+    for name, ignored in (
+        ("TopDocs", {"totalHits"}),
+        ("TopFieldDocs", {"totalHits", "fields"}),
+        ("ScoreDoc", hit_fields),
+        ("FieldDoc", hit_fields),
+    ):
+        override = mapper.configOverride(java_class.forName(f"org.apache.lucene.search.{name}"))
+        names = java_set()
+        for field in sorted(ignored):
+            names.add(field)
+        override.setIgnorals(ignore.forIgnoredProperties(names))
+        if name.endswith("Doc"):
+            override.setFormat(as_array)
+    return mapper
+
+
+class _Searcher:
+    """Lucene search of one index as Anserini's SimpleSearcher.batch_search does it, without its per-hit cost.
+
+    Profiled on wordnet-small (500 test queries at depth 1000, 150k hits): batch_search spent most of its
+    time not in Lucene's search but in reading every hit's stored document for its id (a random stored-fields
+    read each), and pyjnius then wrapped every hit as a Python object. Here each query's hits cross as one
+    JSON string (Lucene doc numbers and raw scores) and ids come from a table of all documents, read once.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from jnius import cast
+
+        directory = _autoclass("org.apache.lucene.store.FSDirectory").open(
+            _autoclass("java.io.File")(str(path)).toPath()
+        )
+        self._directory = directory
+        reader = _autoclass("org.apache.lucene.index.DirectoryReader").open(directory)
+        # IndexSearcher's constructor is overloaded on a reader and a reader context: name the type.
+        self._reader = cast("org.apache.lucene.index.IndexReader", reader)
+        # SimpleSearcher(path)'s analyzer and query generator.
+        self._analyzer = _autoclass("io.anserini.index.IndexCollection").DEFAULT_ANALYZER
+        self._generator = _autoclass("io.anserini.search.query.BagOfWordsQueryGenerator")()
+        # SimpleSearcher's BREAK_SCORE_TIES_BY_DOCID: by score, then by doc id (its doc values).
+        sort_field = _autoclass("org.apache.lucene.search.SortField")
+        string_val = _autoclass("org.apache.lucene.search.SortField$Type").STRING_VAL
+        self._sort = _autoclass("org.apache.lucene.search.Sort")(
+            sort_field.FIELD_SCORE, sort_field(ID_FIELD, string_val)
+        )
+        self._mapper = _hits_mapper("score")
+        self._ids: list[str] | None = None
+        self._id_rank: np.ndarray | None = None
+
+    @property
+    def num_docs(self) -> int:
+        return int(self._reader.maxDoc())
+
+    def _index_searcher(self, k1: float, b: float) -> Any:
+        searcher = _autoclass("org.apache.lucene.search.IndexSearcher")(self._reader)
+        similarity = _autoclass("org.apache.lucene.search.similarities.BM25Similarity")
+        searcher.setSimilarity(similarity(float(k1), float(b)))
+        return searcher
+
+    def doc_ids(self) -> list[str]:
+        """Every document's id, by Lucene doc number, read once.
+
+        From the doc values of the id sort, all documents in one string: reading the stored documents
+        (as Anserini's ScoredDocs.fromTopDocs does) took 2-3x longer on wordnet-small's 20k.
+        """
+        if self._ids is None:
+            ids = [""] * self.num_docs
+            if ids:
+                sort_field = _autoclass("org.apache.lucene.search.SortField")
+                string_val = _autoclass("org.apache.lucene.search.SortField$Type").STRING_VAL
+                top = _autoclass("org.apache.lucene.search.IndexSearcher")(self._reader).search(
+                    _autoclass("org.apache.lucene.search.MatchAllDocsQuery")(),
+                    len(ids),
+                    _autoclass("org.apache.lucene.search.Sort")(sort_field(ID_FIELD, string_val)),
+                )
+                text = _hits_mapper("fields").writeValueAsString(top)
+                for doc, (value,) in json.loads(text)["scoreDocs"]:  # a BytesRef: base64 bytes, slice
+                    start = value["offset"]
+                    ids[doc] = base64.b64decode(value["bytes"])[start : start + value["length"]].decode(
+                        "utf-8"
+                    )
+            self._ids = ids
+        return self._ids
+
+    def id_rank(self) -> np.ndarray:
+        """Each Lucene doc's position among all doc ids in Python's string order (Lucene's too: UTF-8 bytes)."""
+        if self._id_rank is None:
+            ids = self.doc_ids()
+            rank = np.empty(len(ids), dtype=np.int32)
+            rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids), dtype=np.int32)
+            self._id_rank = rank
+        return self._id_rank
+
+    def search(
+        self, texts: Sequence[str], k: int, k1: float, b: float, threads: int, advance: Callable[[int], Any]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's top-`k` (Lucene docs, raw scores), best first, ties by doc id; on `threads` threads.
+
+        A failing query raises `QueryFailed` with its position.
+        """
+        searcher = self._index_searcher(k1, b)
+        found: list[Any] = [None] * len(texts)
+        failed: list[QueryFailed] = []
+        # Shared by the workers: next() on a range iterator is atomic under the GIL.
+        todo = iter(range(len(texts)))
+
+        def work() -> None:
+            import jnius
+
+            try:
+                for i in todo:
+                    if failed:
+                        return
+                    try:
+                        query = self._generator.buildQuery(CONTENTS_FIELD, self._analyzer, texts[i])
+                        top = searcher.search(query, k, self._sort, True)
+                        found[i] = parse_hits(self._mapper.writeValueAsString(top))
+                    except Exception as err:  # re-raised in the calling thread
+                        failed.append(QueryFailed(i, err))
+            finally:
+                jnius.detach()
+
+        # pyjnius releases the GIL during Java calls, so the workers' searches run in parallel.
+        workers = [
+            threading.Thread(target=work, name=f"bm25-search-{n}", daemon=True)
+            for n in range(min(threads, len(texts)))
+        ]
+        for worker in workers:
+            worker.start()
+        reported = 0
+        for worker in workers:
+            while worker.is_alive():
+                worker.join(0.2)
+                done = sum(hits is not None for hits in found)
+                advance(done - reported)
+                reported = done
+        if failed:
+            raise min(failed, key=lambda failure: failure.position)
+        return found
+
+    def close(self) -> None:
+        self._reader.close()
+        self._directory.close()
+
+
+class QueryFailed(Exception):
+    """A query's search failed in Java (`position` in the batch, `error` what Java raised)."""
+
+    def __init__(self, position: int, error: BaseException) -> None:
+        super().__init__(_java_message(error))
+        self.position = position
+
+
 class Bm25Index:
     """The Lucene index of one collection's corpus, built once into the cache (sealed) and reused."""
 
@@ -376,15 +551,15 @@ class Bm25Index:
     @property
     def num_docs(self) -> int:
         """Documents in the index."""
-        return int(self._open().get_total_num_docs())
+        return self._open().num_docs
 
-    def _open(self) -> Any:
+    def _open(self) -> _Searcher:
         if self._searcher is None:
-            self._searcher = _autoclass("io.anserini.search.SimpleSearcher")(str(self.path))
+            self._searcher = _Searcher(self.path)
         return self._searcher
 
     def close(self) -> None:
-        """Release the Lucene searcher (it reopens on the next search)."""
+        """Release the Lucene index (it reopens on the next search)."""
         with self._search_lock:
             if self._searcher is not None:
                 self._searcher.close()
@@ -407,48 +582,30 @@ class Bm25Index:
         """BM25 top-`k` (doc id, score) per query, best first, ties by doc id; `threads` 0 = all CPUs.
 
         Query text is analysed as a bag of words (Anserini's default), so Lucene syntax is plain text.
-        Anserini searches each batch on `threads` Java threads; the hits come back as a compact RankedRun.
+        Lucene searches on `threads` threads; the hits come back as a compact RankedRun, identical to one
+        from Anserini's SimpleSearcher.batch_search.
         """
         _check_params(k, k1, b)
         for qid, text in queries.items():
             if not isinstance(text, str) or not text.strip():
                 raise UserError(f"query {qid!r} is empty")
-        items = list(queries.items())
-        threads = threads or cpu_count()
-        array_list = _autoclass("java.util.ArrayList")
-        ranked = RunBuilder()
+        qids, texts = list(queries), list(queries.values())
         with self._search_lock, progress(transient=True) as bar:
             searcher = self._open()
-            searcher.set_bm25(float(k1), float(b))
-            task = bar.add_task(f"bm25 search {self.collection.name}", total=len(items))
-            for start in range(0, len(items), SEARCH_BATCH):
-                chunk = items[start : start + SEARCH_BATCH]
-                texts, qids = array_list(), array_list()
-                for qid, text in chunk:
-                    texts.add(text)
-                    qids.add(qid)
-                try:
-                    hits = searcher.batch_search(texts, qids, k, threads)
-                except Exception as err:
-                    raise self._failed_query(searcher, chunk, k, err) from None
-                for qid, _ in chunk:
-                    found = hits.get(qid)
-                    pairs = [(str(hit.docid), float(hit.score)) for hit in (found or ())]
-                    # Anserini already breaks ties by doc id; sorting again makes it a contract of ours.
-                    pairs.sort(key=lambda pair: (-pair[1], pair[0]))
-                    ranked.add(qid, pairs)
-                bar.advance(task, len(chunk))
-        return ranked.build()
-
-    @staticmethod
-    def _failed_query(searcher: Any, chunk: Sequence[tuple[str, str]], k: int, err: Exception) -> UserError:
-        """A UserError naming the query that broke a batch (the batch error does not say which)."""
-        for qid, text in chunk:
+            task = bar.add_task(f"bm25 search {self.collection.name}", total=len(qids))
             try:
-                searcher.search(text, k)
-            except Exception as single:
-                return UserError(f"BM25 search failed for query {qid!r}: {_java_message(single)}")
-        return UserError(f"BM25 batch search failed: {_java_message(err)}")
+                found = searcher.search(
+                    texts, k, k1, b, threads or cpu_count(), lambda n: bar.advance(task, n)
+                )
+            except QueryFailed as failure:
+                raise UserError(
+                    f"BM25 search failed for query {qids[failure.position]!r}: {failure}"
+                ) from None
+            id_rank = searcher.id_rank()
+            ranked: list[tuple[np.ndarray, np.ndarray]] = []
+            for start in range(0, len(found), SEARCH_BATCH):
+                ranked += rank_hits(found[start : start + SEARCH_BATCH], id_rank)
+            return RankedRun.from_hits(qids, searcher.doc_ids(), ranked)
 
     def run_path(self, queries: Mapping[str, str], k: int, k1: float, b: float) -> Path:
         """Where the run of `queries` at these settings is cached (keyed by the texts, not a split name)."""

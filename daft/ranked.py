@@ -8,7 +8,6 @@ Lucene scores are float32, so nothing is lost). Per-query lists are made only wh
 from __future__ import annotations
 
 import io
-from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -65,6 +64,28 @@ class RankedRun(Mapping[str, Hits]):
 
     __hash__ = None  # type: ignore[assignment]  # mutable-looking Mapping semantics, like dict
 
+    @classmethod
+    def from_hits(
+        cls, qids: Sequence[str], names: Sequence[str], hits: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> RankedRun:
+        """The run of `qids[i]`'s ranked `hits[i]` = (indices into `names`, scores).
+
+        The doc table keeps only the names used, numbered in order of first use, so that a run is the same
+        arrays whatever larger table its hits came from.
+        """
+        if len(hits) != len(qids):
+            raise UserError(f"ranked run: {len(qids)} queries but hits for {len(hits)}")
+        lengths = [len(docs) for docs, _ in hits]
+        offsets = np.zeros(len(hits) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        docs = np.concatenate([d for d, _ in hits]).astype(np.int64) if hits else np.zeros(0, np.int64)
+        scores = np.concatenate([s for _, s in hits]) if hits else np.zeros(0, np.float32)
+        used, first = np.unique(docs, return_index=True)
+        used = used[np.argsort(first)]
+        number = np.zeros(int(used.max()) + 1 if len(used) else 0, dtype=np.int32)
+        number[used] = np.arange(len(used), dtype=np.int32)
+        return cls(qids, [names[i] for i in used.tolist()], offsets, number[docs], scores)
+
     @property
     def hits(self) -> int:
         """Hits over all queries."""
@@ -101,34 +122,4 @@ class RankedRun(Mapping[str, Hits]):
             arrays["offsets"],
             arrays["docs"],
             arrays["scores"],
-        )
-
-
-class RunBuilder:
-    """Collects hits query by query into the flat arrays of a RankedRun."""
-
-    def __init__(self) -> None:
-        self._qids: list[str] = []
-        self._table: dict[str, int] = {}
-        self._offsets = array("q", [0])
-        self._docs = array("i")
-        self._scores = array("f")
-
-    def add(self, qid: str, hits: Sequence[tuple[str, float]]) -> None:
-        """Append query `qid`'s hits (already ranked)."""
-        table = self._table
-        for doc_id, score in hits:
-            self._docs.append(table.setdefault(doc_id, len(table)))
-            self._scores.append(score)
-        self._qids.append(qid)
-        self._offsets.append(len(self._docs))
-
-    def build(self) -> RankedRun:
-        """The run of everything added."""
-        return RankedRun(
-            self._qids,
-            list(self._table),
-            np.frombuffer(self._offsets, dtype=np.int64),
-            np.frombuffer(self._docs, dtype=np.int32),
-            np.frombuffer(self._scores, dtype=np.float32),
         )

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from daft import bm25, cache
@@ -257,6 +258,58 @@ def test_ties_are_broken_by_doc_id(index: bm25.Bm25Index) -> None:
     assert hits[0][1] == pytest.approx(hits[1][1], abs=1e-4)
     # At a cut-off inside the tie, the lower doc id is the one kept.
     assert [doc for doc, _ in index.search({"q": "zebra stripes"}, k=1)["q"]] == ["tie-a"]
+
+
+def anserini_batch_search(
+    index: bm25.Bm25Index, queries: dict[str, str], k: int
+) -> dict[str, list[tuple[str, float]]]:
+    """The reference: Anserini's SimpleSearcher.batch_search, read hit by hit (daft.bm25's old path)."""
+    searcher = bm25._autoclass("io.anserini.search.SimpleSearcher")(str(index.path))
+    try:
+        searcher.set_bm25(bm25.DEFAULT_K1, bm25.DEFAULT_B)
+        texts, qids = bm25._autoclass("java.util.ArrayList")(), bm25._autoclass("java.util.ArrayList")()
+        for qid, text in queries.items():
+            texts.add(text)
+            qids.add(qid)
+        found = searcher.batch_search(texts, qids, k, 2)
+        return {
+            qid: sorted(
+                ((str(hit.docid), float(hit.score)) for hit in found.get(qid) or ()),
+                key=lambda pair: (-pair[1], pair[0]),
+            )
+            for qid in queries
+        }
+    finally:
+        searcher.close()
+
+
+@pytest.mark.parametrize("k", [3, 40])
+def test_search_equals_anserinis_batch_search(index: bm25.Bm25Index, tiny: Collection, k: int) -> None:
+    queries = {**tiny.queries, "q-life": "daily life", "q-wheel": "wheel string river bank", "q-none": "the"}
+    reference = anserini_batch_search(index, queries, k)
+    ranked = index.search(queries, k=k, threads=2)
+    assert ranked == reference
+    assert list(ranked) == list(queries)
+    # The tiny corpus has Anserini's tie adjustment at work: scores off the 4-decimal grid.
+    scores = np.array([score for hits in reference.values() for _, score in hits], dtype=np.float32)
+    assert (scores != np.round(scores.astype(np.float64), 4).astype(np.float32)).any()
+
+
+def test_non_ascii_doc_ids_are_read_and_ordered_like_anserini(own_cache: Path) -> None:
+    # Equal texts tie: their order is by id, with "é" (U+00E9, UTF-8 C3 A9) after "z".
+    corpus = {doc_id: Document("A zebra has stripes.") for doc_id in ("zèbre", "éclair", "z", "日本", "a")}
+    corpus["other"] = Document("Stripes on a shirt.")
+    collection = Collection(name="unicode-ids", corpus=corpus, queries={"q": "zebra stripes"}, qrels={})
+    with bm25.Bm25Index(collection) as index:
+        ranked = index.search({"q": "zebra stripes"}, k=10)
+        assert ranked == anserini_batch_search(index, {"q": "zebra stripes"}, 10)
+    assert [doc for doc, _ in ranked["q"]] == ["a", "z", "zèbre", "éclair", "日本", "other"]
+
+
+def test_a_query_java_cannot_search_is_a_user_error_naming_it(index: bm25.Bm25Index) -> None:
+    too_many_clauses = " ".join(f"word{i}" for i in range(bm25.MAX_CLAUSES + 10))
+    with pytest.raises(UserError, match="BM25 search failed for query 'q-huge'"):
+        index.search({"q-ok": "potter", "q-huge": too_many_clauses, "q-ok2": "clay"}, threads=2)
 
 
 def test_k1_and_b_change_scores(index: bm25.Bm25Index) -> None:
