@@ -90,7 +90,7 @@ def search(
             f"{label}: query vectors are {query_vectors.shape[1]}-d but the document index is {index.d}-d "
             "(the pair's query and document encoders disagree)"
         )
-    table = table or DocIndex(doc_ids)
+    table = DocIndex(doc_ids) if table is None else table
     where = table.positions(doc_ids, label)  # index row -> doc index in the table
     k = min(depth, index.ntotal)
     rows = Rows()

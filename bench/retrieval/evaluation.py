@@ -21,7 +21,9 @@ def check_run(run: AnyRun, qrels: Qrels, doc_ids: Set[str], label: str) -> None:
     if unknown := [q for q in run.qids if q not in qrels]:
         raise UserError(f"{label}: {len(unknown)} queries not in the judged split, e.g. {unknown[0]!r}")
     # Each table entry the run uses is checked once, not each of its hits.
-    for index in np.unique(run.docs).tolist():
+    used = np.zeros(len(run.doc_table), bool)
+    used[run.docs] = True
+    for index in np.flatnonzero(used).tolist():
         if (doc_id := run.doc_table[index]) not in doc_ids:
             first = int(np.argmax(run.docs == index))
             qid = run.qids[int(np.searchsorted(run.offsets, first, side="right")) - 1]
