@@ -30,8 +30,8 @@ PQ_DIMS_PER_CODE = 4
 PQ_BITS = 8
 # k-means wants ~39 training points per centroid (FAISS warns below); PQ needs 2^bits per sub-quantiser.
 TRAIN_POINTS_PER_CELL = 39
-# Queries per FAISS call: bounds the temporaries of ranking the hits (a block at depth 1000 is ~40 MB).
-SEARCH_BLOCK = 2048
+# Queries ranked at a time: bounds the temporaries of sorting the hits (a block at depth 1000 is ~40 MB).
+RANK_BLOCK = 2048
 
 
 def _sub_quantizers(dim: int) -> int:
@@ -93,17 +93,19 @@ def search(
     table = DocIndex(doc_ids) if table is None else table
     where = table.positions(doc_ids, label)  # index row -> doc index in the table
     k = min(depth, index.ntotal)
+    # One FAISS call for every query: FAISS's BLAS blocking depends on the number of queries, and scores
+    # searched in other blocks can differ in the last bit (the runs would then differ from earlier ones).
+    all_scores, all_found = index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
     rows = Rows()
-    for start in range(0, len(qids), SEARCH_BLOCK):
-        block = np.ascontiguousarray(query_vectors[start : start + SEARCH_BLOCK], dtype=np.float32)
-        scores, found = index.search(block, k)
+    for start in range(0, len(qids), RANK_BLOCK):
+        scores, found = all_scores[start : start + RANK_BLOCK], all_found[start : start + RANK_BLOCK]
         # HNSW and IVF may return fewer than k hits (-1 rows: a small graph, too few probed cells): those
         # sort last and are dropped.
         hit = found >= 0
         docs = where[np.where(hit, found, 0)]
         order = np.lexsort((docs, np.where(hit, -scores, np.inf)), axis=-1)
         docs, scores, hit = (np.take_along_axis(a, order, axis=-1) for a in (docs, scores, hit))
-        block_qids = qids[start : start + SEARCH_BLOCK]
+        block_qids = qids[start : start + RANK_BLOCK]
         for qid, row_docs, row_scores, row_hit in zip(block_qids, docs, scores, hit, strict=True):
             rows.add(qid, row_docs[row_hit], row_scores[row_hit])
     return rows.build(table.ids)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.retrieval import dense
 from bench.retrieval.dense import build_index, search
 from bench.retrieval.fusion import interpolate, normalize, rrf
 from bench.retrieval.fusion.normalization import _METHODS
@@ -136,7 +137,9 @@ def test_rrf(seed, depth):
     _same(rrf([dense, lexical, dense], k=0, depth=depth), _rrf([dense, lexical, dense], 0, depth))
 
 
-def test_dense_search_equals_the_dict_of_faiss_hits():
+@pytest.mark.parametrize("block", [4, 2048])  # ranked in blocks of queries, or all at once
+def test_dense_search_equals_the_dict_of_faiss_hits(monkeypatch, block):
+    monkeypatch.setattr(dense, "RANK_BLOCK", block)
     rng = np.random.default_rng(3)
     # Repeated vectors tie exactly: their order must come from the doc ids, not from FAISS.
     vectors = rng.normal(size=(30, 8)).astype(np.float32)
