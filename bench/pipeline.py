@@ -47,7 +47,7 @@ def _finish(
     report: Report,
     results_dir: Path,
     status: str,
-    files: dict[str, str | bytes],
+    files: dict[str, schema.FileContent],
     skip_reason: str | None = None,
 ) -> Report:
     report = replace(report, status=status, skip_reason=skip_reason, finished_at=schema.now())
@@ -72,7 +72,7 @@ def run_suite(
         excluded=excluded,
         quick_look=bool(suite.overrides) and not as_latest,
     )
-    files: dict[str, str | bytes] = {}
+    files: dict[str, schema.FileContent] = {}
     if suite_plan.cells and not measured.cells and suite.retrieval is None:
         skip_reason = "; ".join(dict.fromkeys(r for r in reasons.values() if r))
         return _finish(report, results_dir, "skipped", files, skip_reason)

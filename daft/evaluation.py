@@ -3,12 +3,13 @@
 `dense_run` ranks documents by exact inner product; `evaluate_run` scores any run (dense, BM25, fused) with
 measures named by their ir-measures strings. Aggregates are means over *every judged query*: a query the run
 misses counts 0 (trec_eval's `-c`), where ir-measures on its own would leave it out and flatter a system that
-returns nothing for hard queries.
+returns nothing for hard queries. ir-measures (pytrec_eval) wants the run as dicts; they are made for
+`EVAL_CHUNK` queries at a time, so a compact run at depth 1000 is never a dict as a whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import ir_measures
 import numpy as np
@@ -19,7 +20,11 @@ from daft.errors import UserError
 Run = dict[str, dict[str, float]]  # qid -> doc id -> score, higher is better
 Qrels = Mapping[str, Mapping[str, int]]
 PerQuery = dict[str, dict[str, float]]  # measure -> qid -> value
+# What evaluate_run takes: qid -> doc id -> score, or qid -> ranked (doc id, score) (a daft.ranked.RankedRun).
+AnyRun = Mapping[str, Mapping[str, float] | Iterable[tuple[str, float]]]
 DEPTH = 100
+# Queries per ir-measures call: each query's measures depend on its own hits and judgements alone.
+EVAL_CHUNK = 512
 
 
 def parse_measures(names: Sequence[str]) -> list[ir_measures.Measure]:
@@ -35,15 +40,27 @@ def parse_measures(names: Sequence[str]) -> list[ir_measures.Measure]:
     return measures
 
 
-def evaluate_run(
-    run: Mapping[str, Mapping[str, float]], qrels: Qrels, names: Sequence[str]
-) -> tuple[dict[str, float], PerQuery]:
+def _chunks(run: AnyRun, qrels: Qrels, size: int) -> Iterator[tuple[dict, dict]]:
+    """(qrels, run) as dicts for up to `size` judged queries the run has hits for, chunk by chunk."""
+    judged: dict[str, dict[str, int]] = {}
+    hits: dict[str, dict[str, float]] = {}
+    for qid in run:
+        if qid in qrels and (found := dict(run[qid])):
+            judged[qid], hits[qid] = dict(qrels[qid]), found
+            if len(hits) == size:
+                yield judged, hits
+                judged, hits = {}, {}
+    if hits:
+        yield judged, hits
+
+
+def evaluate_run(run: AnyRun, qrels: Qrels, names: Sequence[str]) -> tuple[dict[str, float], PerQuery]:
     """(measure -> mean, measure -> qid -> value) over every judged query of `qrels`; missed queries count 0."""
     measures = parse_measures(names)
     per_query: PerQuery = {str(m): dict.fromkeys(qrels, 0.0) for m in measures}
-    judged = {q: dict(grades) for q, grades in qrels.items()}
-    for metric in ir_measures.iter_calc(measures, judged, {q: dict(h) for q, h in run.items() if h}):
-        per_query[str(metric.measure)][metric.query_id] = float(metric.value)
+    for judged, hits in _chunks(run, qrels, EVAL_CHUNK):
+        for metric in ir_measures.iter_calc(measures, judged, hits):
+            per_query[str(metric.measure)][metric.query_id] = float(metric.value)
     n = max(len(qrels), 1)
     aggregate = {name: sum(values.values()) / n for name, values in per_query.items()}
     return aggregate, per_query

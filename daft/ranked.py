@@ -2,7 +2,9 @@
 
 A run at depth 1000 over thousands of queries held as dicts or lists of (str, float) tuples costs a few
 hundred bytes per hit; here a hit is 8 bytes (int32 index into one table of doc ids + float32 score:
-Lucene scores are float32, so nothing is lost). Per-query lists are made only when a query is asked for.
+Lucene and FAISS scores are float32, so nothing is lost) or 12 (float64 scores, kept as given: fused
+scores are sums of float64 terms, and rounding them to float32 would make new ties). Per-query lists are
+made only when a query is asked for. The table of doc ids is a tuple, so runs can share one safely.
 """
 
 from __future__ import annotations
@@ -36,20 +38,26 @@ class RankedRun(Mapping[str, Hits]):
                 f"{len(scores)} scores do not fit together"
             )
         self.qids = list(qids)
-        self.doc_table = list(doc_table)
+        self.doc_table = doc_table if isinstance(doc_table, tuple) else tuple(doc_table)
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.docs = np.asarray(docs, dtype=np.int32)
-        self.scores = np.asarray(scores, dtype=np.float32)
+        scores = np.asarray(scores)
+        self.scores = scores if scores.dtype == np.float64 else scores.astype(np.float32, copy=False)
         self._row = {qid: i for i, qid in enumerate(self.qids)}
 
     def __getitem__(self, qid: str) -> Hits:
+        docs, scores = self.row(qid)
+        table = self.doc_table
+        return [(table[d], float(s)) for d, s in zip(docs.tolist(), scores.tolist(), strict=True)]
+
+    def __contains__(self, qid: object) -> bool:
+        return qid in self._row
+
+    def row(self, qid: str) -> tuple[np.ndarray, np.ndarray]:
+        """Query `qid`'s hits as views: document indices into `doc_table`, and scores; best first."""
         row = self._row[qid]
         start, end = int(self.offsets[row]), int(self.offsets[row + 1])
-        table = self.doc_table
-        return [
-            (table[d], float(s))
-            for d, s in zip(self.docs[start:end].tolist(), self.scores[start:end].tolist(), strict=True)
-        ]
+        return self.docs[start:end], self.scores[start:end]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.qids)
@@ -86,10 +94,41 @@ class RankedRun(Mapping[str, Hits]):
         number[used] = np.arange(len(used), dtype=np.int32)
         return cls(qids, [names[i] for i in used.tolist()], offsets, number[docs], scores)
 
+    @classmethod
+    def from_ranked(cls, ranked: Mapping[str, Sequence[tuple[str, float]]]) -> RankedRun:
+        """The run of already ranked (doc id, score) lists per query; float32 scores, as a BM25 run has."""
+        names: dict[str, int] = {}
+        hits = [
+            (
+                np.array([names.setdefault(doc, len(names)) for doc, _ in pairs], dtype=np.int64),
+                np.array([score for _, score in pairs], dtype=np.float32),
+            )
+            for pairs in ranked.values()
+        ]
+        return cls.from_hits(list(ranked), list(names), hits)
+
     @property
     def hits(self) -> int:
         """Hits over all queries."""
         return len(self.docs)
+
+    def take(self, qids: Sequence[str], depth: int | None = None) -> RankedRun:
+        """The run of `qids` in that order (a query this run lacks gets no hits), each cut to `depth` hits."""
+        rows = np.fromiter((self._row.get(q, -1) for q in qids), dtype=np.int64, count=len(qids))
+        present = rows >= 0  # a missing row's -1 and 0 index real offsets, then masked
+        starts = np.where(present, self.offsets[rows], 0)
+        ends = np.where(present, self.offsets[rows + 1], 0)
+        if depth is not None:
+            ends = np.minimum(ends, starts + depth)
+        lengths = ends - starts
+        offsets = np.concatenate(([0], np.cumsum(lengths)))
+        # Each kept hit's position in the flat arrays: its row's start plus its rank within the row.
+        picked = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        return RankedRun(qids, self.doc_table, offsets, self.docs[picked], self.scores[picked])
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        """qid -> doc id -> score, in rank order: the dict shape, for small runs (tests, other tools)."""
+        return {qid: dict(self[qid]) for qid in self.qids}
 
     def to_bytes(self) -> bytes:
         """The arrays as an .npz file's bytes (written atomically by the caller)."""

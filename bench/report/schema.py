@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +50,7 @@ from bench.results import (
 )
 from bench.retrieval.significance import SystemComparison
 from daft.cache import atomic_write_bytes, atomic_write_text
+from daft.collections.lines import write_lines
 from daft.errors import UserError
 
 __all__ = [
@@ -407,14 +408,21 @@ def artifacts_dir(report: Report, results_dir: Path) -> Path:
     return Path(results_dir) / f"{report.suite_name}-{_stamp(report.started_at)}"
 
 
-def _write_files(folder: Path, files: Mapping[str, str | bytes]) -> None:
+# A file beside a report: its bytes, its text, or its lines (made as they are written: a run file's
+# text need not be held whole).
+FileContent = str | bytes | Iterable[str]
+
+
+def _write_files(folder: Path, files: Mapping[str, FileContent]) -> None:
     for relative, content in files.items():
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             atomic_write_bytes(target, content)
-        else:
+        elif isinstance(content, str):
             atomic_write_text(target, content)
+        else:
+            write_lines(target, content)
 
 
 def paths(report: Report, results_dir: Path) -> tuple[Path, Path | None]:
@@ -427,7 +435,7 @@ def paths(report: Report, results_dir: Path) -> tuple[Path, Path | None]:
     return stem.with_name(f"{stem.name}-{stamp}.json"), stem.with_name(f"{stem.name}-latest.json")
 
 
-def write(report: Report, results_dir: Path, files: Mapping[str, str | bytes] | None = None) -> Report:
+def write(report: Report, results_dir: Path, files: Mapping[str, FileContent] | None = None) -> Report:
     """Write the report atomically to both `paths`, `files` and the per-query values first, beside them;
     returns the report as written (with its artifacts)."""
     results_dir = Path(results_dir)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import faiss
 import numpy as np
 
-from bench.retrieval.runs import Run
+from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from daft.errors import UserError
 
 INDEXES = ("flat", "hnsw", "ivfpq")
@@ -30,6 +30,8 @@ PQ_DIMS_PER_CODE = 4
 PQ_BITS = 8
 # k-means wants ~39 training points per centroid (FAISS warns below); PQ needs 2^bits per sub-quantiser.
 TRAIN_POINTS_PER_CELL = 39
+# Queries ranked at a time: bounds the temporaries of sorting the hits (a block at depth 1000 is ~40 MB).
+RANK_BLOCK = 2048
 
 
 def _sub_quantizers(dim: int) -> int:
@@ -79,17 +81,31 @@ def search(
     depth: int,
     *,
     label: str = "dense",
-) -> Run:
-    """The top-`depth` documents of each query as a run (qid -> doc id -> inner product)."""
+    table: DocIndex | None = None,
+) -> RankedRun:
+    """The top-`depth` documents of each query by inner product (float32, as FAISS computes it), ranked
+    with ties by doc id; doc indices into `table` (the run's own sorted table of `doc_ids` if not given)."""
     if query_vectors.shape[1] != index.d:
         raise UserError(
             f"{label}: query vectors are {query_vectors.shape[1]}-d but the document index is {index.d}-d "
             "(the pair's query and document encoders disagree)"
         )
+    table = DocIndex(doc_ids) if table is None else table
+    where = table.positions(doc_ids, label)  # index row -> doc index in the table
     k = min(depth, index.ntotal)
-    scores, rows = index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
-    run: Run = {}
-    for qid, row_scores, row_ids in zip(qids, scores, rows, strict=True):
-        # HNSW and IVF may return fewer than k hits (-1 rows): a small graph, too few probed cells.
-        run[qid] = {doc_ids[j]: float(s) for s, j in zip(row_scores, row_ids, strict=True) if j >= 0}
-    return run
+    # One FAISS call for every query: FAISS's BLAS blocking depends on the number of queries, and scores
+    # searched in other blocks can differ in the last bit (the runs would then differ from earlier ones).
+    all_scores, all_found = index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
+    rows = Rows()
+    for start in range(0, len(qids), RANK_BLOCK):
+        scores, found = all_scores[start : start + RANK_BLOCK], all_found[start : start + RANK_BLOCK]
+        # HNSW and IVF may return fewer than k hits (-1 rows: a small graph, too few probed cells): those
+        # sort last and are dropped.
+        hit = found >= 0
+        docs = where[np.where(hit, found, 0)]
+        order = np.lexsort((docs, np.where(hit, -scores, np.inf)), axis=-1)
+        docs, scores, hit = (np.take_along_axis(a, order, axis=-1) for a in (docs, scores, hit))
+        block_qids = qids[start : start + RANK_BLOCK]
+        for qid, row_docs, row_scores, row_hit in zip(block_qids, docs, scores, hit, strict=True):
+            rows.add(qid, row_docs[row_hit], row_scores[row_hit])
+    return rows.build(table.ids)

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from bench.retrieval.runs import Run
+import numpy as np
+
+from bench.retrieval.runs import AnyRun, compact
 from daft.errors import UserError
 from daft.evaluation import Qrels
 
 
-def check_run(run: Run, qrels: Qrels, doc_ids: Set[str], label: str) -> None:
+def check_run(run: AnyRun, qrels: Qrels, doc_ids: Set[str], label: str) -> None:
     """Refuse a run that names queries outside the split or documents outside the corpus."""
-    if unknown := [q for q in run if q not in qrels]:
+    run = compact(run)
+    if unknown := [q for q in run.qids if q not in qrels]:
         raise UserError(f"{label}: {len(unknown)} queries not in the judged split, e.g. {unknown[0]!r}")
-    for qid, hits in run.items():
-        for doc_id in hits:
-            if doc_id not in doc_ids:
-                raise UserError(f"{label}: query {qid!r} retrieves {doc_id!r}, which is not in the corpus")
+    # Each table entry the run uses is checked once, not each of its hits.
+    used = np.zeros(len(run.doc_table), bool)
+    used[run.docs] = True
+    for index in np.flatnonzero(used).tolist():
+        if (doc_id := run.doc_table[index]) not in doc_ids:
+            first = int(np.argmax(run.docs == index))
+            qid = run.qids[int(np.searchsorted(run.offsets, first, side="right")) - 1]
+            raise UserError(f"{label}: query {qid!r} retrieves {doc_id!r}, which is not in the corpus")

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench.retrieval.fusion import interpolate
-from bench.retrieval.runs import Run
+from bench.retrieval.fusion import interpolate, normalize
+from bench.retrieval.runs import AnyRun, RankedRun, concat
 from daft.errors import UserError
 from daft.evaluation import evaluate_run
 
@@ -67,14 +67,18 @@ def fold_of(qid: str, folds: int) -> int:
     return int.from_bytes(hashlib.sha256(qid.encode("utf-8")).digest()[:8], "big") % folds
 
 
-def _fuse(lexical: Run, dense_run: Run, alpha: float, spec: RetrievalSpec) -> Run:
-    return interpolate(
-        lexical, dense_run, alpha, normalization=spec.normalization, missing=spec.missing, k=spec.depth
-    )
+def _normalized(run: AnyRun, spec: RetrievalSpec) -> RankedRun:
+    """`run` normalised once for every alpha (fusing it again with "none" is the same fusion)."""
+    return normalize(run, spec.normalization)
+
+
+def _fuse(lexical: RankedRun, dense_run: RankedRun, alpha: float, spec: RetrievalSpec) -> RankedRun:
+    """The hybrid run of two `_normalized` runs."""
+    return interpolate(lexical, dense_run, alpha, normalization="none", missing=spec.missing, k=spec.depth)
 
 
 def _values_by_alpha(
-    lexical: Run, dense_run: Run, qrels: Mapping, spec: RetrievalSpec
+    lexical: RankedRun, dense_run: RankedRun, qrels: Mapping, spec: RetrievalSpec
 ) -> dict[float, dict[str, float]]:
     """alpha -> query id -> the first measure of the fused run, for every alpha of the grid."""
     target = spec.measures[0]
@@ -96,15 +100,16 @@ def _best(
 
 
 def tune_alpha(
-    lexical: Run, dense_run: Run, qrels: Mapping, spec: RetrievalSpec
+    lexical: AnyRun, dense_run: AnyRun, qrels: Mapping, spec: RetrievalSpec
 ) -> tuple[float, list[dict[str, float]]]:
     """The alpha of `spec.alpha_grid` with the best first measure on the tuning split, and the whole curve."""
+    lexical, dense_run = _normalized(lexical, spec), _normalized(dense_run, spec)
     return _best(_values_by_alpha(lexical, dense_run, qrels, spec), list(qrels), spec.measures[0])
 
 
 def cross_validate(
-    lexical: Run, dense_run: Run, qrels: Mapping, spec: RetrievalSpec, folds: int, where: str
-) -> tuple[Run, list[dict[str, Any]]]:
+    lexical: AnyRun, dense_run: AnyRun, qrels: Mapping, spec: RetrievalSpec, folds: int, where: str
+) -> tuple[RankedRun, list[dict[str, Any]]]:
     """The hybrid run assembled from each fold fused at the alpha tuned on the other folds, and per fold
     its queries, alpha and curve (over the other folds)."""
     members: list[list[str]] = [[] for _ in range(folds)]
@@ -115,8 +120,9 @@ def cross_validate(
             f"{where} cv_folds: the {len(qrels)} judged queries fall into fewer than two of {folds} folds, "
             "so no fold has queries to tune on; use a split with more queries or a tune_split"
         )
+    lexical, dense_run = _normalized(lexical, spec), _normalized(dense_run, spec)
     values = _values_by_alpha(lexical, dense_run, qrels, spec)
-    fused: Run = {}
+    fused: list[RankedRun] = []
     records = []
     for fold, held_out in enumerate(members):
         if not held_out:
@@ -124,6 +130,6 @@ def cross_validate(
             continue
         others = [q for other, queries in enumerate(members) if other != fold for q in queries]
         alpha, curve = _best(values, others, spec.measures[0])
-        fused |= _fuse({q: lexical[q] for q in held_out if q in lexical}, dense_run, alpha, spec)
+        fused.append(_fuse(lexical.take([q for q in held_out if q in lexical]), dense_run, alpha, spec))
         records.append({"fold": fold, "queries": len(held_out), "alpha": alpha, "curve": curve})
-    return fused, records
+    return concat(fused), records

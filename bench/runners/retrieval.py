@@ -5,14 +5,15 @@ pair: cached document embeddings -> FAISS index -> query embeddings -> dense run
 on the tuning split and applied to the test split, or cross-validated over the test queries:
 `bench.retrieval.tuning`) and RRF -> ir-measures per query -> paired significance
 tests with Holm correction. Returns a `RetrievalResult` (per-query values included) and the TREC run
-files, which the pipeline writes next to the JSON report.
+files (their lines, made as the pipeline writes them next to the JSON report). Every run is a compact
+`RankedRun` over one sorted table of the corpus's doc ids (`bench.retrieval.runs`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +23,7 @@ from bench.retrieval import dense, embeddings
 from bench.retrieval.evaluation import check_run
 from bench.retrieval.fusion import interpolate, rrf
 from bench.retrieval.precision import REFERENCE
-from bench.retrieval.runs import Run, ranking
+from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from bench.retrieval.significance import compare_systems
 from bench.retrieval.tuning import Tuning, cross_validate, resolve, tune_alpha
 from bench.suite import RetrievalSpec, Suite
@@ -53,15 +54,17 @@ def _split(collection: Collection, split: str, max_queries: int, label: str) -> 
     return {q: queries[q] for q in judged}, {q: dict(qrels[q]) for q in judged}
 
 
-def _bm25(collection: Collection, split: str, queries: dict, spec: RetrievalSpec) -> Run:
+def _bm25(
+    collection: Collection, split: str, queries: dict, spec: RetrievalSpec, table: DocIndex
+) -> RankedRun:
     ranked = bm25.run(collection, split, k=spec.depth, k1=spec.bm25_k1, b=spec.bm25_b)
-    return {q: dict(ranked.get(q, [])) for q in queries}
+    return table.adopt(ranked, f"bm25 {collection.name}").take(list(queries))
 
 
-def _trec_text(run: Run, tag: str, depth: int) -> str:
-    """The top `depth` of each query as a TREC run file's text (daft.bm25's format and id checks)."""
-    ranked = {qid: ranking(docs, depth) for qid, docs in run.items()}
-    return "".join(line + "\n" for line in bm25.trec_lines(ranked, tag))
+def _trec_lines(run: RankedRun, tag: str, depth: int) -> Iterator[str]:
+    """The top `depth` of each query as a TREC run file's lines (daft.bm25's format and id checks), made
+    only as the file is written."""
+    yield from bm25.trec_lines(run.take(run.qids, depth), tag)
 
 
 def system_ids(spec: RetrievalSpec) -> list[str]:
@@ -70,7 +73,9 @@ def system_ids(spec: RetrievalSpec) -> list[str]:
     return ids + [f"{name}/{system}" for name in spec.encoders for system in spec.systems if system != "bm25"]
 
 
-def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[RetrievalResult, dict[str, str]]:
+def run_retrieval(
+    suite: Suite, *, advance: Callable[[str], None]
+) -> tuple[RetrievalResult, dict[str, Iterable[str]]]:
     """Evaluate every system of `suite.retrieval`; returns the result and the TREC run files to write."""
     spec = suite.retrieval
     assert spec is not None
@@ -86,15 +91,15 @@ def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[Retr
         if not tuning.folds:
             tune_queries, tune_qrels = _split(collection, tuning.split, spec.max_queries, label)
     corpus_ids = set(collection.corpus)
-    lexical: Run = {}
-    lexical_tune: Run = {}
+    table = DocIndex(corpus_ids)
+    lexical = lexical_tune = Rows().build(table.ids)
     timings: dict[str, float] = {}
     if "bm25" in spec.systems or fusing:
         with _timed(timings, "bm25_s"):  # index (cached) and search of both splits
-            lexical = _bm25(collection, spec.split, queries, spec)
+            lexical = _bm25(collection, spec.split, queries, spec, table)
             if tune_queries:
-                lexical_tune = _bm25(collection, tuning.split, tune_queries, spec)
-    runs: dict[str, Run] = {}
+                lexical_tune = _bm25(collection, tuning.split, tune_queries, spec, table)
+    runs: dict[str, RankedRun] = {}
     systems: list[SystemResult] = []
     if "bm25" in spec.systems:
         runs["bm25"] = lexical
@@ -108,8 +113,8 @@ def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[Retr
             (queries, qrels),
             tuning,
             (tune_queries, tune_qrels),
-            lexical,
-            lexical_tune,
+            (lexical, lexical_tune),
+            table,
         )
         systems += found
         runs |= found_runs
@@ -142,7 +147,7 @@ def run_retrieval(suite: Suite, *, advance: Callable[[str], None]) -> tuple[Retr
         timings=timings,
     )
     run_files = {
-        f"runs/{e.id.replace('/', '__')}.trec": _trec_text(
+        f"runs/{e.id.replace('/', '__')}.trec": _trec_lines(
             runs[e.id], e.id.replace("/", "__"), spec.run_depth
         )
         for e in systems
@@ -168,14 +173,15 @@ def _dense_run(
     spec: RetrievalSpec,
     name: str,
     timings: dict[str, float],
-) -> Run:
+    table: DocIndex,
+) -> RankedRun:
     qids = list(queries)
     with _timed(timings, "encode_queries_s"):
         vectors = pair.query.encode(
             [queries[q] for q in qids], batch_size=spec.batch_size, max_length=spec.query_max_length
         )
     with _timed(timings, "search_s"):
-        return dense.search(index, doc_ids, vectors, qids, spec.depth, label=name)
+        return dense.search(index, doc_ids, vectors, qids, spec.depth, label=name, table=table)
 
 
 def _pair_systems(
@@ -185,12 +191,14 @@ def _pair_systems(
     test: tuple[dict[str, str], dict],
     tuning: Tuning | None,
     tune: tuple[dict[str, str], dict],
-    lexical: Run,
-    lexical_tune: Run,
-) -> tuple[list[SystemResult], dict[str, Run]]:
-    """The dense, hybrid and RRF systems of one encoder pair: their report entries and test runs."""
+    bm25_runs: tuple[RankedRun, RankedRun],
+    table: DocIndex,
+) -> tuple[list[SystemResult], dict[str, RankedRun]]:
+    """The dense, hybrid and RRF systems of one encoder pair: their report entries and test runs
+    (`bm25_runs`: of the test and the tuning split)."""
     spec = suite.retrieval
     (queries, qrels), (tune_queries, tune_qrels) = test, tune
+    lexical, lexical_tune = bm25_runs
     timings: dict[str, float] = {}
     with _timed(timings, "load_s"):
         pair = load_retrieval_pair(suite.encoder(name))
@@ -198,11 +206,11 @@ def _pair_systems(
         doc_ids, vectors, cache_status = _doc_vectors(pair, collection, spec, name, spec.doc_precision)
     with _timed(timings, "index_s"):
         index = dense.build_index(vectors, spec.index)
-    test_dense = _dense_run(pair, index, doc_ids, queries, spec, name, timings)
+    test_dense = _dense_run(pair, index, doc_ids, queries, spec, name, timings, table)
     check = None
     if spec.doc_precision != REFERENCE:
         with _timed(timings, "precision_check_s"):
-            check = _precision_check(pair, collection, spec, (queries, qrels), test_dense, name)
+            check = _precision_check(pair, collection, spec, (queries, qrels), test_dense, name, table)
     params: dict[str, dict[str, Any]] = {}
     runs = {}
     if "dense" in spec.systems:
@@ -213,7 +221,7 @@ def _pair_systems(
             spec,
             tuning,
             (lexical, test_dense, qrels),
-            lambda: _dense_run(pair, index, doc_ids, tune_queries, spec, name, timings),
+            lambda: _dense_run(pair, index, doc_ids, tune_queries, spec, name, timings, table),
             (lexical_tune, tune_qrels),
             timings,
             f"{suite.path}: [retrieval] {name}",
@@ -248,8 +256,9 @@ def _precision_check(
     collection: Collection,
     spec: RetrievalSpec,
     test: tuple[dict[str, str], dict],
-    test_dense: Run,
+    test_dense: RankedRun,
     name: str,
+    table: DocIndex,
 ) -> dict[str, Any]:
     """The dense first measure on the test split at the suite's document precision and at fp32 (whose
     vectors are computed once and cached like any others), and the difference."""
@@ -257,7 +266,7 @@ def _precision_check(
     measure = spec.measures[0]
     doc_ids, vectors, _ = _doc_vectors(pair, collection, spec, name, REFERENCE)
     index = dense.build_index(vectors, spec.index)
-    reference = _dense_run(pair, index, doc_ids, queries, spec, name, {})
+    reference = _dense_run(pair, index, doc_ids, queries, spec, name, {}, table)
     got = evaluate_run(test_dense, qrels, [measure])[0][measure]
     want = evaluate_run(reference, qrels, [measure])[0][measure]
     return {"measure": measure, spec.doc_precision: got, REFERENCE: want, "delta": got - want}
@@ -266,12 +275,12 @@ def _precision_check(
 def _hybrid(
     spec: RetrievalSpec,
     tuning: Tuning,
-    test: tuple[Run, Run, dict],
-    tune_dense: Callable[[], Run],
-    tune: tuple[Run, dict],
+    test: tuple[RankedRun, RankedRun, dict],
+    tune_dense: Callable[[], RankedRun],
+    tune: tuple[RankedRun, dict],
     timings: dict[str, float],
     where: str,
-) -> tuple[Run, dict[str, Any]]:
+) -> tuple[RankedRun, dict[str, Any]]:
     """The hybrid test run and its parameters: alpha tuned on the tuning split, or per fold by
     cross-validation over the test queries (each held-out fold fused at its own alpha)."""
     lexical, test_dense, qrels = test

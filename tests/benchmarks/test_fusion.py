@@ -1,7 +1,8 @@
 """Fusion of two 1000-doc rankings (a lexical and a dense run), for one query and for 100 queries.
 
 The two runs overlap in part (each draws its 1000 docs from the same 1500), so interpolation fills the
-missing side for some candidates, as it does with real BM25 and dense runs.
+missing side for some candidates, as it does with real BM25 and dense runs. They are compact runs on one
+table of doc ids, as the retrieval runner makes them.
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.retrieval.fusion import interpolate, rrf
-from bench.retrieval.runs import Run
+from bench.retrieval.runs import RankedRun, compact, on_one_table
 
 pytestmark = pytest.mark.benchmark(group="fuse two 1000-doc runs")
 
 DEPTH, POOL = 1000, 1500
 
-METHODS: dict[str, Callable[[Run, Run], Run]] = {
+METHODS: dict[str, Callable[[RankedRun, RankedRun], RankedRun]] = {
     "interpolate": lambda lexical, dense: interpolate(lexical, dense, 0.5),
     "rrf": lambda lexical, dense: rrf([lexical, dense]),
 }
 
 
-def _run(rng: np.random.Generator, queries: int, scale: float) -> Run:
+def _run(rng: np.random.Generator, queries: int, scale: float) -> dict[str, dict[str, float]]:
     """`queries` queries of DEPTH docs each, drawn from a pool of POOL, with random scores."""
     return {
         f"q{q}": {
@@ -43,7 +44,7 @@ def _run(rng: np.random.Generator, queries: int, scale: float) -> Run:
 def test_fuse(benchmark: BenchmarkFixture, method: str, queries: int) -> None:
     rng = np.random.default_rng(0)
     # BM25 scores are unbounded, cosines are in [-1, 1]: the normalisation has real work to do.
-    lexical, dense = _run(rng, queries, 30.0), _run(rng, queries, 1.0)
+    lexical, dense = on_one_table([compact(_run(rng, queries, 30.0)), compact(_run(rng, queries, 1.0))])
     fused = benchmark(METHODS[method], lexical, dense)
     benchmark.extra_info.update({"queries": queries, "depth": DEPTH})
     assert len(fused) == queries and all(len(docs) >= DEPTH for docs in fused.values())

@@ -19,10 +19,10 @@ doc) or 0.0 (``"zero"``); a query one side retrieved nothing for gets 0.0 on tha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import numpy as np
 
 from bench.retrieval.fusion.normalization import normalize
-from bench.retrieval.runs import Run, check_choice, check_cutoff, top_k
+from bench.retrieval.runs import AnyRun, RankedRun, Rows, check_choice, check_cutoff, on_one_table, rank
 from daft.errors import UserError
 
 __all__ = ["CANDIDATES", "MISSING_POLICIES", "interpolate"]
@@ -31,36 +31,55 @@ MISSING_POLICIES = ("min", "zero")
 CANDIDATES = ("lexical", "union")
 
 
-def _missing_score(scores: Mapping[str, float], missing: str) -> float:
+_NO_HITS = (np.zeros(0, np.int32), np.zeros(0, np.float64))
+
+
+def _missing_score(scores: np.ndarray, missing: str) -> float:
     """The score one side gives a candidate it did not retrieve, under policy `missing`."""
-    return min(scores.values()) if missing == "min" and scores else 0.0
+    return float(scores.min()) if missing == "min" and len(scores) else 0.0
 
 
 def interpolate(
-    lexical: Run,
-    dense: Run,
+    lexical: AnyRun,
+    dense: AnyRun,
     alpha: float,
     *,
     normalization: str = "min-max",
     missing: str = "min",
     candidates: str = "lexical",
     k: int | None = None,
-) -> Run:
-    """Fuse two runs per query as ``alpha * lexical + (1 - alpha) * dense`` over normalised scores."""
+) -> RankedRun:
+    """Fuse two runs per query as ``alpha * lexical + (1 - alpha) * dense`` over normalised scores; each
+    query's fused hits ranked (ties by doc id), its top `k` if given."""
     if not 0.0 <= alpha <= 1.0:
         raise UserError(f"alpha must be in [0, 1], got {alpha!r}")
     check_choice("missing policy", missing, MISSING_POLICIES)
     check_choice("candidate set", candidates, CANDIDATES)
     check_cutoff("k", k)
-    lex, den = normalize(lexical, normalization), normalize(dense, normalization)
+    lex, den = on_one_table([normalize(lexical, normalization), normalize(dense, normalization)])
     # With "lexical" the dense run only re-scores BM25's candidates, so its extra queries are ignored too.
-    qids = lex if candidates == "lexical" else {**lex, **den}
-    fused: Run = {}
+    qids = lex.qids if candidates == "lexical" else lex.qids + [q for q in den.qids if q not in lex]
+    # Per doc of the table: its dense score in the current query, and whether either side retrieved it;
+    # set for one query's hits and reset after, so a query costs its hits, not the corpus.
+    dense_score = np.zeros(len(lex.doc_table), np.float64)
+    in_dense = np.zeros(len(lex.doc_table), bool)
+    in_lexical = np.zeros(len(lex.doc_table), bool)
+    rows = Rows()
     for qid in qids:
-        lex_q, den_q = lex.get(qid, {}), den.get(qid, {})
-        lex_fill, den_fill = _missing_score(lex_q, missing), _missing_score(den_q, missing)
-        docs = lex_q if candidates == "lexical" else {**lex_q, **den_q}
-        fused[qid] = {
-            doc: alpha * lex_q.get(doc, lex_fill) + (1.0 - alpha) * den_q.get(doc, den_fill) for doc in docs
-        }
-    return fused if k is None else top_k(fused, k)
+        lex_docs, lex_scores = lex.row(qid) if qid in lex else _NO_HITS
+        den_docs, den_scores = den.row(qid) if qid in den else _NO_HITS
+        lex_fill, den_fill = _missing_score(lex_scores, missing), _missing_score(den_scores, missing)
+        dense_score[den_docs], in_dense[den_docs] = den_scores, True
+        docs, lex_part = lex_docs, lex_scores
+        if candidates == "union":
+            in_lexical[lex_docs] = True
+            extra = den_docs[~in_lexical[den_docs]]
+            in_lexical[lex_docs] = False
+            docs = np.concatenate((lex_docs, extra))
+            lex_part = np.concatenate((lex_scores, np.full(len(extra), lex_fill)))
+        den_part = np.where(in_dense[docs], dense_score[docs], den_fill)
+        in_dense[den_docs] = False
+        fused = alpha * lex_part + (1.0 - alpha) * den_part
+        order = rank(docs, fused)[:k]
+        rows.add(qid, docs[order], fused[order])
+    return rows.build(lex.doc_table)

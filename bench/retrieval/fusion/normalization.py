@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bench.retrieval.runs import Run, check_choice
+from bench.retrieval.runs import AnyRun, RankedRun, check_choice, compact
 
 __all__ = ["NORMALIZATIONS", "normalize"]
 
@@ -54,13 +54,16 @@ _METHODS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 NORMALIZATIONS = tuple(_METHODS)
 
 
-def normalize(run: Run, method: str) -> Run:
-    """Normalise each query's scores with `method` (one of `NORMALIZATIONS`), using only that query's list."""
+def normalize(run: AnyRun, method: str) -> RankedRun:
+    """Normalise each query's scores with `method` (one of `NORMALIZATIONS`), using only that query's list;
+    float64 scores, the hits in the order they came."""
     check_choice("normalization", method, NORMALIZATIONS)
+    run = compact(run)
     scale = _METHODS[method]
-    out: Run = {}
-    for qid, docs in run.items():
-        values = np.fromiter(docs.values(), dtype=np.float64, count=len(docs))
-        # An empty list has no min or max: it stays empty.
-        out[qid] = dict(zip(docs, scale(values).tolist(), strict=True)) if docs else {}
-    return out
+    scores = run.scores.astype(np.float64)  # a copy: the input run is left as it is
+    if method != "none":
+        bounds = run.offsets.tolist()
+        for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+            if end > start:  # an empty list has no min or max: it stays empty
+                scores[start:end] = scale(scores[start:end])
+    return RankedRun(run.qids, run.doc_table, run.offsets, run.docs, scores)

@@ -74,6 +74,16 @@ def test_every_result_type_round_trips_through_json(tmp_path):
     assert json.loads(schema._text(without)) == json.loads(stamped.read_text())
 
 
+def test_files_beside_a_report_as_bytes_text_or_lines(tmp_path):
+    lines = (f"q{i} Q0 d 1 0.5 t" for i in range(3))  # made only as the file is written
+    files = {"plot.png": b"\x89PNG", "a.txt": "text\n", "runs/x.trec": lines}
+    written = schema.write(report(), tmp_path, files)
+    folder = schema.artifacts_dir(written, tmp_path)
+    assert written.artifacts.files == ("a.txt", "plot.png", "runs/x.trec")
+    assert (folder / "plot.png").read_bytes() == b"\x89PNG" and (folder / "a.txt").read_text() == "text\n"
+    assert (folder / "runs" / "x.trec").read_text() == "".join(f"q{i} Q0 d 1 0.5 t\n" for i in range(3))
+
+
 def test_a_report_without_rounds_still_loads(tmp_path):
     data = json.loads(schema._text(_full()))
     del data["cells"][0]["rounds"]  # as every report written before interleaved rounds

@@ -12,4 +12,6 @@ def test_unknown_ids_are_refused():
         check_run({"qx": {"d1": 1.0}}, QRELS, {"d1", "d2", "d3", "d4"}, "run")
     with pytest.raises(UserError, match="query 'q1' retrieves 'dz', which is not in the corpus"):
         check_run({"q1": {"dz": 1.0}}, QRELS, {"d1", "d2", "d3", "d4"}, "run")
+    with pytest.raises(UserError, match="query 'q2' retrieves 'dz', which is not in the corpus"):
+        check_run({"q1": {"d1": 1.0}, "q2": {"d3": 2.0, "dz": 1.0}}, QRELS, {"d1", "d2", "d3", "d4"}, "run")
     check_run(RUN, QRELS, {"d1", "d2", "d3", "d4"}, "run")

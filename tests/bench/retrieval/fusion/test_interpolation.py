@@ -8,7 +8,7 @@ import pytest
 
 from bench.retrieval import fusion
 from bench.retrieval.fusion.interpolation import CANDIDATES, MISSING_POLICIES, interpolate
-from bench.retrieval.runs import ranking
+from bench.retrieval.runs import compact
 from daft.errors import UserError
 
 # "a" is only lexical, "d" only dense. Normalised per side:
@@ -42,13 +42,15 @@ def test_registry():
 
 @pytest.mark.parametrize(("normalization", "missing"), list(EXPECTED))
 def test_lexical_candidates(normalization, missing):
-    out = interpolate(LEXICAL, DENSE, ALPHA, normalization=normalization, missing=missing)
+    out = interpolate(LEXICAL, DENSE, ALPHA, normalization=normalization, missing=missing).to_dict()
     assert out == {"q1": pytest.approx(EXPECTED[normalization, missing][0], abs=1e-12)}
 
 
 @pytest.mark.parametrize(("normalization", "missing"), list(EXPECTED))
 def test_union_candidates(normalization, missing):
-    out = interpolate(LEXICAL, DENSE, ALPHA, normalization=normalization, missing=missing, candidates="union")
+    out = interpolate(
+        LEXICAL, DENSE, ALPHA, normalization=normalization, missing=missing, candidates="union"
+    ).to_dict()
     expected, d = EXPECTED[normalization, missing]
     assert out == {"q1": pytest.approx({**expected, "d": d}, abs=1e-12)}
 
@@ -60,7 +62,7 @@ def test_defaults_are_min_max_min_lexical():
 
 
 def _order(run):
-    return [doc for doc, _ in ranking(run["q"])]
+    return [doc for doc, _ in compact(run)["q"]]
 
 
 ORDER_LEXICAL = {"q": {"a": 5.0, "b": 3.0, "c": 4.0, "d": 1.0, "f": 3.0}}
@@ -88,23 +90,23 @@ def test_queries_in_one_run_only():
     lexical = {"q1": {"a": 1.0}, "q2": {"x": 4.0}}
     dense = {"q1": {"a": 1.0}, "q3": {"y": 2.0}}
     only_lexical = interpolate(lexical, dense, ALPHA, normalization="none")
-    assert only_lexical == {"q1": {"a": 1.0}, "q2": {"x": 0.25 * 4.0}}
+    assert only_lexical.to_dict() == {"q1": {"a": 1.0}, "q2": {"x": 0.25 * 4.0}}
     # A side with no list for the query gives 0.0 under either policy.
     for missing in MISSING_POLICIES:
         union = interpolate(lexical, dense, ALPHA, normalization="none", missing=missing, candidates="union")
-        assert union == {"q1": {"a": 1.0}, "q2": {"x": 0.25 * 4.0}, "q3": {"y": 0.75 * 2.0}}
+        assert union.to_dict() == {"q1": {"a": 1.0}, "q2": {"x": 0.25 * 4.0}, "q3": {"y": 0.75 * 2.0}}
 
 
 def test_k_truncates_after_fusion():
     out = interpolate(LEXICAL, DENSE, ALPHA, normalization="none", k=2)
     expected = EXPECTED["none", "min"][0]
-    assert out == {"q1": pytest.approx({"b": expected["b"], "a": expected["a"]})}
-    assert list(out["q1"]) == ["b", "a"]
+    assert out.to_dict() == {"q1": pytest.approx({"b": expected["b"], "a": expected["a"]})}
+    assert [doc for doc, _ in out["q1"]] == ["b", "a"]
 
 
 def test_ties_are_broken_by_doc_id():
     out = interpolate({"q": {"z": 1.0, "y": 1.0, "x": 2.0}}, {"q": {}}, 0.5, k=2)
-    assert list(out["q"]) == ["x", "y"]
+    assert [doc for doc, _ in out["q"]] == ["x", "y"]
 
 
 def test_inputs_are_not_modified():

@@ -8,6 +8,7 @@ import pytest
 
 from bench.retrieval import fusion
 from bench.retrieval.fusion.normalization import NORMALIZATIONS, normalize
+from bench.retrieval.runs import compact
 from daft.errors import UserError
 
 RUN = {"q1": {"a": 3.0, "b": 1.0, "c": 2.0}, "q2": {"x": 5.0, "y": 5.0}, "q3": {}}
@@ -28,30 +29,39 @@ def test_registry():
     ],
 )
 def test_hand_computed_values(method, q1, q2):
-    out = normalize(RUN, method)
+    out = normalize(RUN, method).to_dict()
     assert out["q1"] == pytest.approx(q1, abs=1e-12)
     assert out["q2"] == q2
     assert out["q3"] == {}
     assert list(out) == ["q1", "q2", "q3"]
-    assert list(out["q1"]) == ["a", "b", "c"]
+    assert list(out["q1"]) == ["a", "c", "b"]  # the rank order of the input, ties by doc id
+
+
+def test_the_order_of_a_compact_run_is_kept():
+    # Normalising never re-ranks: scaling can round two close scores to one, and the hits stay as they were.
+    run = compact({"q": {"b": 2.0, "a": 1.0}})
+    assert [doc for doc, _ in normalize(run, "min-max")["q"]] == ["b", "a"]
+    assert normalize(run, "min-max").doc_table is run.doc_table
 
 
 def test_each_query_is_normalised_on_its_own_list():
     # q2's scores are far larger than q1's; a global min-max would squash q1 towards 0.
     out = normalize({"q1": {"a": 1.0, "b": 0.0}, "q2": {"a": 1000.0, "b": 500.0}}, "min-max")
-    assert out == {"q1": {"a": 1.0, "b": 0.0}, "q2": {"a": 1.0, "b": 0.0}}
+    assert out.to_dict() == {"q1": {"a": 1.0, "b": 0.0}, "q2": {"a": 1.0, "b": 0.0}}
 
 
 @pytest.mark.parametrize("method", ["min-max", "z-score"])
 def test_constant_scores_map_to_zero_even_with_rounding_in_the_mean(method):
     # np.std([0.1] * 3) is 1.4e-17, not 0: dividing by it would give scores of about +-1.
-    assert normalize({"q": {"a": 0.1, "b": 0.1, "c": 0.1}}, method) == {"q": {"a": 0.0, "b": 0.0, "c": 0.0}}
+    out = normalize({"q": {"a": 0.1, "b": 0.1, "c": 0.1}}, method)
+    assert out.to_dict() == {"q": {"a": 0.0, "b": 0.0, "c": 0.0}}
 
 
 def test_none_returns_a_copy():
-    out = normalize(RUN, "none")
-    out["q1"]["a"] = -1.0
-    assert RUN["q1"]["a"] == 3.0
+    run = compact(RUN)
+    out = normalize(run, "none")
+    out.scores[:] = -1.0
+    assert run["q1"] == [("a", 3.0), ("c", 2.0), ("b", 1.0)]
 
 
 def test_input_is_not_modified():

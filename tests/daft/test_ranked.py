@@ -1,0 +1,56 @@
+"""Tests for daft.ranked: the compact run's views, selection, score precision and file round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daft.errors import UserError
+from daft.ranked import RankedRun
+
+
+def _run(scores: np.ndarray) -> RankedRun:
+    # q1: c, a; q2: nothing; q3: b.
+    return RankedRun(["q1", "q2", "q3"], ["a", "b", "c"], [0, 2, 2, 3], [2, 0, 1], scores)
+
+
+def test_rows_are_views_and_the_mapping_reads_them():
+    run = _run(np.array([3.0, 1.0, 2.0], np.float32))
+    docs, scores = run.row("q1")
+    assert docs.tolist() == [2, 0] and scores.tolist() == [3.0, 1.0]
+    assert run["q1"] == [("c", 3.0), ("a", 1.0)] and run["q2"] == []
+    assert "q3" in run and "q9" not in run and run.get("q9") is None
+    assert run.to_dict() == {"q1": {"c": 3.0, "a": 1.0}, "q2": {}, "q3": {"b": 2.0}}
+    assert isinstance(run.doc_table, tuple)
+
+
+def test_scores_are_float32_unless_given_as_float64():
+    assert _run(np.array([3, 1, 2])).scores.dtype == np.float32
+    precise = _run(np.array([1 / 3, 0.1, 0.2]))
+    assert precise.scores.dtype == np.float64
+    assert precise["q1"] == [("c", 1 / 3), ("a", 0.1)]  # a float32 would read 0.3333333432674408
+
+
+def test_float64_scores_survive_the_file(tmp_path: Path):
+    run = _run(np.array([1 / 3, 0.1, 0.2]))
+    (tmp_path / "run.npz").write_bytes(run.to_bytes())
+    loaded = RankedRun.load(tmp_path / "run.npz")
+    assert loaded.scores.dtype == np.float64 and loaded == run
+
+
+def test_take_selects_reorders_and_cuts():
+    run = _run(np.array([3.0, 1.0, 2.0], np.float32))
+    out = run.take(["q3", "q9", "q1"], 1)
+    assert list(out) == ["q3", "q9", "q1"]
+    assert out.to_dict() == {"q3": {"b": 2.0}, "q9": {}, "q1": {"c": 3.0}}
+    assert out.doc_table is run.doc_table
+    assert run.take(["q1", "q2", "q3"]) == run
+    assert len(run.take([])) == 0
+
+
+def test_from_ranked_and_mismatched_arrays():
+    assert RankedRun.from_ranked({"q": [("x", 1.5)]}) == {"q": [("x", 1.5)]}
+    with pytest.raises(UserError, match="do not fit together"):
+        RankedRun(["q"], ["a"], [0, 2], [0], [1.0])
