@@ -28,6 +28,7 @@ import numpy as np
 
 from bench.results import CellRound
 from bench.timing import Budget, Clock, Samples, collect, collector_paused, timed_call, warm_up
+from daft.tokenization import follow_threads
 
 __all__ = ["TimedCell", "interleave", "schedule"]
 
@@ -96,10 +97,12 @@ class TimedCell:
     samples: Samples = field(default_factory=Samples)
     visits: list[CellRound] = field(default_factory=list)
     word_cache: dict[str, Any] | None = None
+    threads: int | None = None  # the cell's intra-op threads, which batch tokenisation follows too
 
     def visit(self, position: int) -> None:
         """Measure one round: activate the step (its thread count), warm up or re-warm, collect a share."""
         self.step.activate()
+        follow_threads(self.threads)
         share = self.budget.share(self.rounds)
         if not self.visits:
             warm_up(self.step, self.batch, self.budget, self.samples, self.shapes, self.clock)

@@ -8,7 +8,8 @@ tokenizer.json files (all-MiniLM-L6-v2) pad and truncate to 128 by default, and 
 object must stay as transformers left it.
 
 Batches are parallelised by the tokenizers library itself (rayon): `RAYON_NUM_THREADS` and
-`TOKENIZERS_PARALLELISM` are honoured as set in the environment, and `thread_settings()` reports them.
+`TOKENIZERS_PARALLELISM` are honoured as set in the environment, and `thread_settings()` reports them,
+except that a measurement on one thread tokenises serially too (`follow_threads`).
 """
 
 from __future__ import annotations
@@ -162,6 +163,26 @@ def lean(reference: Any) -> LeanTokenizer:
     if reference not in _LEAN:
         _LEAN[reference] = LeanTokenizer(reference)
     return _LEAN[reference]
+
+
+_PARALLELISM = "TOKENIZERS_PARALLELISM"
+_ASKED = os.environ.get(_PARALLELISM)  # the user's own setting, which cells on several threads keep
+
+
+def follow_threads(threads: int | None) -> None:
+    """Make batch tokenisation obey a measurement's thread count: serial on 1 thread, else as asked.
+
+    Left alone, the tokenizers library spreads even an 8-text batch over every CPU, so a "1-thread" cell
+    used two; on the 2-vCPU VM waking the idle one cost more than it saved (L0 on torch, batch 8, quiet:
+    686 us with it, 442 us without), and a competing load on the other CPU changed the cell's speed. The
+    library reads `TOKENIZERS_PARALLELISM` at every batch call, so setting it per cell takes effect at once.
+    """
+    if threads == 1:
+        os.environ[_PARALLELISM] = "false"
+    elif _ASKED is None:
+        os.environ.pop(_PARALLELISM, None)
+    else:
+        os.environ[_PARALLELISM] = _ASKED
 
 
 def thread_settings() -> dict[str, Any]:

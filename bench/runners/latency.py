@@ -276,4 +276,9 @@ def _prepare_all(
                 batch = batches(texts, cell.batch_size)
                 rounds = suite.measure.rounds
                 shape = shapes[cell.batch_size]
-                yield cell, TimedCell(prepared, batch, suite.measure, rounds, shape, group=cell.peers)
+                yield (
+                    cell,
+                    TimedCell(
+                        prepared, batch, suite.measure, rounds, shape, group=cell.peers, threads=cell.threads
+                    ),
+                )

@@ -195,3 +195,34 @@ def test_a_round_cut_by_ctrl_c_leaves_only_whole_rounds() -> None:
         cell.visit(0)
     assert len(cell.visits) == 1 and len(cell.samples.end_to_end) == whole == cell.visits[0].n
     assert len(cell.samples.tokenize) == len(cell.samples.forward) == whole
+
+
+def test_a_one_thread_cell_tokenises_serially_and_the_others_as_the_user_asked(monkeypatch) -> None:
+    import os
+
+    from daft import tokenization
+
+    seen = []
+
+    class Spy(Fake):
+        def forward(self, inputs):
+            seen.append(os.environ.get("TOKENIZERS_PARALLELISM"))
+            return super().forward(inputs)
+
+    monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
+    monkeypatch.setattr(tokenization, "_ASKED", None)
+    clock = Clock()
+    one, two = Spy(clock, 10 * US), Spy(clock, 10 * US)
+    cells = [
+        TimedCell(one, batches(["q"], 1), BUDGET, 1, clock=one.clock, threads=1),
+        TimedCell(two, batches(["q"], 1), BUDGET, 1, clock=two.clock, threads=2),
+    ]
+    interleave(cells, 1, 0)
+    assert set(seen) == {"false", None}  # each cell's calls ran under its own setting
+    cells[0].visit(1)
+    assert os.environ["TOKENIZERS_PARALLELISM"] == "false"
+    monkeypatch.setattr(
+        tokenization, "_ASKED", "true"
+    )  # a user's own setting is what multi-thread cells keep
+    cells[1].visit(1)
+    assert os.environ["TOKENIZERS_PARALLELISM"] == "true"
