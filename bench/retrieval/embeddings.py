@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.retrieval.precision import REFERENCE, encode_documents
+from bench.retrieval.precision import IMPLEMENTATION, REFERENCE, encode_documents
 from daft import cache
 from daft.cache import weights_fingerprint
 from daft.collections.collection import Collection
@@ -43,7 +43,7 @@ def fingerprint(encoder: Encoder, collection: Collection, max_length: int, preci
         "max_length": max_length,
     }
     if precision != REFERENCE:  # fp32 entries written before precisions existed stay valid
-        identity["precision"] = precision
+        identity["precision"] = IMPLEMENTATION.get(precision, precision)
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 

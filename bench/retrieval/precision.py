@@ -27,6 +27,9 @@ from daft.errors import UserError
 from daft.finite import require_finite
 
 PRECISIONS = ("fp32", "bf16", "onnx-fp32", "onnx-int8")
+# What a precision's cached vectors were computed with, where it changed since the first entries: bf16 on
+# CPU was autocast before it was a bf16 copy of the weights (the vectors differ in the last bits).
+IMPLEMENTATION = {"bf16": "bf16-weights"}
 REFERENCE = "fp32"
 _ONNX = {"onnx-fp32": "onnxruntime", "onnx-int8": "onnxruntime-int8"}  # precision -> backend name
 
