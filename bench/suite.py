@@ -387,7 +387,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
 
     from bench.retrieval.dense import INDEXES
     from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS
-    from bench.retrieval.precision import PRECISIONS
+    from bench.retrieval.precision import SETTINGS
     from bench.retrieval.significance import TESTS
 
     able = [e.name for e in encoders if retrieves(e)]
@@ -454,7 +454,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         index=t.choice("index", INDEXES, "index"),
         query_max_length=t.integer("query_max_length", minimum=1),
         doc_max_length=t.integer("doc_max_length", minimum=1),
-        doc_precision=t.choice("doc_precision", PRECISIONS, "document precision"),
+        doc_precision=t.choice("doc_precision", SETTINGS, "document precision"),
         batch_size=t.integer("batch_size", minimum=1),
         bm25_k1=t.number("bm25_k1", positive=False),
         bm25_b=b,

@@ -14,6 +14,7 @@ from bench.report import schema
 from bench.report.render import render
 from bench.report.tables import overrides_line
 from bench.results import Report
+from bench.retrieval.precision import AUTO, REFERENCE, resolve_precision
 from bench.retrieval.tuning import describe_request
 from bench.runners.retrieval import system_ids
 from bench.suite import Suite, load_suite
@@ -72,7 +73,10 @@ def dry_run(suite: Suite) -> None:
     if spec := suite.retrieval:
         tuning = describe_request(spec.tune_split, spec.split, spec.cv_folds)
         tuned = f", hybrid alpha tuned on {tuning}" if "hybrid" in spec.systems else ""
-        if spec.doc_precision != "fp32":
+        if spec.doc_precision == AUTO:
+            native = resolve_precision(AUTO)
+            tuned += f", documents encoded in {native} on cpu (auto: bf16 where the CPU has it natively)"
+        elif spec.doc_precision != REFERENCE:
             tuned += f", documents encoded in {spec.doc_precision} (checked against fp32)"
         console.print(
             f"retrieval on {spec.collection}:{spec.split}{tuned}; measures {' '.join(spec.measures)}; "

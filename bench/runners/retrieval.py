@@ -22,7 +22,7 @@ from bench.results import PairInfo, RetrievalResult, SystemResult
 from bench.retrieval import dense, embeddings
 from bench.retrieval.evaluation import check_run
 from bench.retrieval.fusion import interpolate, rrf
-from bench.retrieval.precision import REFERENCE
+from bench.retrieval.precision import AUTO, REFERENCE, resolve_precision
 from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from bench.retrieval.significance import compare_systems
 from bench.retrieval.tuning import Tuning, cross_validate, resolve, tune_alpha
@@ -202,13 +202,16 @@ def _pair_systems(
     timings: dict[str, float] = {}
     with _timed(timings, "load_s"):
         pair = load_retrieval_pair(suite.encoder(name))
+    precision = resolve_precision(spec.doc_precision, next(pair.doc.parameters()).device.type)
     with _timed(timings, "encode_corpus_s"):
-        doc_ids, vectors, cache_status = _doc_vectors(pair, collection, spec, name, spec.doc_precision)
+        doc_ids, vectors, cache_status = _doc_vectors(pair, collection, spec, name, precision)
     with _timed(timings, "index_s"):
         index = dense.build_index(vectors, spec.index)
     test_dense = _dense_run(pair, index, doc_ids, queries, spec, name, timings, table)
     check = None
-    if spec.doc_precision != REFERENCE:
+    # An explicit precision is checked against fp32 (which costs an fp32 encode of the corpus, once);
+    # `auto` is for speed and relies on the deltas measured per precision (docs/SCALE.md).
+    if precision != REFERENCE and spec.doc_precision != AUTO:
         with _timed(timings, "precision_check_s"):
             check = _precision_check(pair, collection, spec, (queries, qrels), test_dense, name, table)
     params: dict[str, dict[str, Any]] = {}
@@ -231,9 +234,7 @@ def _pair_systems(
             runs[f"{name}/rrf"] = rrf([lexical, test_dense], k=spec.rrf_k, depth=spec.depth)
         params["rrf"] = {"k": spec.rrf_k}
     # Built last: the pair's systems share its timings, complete only once every stage has run.
-    info = PairInfo(
-        pair.query.parameter_count(), cache_status, spec.index, timings, spec.doc_precision, check
-    )
+    info = PairInfo(pair.query.parameter_count(), cache_status, spec.index, timings, precision, check)
     systems = [SystemResult(f"{name}/{system}", system, name, p, {}, info) for system, p in params.items()]
     return systems, runs
 

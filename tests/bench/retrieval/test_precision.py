@@ -52,3 +52,14 @@ def test_the_cache_key_includes_the_precision_and_fp32_keeps_its_old_key(setup) 
     assert embeddings.cached(encoder, collection, 16) == "missing"  # fp32 is not the int8 entry
     _, again, status = embeddings.doc_embeddings(encoder, collection, max_length=16, precision="onnx-int8")
     assert status == "cached" and np.array_equal(again, int8)
+
+
+def test_auto_is_bf16_only_where_it_is_native(monkeypatch) -> None:
+    from bench.retrieval import precision
+
+    assert precision.resolve_precision("onnx-int8") == "onnx-int8"  # an explicit setting is kept
+    monkeypatch.setattr(precision, "native_bf16", lambda device_type="cpu": True)
+    assert precision.resolve_precision("auto") == "bf16"
+    monkeypatch.setattr(precision, "native_bf16", lambda device_type="cpu": False)
+    assert precision.resolve_precision("auto", "cuda") == "fp32"
+    assert "auto" in precision.SETTINGS and "auto" not in precision.PRECISIONS

@@ -185,6 +185,23 @@ def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, 
     assert "precision: mean documents in bf16: dense nDCG@10" in out and "vs fp32" in out
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_reports_what_it_resolved_to_and_is_not_checked(
+    write_suite, tmp_path, monkeypatch, native
+):
+    from bench.retrieval import precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda device_type="cpu": native)
+    suite = write_suite(extra='doc_precision = "auto"\nsystems = ["dense"]\n')
+    results = tmp_path / "results"
+    assert main(["run", str(suite), "--results", str(results)]) == 0
+    mean = next(
+        s for s in _json(results / "tinyq-latest.json")["retrieval"]["systems"] if s["id"] == "mean/dense"
+    )
+    assert mean.get("doc_precision", "fp32") == ("bf16" if native else "fp32")
+    assert mean.get("precision_check") is None
+
+
 def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):
     results = tmp_path / "results"
     assert main(["run", str(write_suite(latency=True)), "--results", str(results)]) == 0
