@@ -136,16 +136,13 @@ class Encoder(nn.Module):
         was_training = self.training
         self.eval()
         target = torch.device(device) if device else next(self.parameters()).device
-        # Length-sorted batches waste less compute on padding; the order is restored at the end.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            features = self.tokenize([texts[i] for i in index], max_length=max_length)
+
+        def batch(chunk: list[str]) -> np.ndarray:
+            features = self.tokenize(chunk, max_length=max_length)
             features = {k: v.to(target) for k, v in features.items()}
-            out[index] = self.embed(**features).float().cpu().numpy()
-            if on_batch is not None:
-                on_batch(len(index))
+            return self.embed(**features).float().cpu().numpy()
+
+        out = encode_by_length(texts, self.dim, batch_size, batch, on_batch)
         self.train(was_training)
         return require_finite(out, f"{self.kind} encoder ({self.dim}-d)")
 
@@ -288,6 +285,25 @@ def from_model(ref: str | Path, *, pooling: str | None = None, max_length: int =
         pooling=pooling or _default_pooling(model_dir),
         max_length=max_length,
     )
+
+
+def encode_by_length(
+    texts: Sequence[str],
+    dim: int,
+    batch_size: int,
+    batch: Callable[[list[str]], np.ndarray],
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """`batch` over length-sorted batches of `texts` (less padding), rows back in input order: float32
+    (len(texts), dim); `on_batch(n)` after each batch."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        out[index] = batch([texts[i] for i in index])
+        if on_batch is not None:
+            on_batch(len(index))
+    return out
 
 
 def static_from_model(

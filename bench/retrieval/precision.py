@@ -1,4 +1,4 @@
-"""The document side's precision when building the index: fp32, bf16 autocast, or ONNX Runtime fp32/int8.
+"""The document side's precision when building the index: fp32, bf16, or ONNX Runtime fp32/int8.
 
 Encoding the corpus is the slowest stage of a retrieval suite on CPU. Every precision keeps the same
 length-sorted batches and lean tokenisation (`daft.tokenization`); they differ in the forward pass:
@@ -22,7 +22,7 @@ import torch
 
 from bench.backends import onnxruntime as ort_backend
 from bench.backends.base import Target
-from daft.encoders import Encoder
+from daft.encoders import Encoder, encode_by_length
 from daft.errors import UserError
 from daft.finite import require_finite
 
@@ -67,14 +67,13 @@ def _onnx(
 ) -> np.ndarray:
     prepared = ort_backend.OrtPrepared(encoder, Target(backend, max_length=max_length))
     try:
-        # Length-sorted batches, as `Encoder.encode` does: less padding; the order is restored by index.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), encoder.dim), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            out[index] = prepared.fetch(prepared.forward(prepared.tokenize([texts[i] for i in index])))
-            if on_batch is not None:
-                on_batch(len(index))
+        out = encode_by_length(
+            texts,
+            encoder.dim,
+            batch_size,
+            lambda chunk: prepared.fetch(prepared.forward(prepared.tokenize(chunk))),
+            on_batch,
+        )
     finally:
         prepared.close()
     return require_finite(out, f"{encoder.kind} encoder ({encoder.dim}-d, {backend})")
