@@ -83,16 +83,30 @@ class RankedRun(Mapping[str, Hits]):
         """
         if len(hits) != len(qids):
             raise UserError(f"ranked run: {len(qids)} queries but hits for {len(hits)}")
-        lengths = [len(docs) for docs, _ in hits]
-        offsets = np.zeros(len(hits) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        docs = np.concatenate([d for d, _ in hits]).astype(np.int64) if hits else np.zeros(0, np.int64)
-        scores = np.concatenate([s for _, s in hits]) if hits else np.zeros(0, np.float32)
-        used, first = np.unique(docs, return_index=True)
+        run = cls.from_rows(qids, names, [d for d, _ in hits], [s for _, s in hits])
+        used, first = np.unique(run.docs, return_index=True)
         used = used[np.argsort(first)]
         number = np.zeros(int(used.max()) + 1 if len(used) else 0, dtype=np.int32)
         number[used] = np.arange(len(used), dtype=np.int32)
-        return cls(qids, [names[i] for i in used.tolist()], offsets, number[docs], scores)
+        return cls(qids, [names[i] for i in used.tolist()], run.offsets, number[run.docs], run.scores)
+
+    @classmethod
+    def from_rows(
+        cls,
+        qids: Sequence[str],
+        doc_table: Sequence[str],
+        docs: Sequence[np.ndarray],
+        scores: Sequence[np.ndarray],
+        *,
+        empty: type = np.float32,
+    ) -> RankedRun:
+        """The run whose query `qids[i]` has the ranked hits `docs[i]` (indices into `doc_table`) and
+        `scores[i]`; `empty` is the score dtype of a run without queries."""
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        offsets = np.concatenate(([0], np.cumsum(lengths)))
+        flat_docs = np.concatenate(docs) if len(docs) else np.zeros(0, np.int32)
+        flat_scores = np.concatenate(scores) if len(scores) else np.zeros(0, empty)
+        return cls(qids, doc_table, offsets, flat_docs, flat_scores)
 
     @classmethod
     def from_ranked(cls, ranked: Mapping[str, Sequence[tuple[str, float]]]) -> RankedRun:

@@ -97,11 +97,7 @@ class Rows:
 
     def build(self, table: tuple[str, ...]) -> RankedRun:
         """The run of every row added, its doc indices into `table`."""
-        lengths = np.fromiter(map(len, self._docs), dtype=np.int64, count=len(self._docs))
-        offsets = np.concatenate(([0], np.cumsum(lengths)))
-        docs = np.concatenate(self._docs) if self._docs else np.zeros(0, np.int32)
-        scores = np.concatenate(self._scores) if self._scores else np.zeros(0, np.float64)
-        return RankedRun(self._qids, table, offsets, docs, scores)
+        return RankedRun.from_rows(self._qids, table, self._docs, self._scores, empty=np.float64)
 
 
 def _is_sorted(table: Sequence[str]) -> bool:
