@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from bench.pairs import load_retrieval_pair
 from bench.results import PairInfo, RetrievalResult, SystemResult
 from bench.retrieval import dense, embeddings
@@ -165,21 +167,27 @@ def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
         timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
 
 
+def _query_vectors(
+    pair: EncoderPair, queries: dict[str, str], spec: RetrievalSpec, timings: dict[str, float]
+) -> np.ndarray:
+    """The query encoder's vectors of `queries`, in their order."""
+    with _timed(timings, "encode_queries_s"):
+        return pair.query.encode(
+            list(queries.values()), batch_size=spec.batch_size, max_length=spec.query_max_length
+        )
+
+
 def _dense_run(
-    pair: EncoderPair,
     index: Any,
     doc_ids: list[str],
-    queries: dict[str, str],
+    queries: tuple[list[str], np.ndarray],
     spec: RetrievalSpec,
     name: str,
     timings: dict[str, float],
     table: DocIndex,
 ) -> RankedRun:
-    qids = list(queries)
-    with _timed(timings, "encode_queries_s"):
-        vectors = pair.query.encode(
-            [queries[q] for q in qids], batch_size=spec.batch_size, max_length=spec.query_max_length
-        )
+    """The dense run of `queries` = (qids, their vectors) against `index` over `doc_ids`."""
+    qids, vectors = queries
     with _timed(timings, "search_s"):
         return dense.search(index, doc_ids, vectors, qids, spec.depth, label=name, table=table)
 
@@ -207,13 +215,14 @@ def _pair_systems(
         doc_ids, vectors, cache_status = _doc_vectors(pair, collection, spec, name, precision)
     with _timed(timings, "index_s"):
         index = dense.build_index(vectors, spec.index)
-    test_dense = _dense_run(pair, index, doc_ids, queries, spec, name, timings, table)
+    test_queries = (list(queries), _query_vectors(pair, queries, spec, timings))
+    test_dense = _dense_run(index, doc_ids, test_queries, spec, name, timings, table)
     check = None
     # An explicit precision is checked against fp32 (which costs an fp32 encode of the corpus, once);
     # `auto` is for speed and relies on the deltas measured per precision (docs/SCALE.md).
     if precision != REFERENCE and spec.doc_precision != AUTO:
         with _timed(timings, "precision_check_s"):
-            check = _precision_check(pair, collection, spec, (queries, qrels), test_dense, name, table)
+            check = _precision_check(pair, collection, spec, (test_queries, qrels), test_dense, name, table)
     params: dict[str, dict[str, Any]] = {}
     runs = {}
     if "dense" in spec.systems:
@@ -224,7 +233,15 @@ def _pair_systems(
             spec,
             tuning,
             (lexical, test_dense, qrels),
-            lambda: _dense_run(pair, index, doc_ids, tune_queries, spec, name, timings, table),
+            lambda: _dense_run(
+                index,
+                doc_ids,
+                (list(tune_queries), _query_vectors(pair, tune_queries, spec, timings)),
+                spec,
+                name,
+                timings,
+                table,
+            ),
             (lexical_tune, tune_qrels),
             timings,
             f"{suite.path}: [retrieval] {name}",
@@ -256,18 +273,19 @@ def _precision_check(
     pair: EncoderPair,
     collection: Collection,
     spec: RetrievalSpec,
-    test: tuple[dict[str, str], dict],
+    test: tuple[tuple[list[str], np.ndarray], dict],
     test_dense: RankedRun,
     name: str,
     table: DocIndex,
 ) -> dict[str, Any]:
     """The dense first measure on the test split at the suite's document precision and at fp32 (whose
-    vectors are computed once and cached like any others), and the difference."""
+    vectors are computed once and cached like any others), and the difference. The test queries' vectors
+    are the run's own: the document precision does not touch the query side."""
     queries, qrels = test
     measure = spec.measures[0]
     doc_ids, vectors, _ = _doc_vectors(pair, collection, spec, name, REFERENCE)
     index = dense.build_index(vectors, spec.index)
-    reference = _dense_run(pair, index, doc_ids, queries, spec, name, {}, table)
+    reference = _dense_run(index, doc_ids, queries, spec, name, {}, table)
     got = evaluate_run(test_dense, qrels, [measure])[0][measure]
     want = evaluate_run(reference, qrels, [measure])[0][measure]
     return {"measure": measure, spec.doc_precision: got, REFERENCE: want, "delta": got - want}
