@@ -318,10 +318,10 @@ class _Searcher:
         self._generator = _autoclass("io.anserini.search.query.BagOfWordsQueryGenerator")()
         # SimpleSearcher's BREAK_SCORE_TIES_BY_DOCID: by score, then by doc id (its doc values).
         sort_field = _autoclass("org.apache.lucene.search.SortField")
-        string_val = _autoclass("org.apache.lucene.search.SortField$Type").STRING_VAL
-        self._sort = _autoclass("org.apache.lucene.search.Sort")(
-            sort_field.FIELD_SCORE, sort_field(ID_FIELD, string_val)
-        )
+        sort = _autoclass("org.apache.lucene.search.Sort")
+        by_id = sort_field(ID_FIELD, _autoclass("org.apache.lucene.search.SortField$Type").STRING_VAL)
+        self._sort = sort(sort_field.FIELD_SCORE, by_id)
+        self._id_sort = sort(by_id)
         self._mapper = _hits_mapper("score")
         self._ids: list[str] | None = None
         self._id_rank: np.ndarray | None = None
@@ -345,12 +345,8 @@ class _Searcher:
         if self._ids is None:
             ids = [""] * self.num_docs
             if ids:
-                sort_field = _autoclass("org.apache.lucene.search.SortField")
-                string_val = _autoclass("org.apache.lucene.search.SortField$Type").STRING_VAL
                 top = _autoclass("org.apache.lucene.search.IndexSearcher")(self._reader).search(
-                    _autoclass("org.apache.lucene.search.MatchAllDocsQuery")(),
-                    len(ids),
-                    _autoclass("org.apache.lucene.search.Sort")(sort_field(ID_FIELD, string_val)),
+                    _autoclass("org.apache.lucene.search.MatchAllDocsQuery")(), len(ids), self._id_sort
                 )
                 text = _hits_mapper("fields").writeValueAsString(top)
                 for doc, (value,) in json.loads(text)["scoreDocs"]:  # a BytesRef: base64 bytes, slice
