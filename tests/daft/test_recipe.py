@@ -633,7 +633,26 @@ def test_every_recipe_file_is_tested() -> None:
         *collapse,
         "collapse/standard-bert-random",
         *GPU_GRID_ONLY,
+        *(f"budget/standard-{query}-640" for query in BUDGET),
     }
+
+
+# The budget-matched runs (issue 12, question 1): standard-<query> with daft's 640 steps and nothing else changed.
+BUDGET = ["l0-minilm", "minilm-l3"]
+
+
+@pytest.mark.parametrize("query", BUDGET)
+def test_budget_recipes_differ_from_standard_only_in_epochs(query: str) -> None:
+    base = load_recipe(RECIPES / f"standard-{query}.toml").to_dict()
+    matched = load_recipe(RECIPES / "budget" / f"standard-{query}-640.toml").to_dict()
+    assert matched["train"].pop("finetune_max_epochs") == 10 and base["train"].pop("finetune_max_epochs") == 4
+    assert matched["recipe"]["output"] == str(Path.cwd() / "pairs" / f"standard-{query}-640")
+    assert matched["recipe"]["name"] == f"standard-{query}-640"
+    for data in (base, matched):
+        for key in ("path", "include"):
+            data.pop(key)
+        data["recipe"].pop("output"), data["recipe"].pop("name")
+    assert matched == base
 
 
 # The collapse search (issue 12, question 4): name -> what it changes in standard-l0-minilm, as
