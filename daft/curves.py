@@ -45,6 +45,13 @@ class Curve:
         )
 
 
+def _pair_name(path: Path) -> str:
+    """pairs/X/train_log.jsonl -> X; a log committed beside others as X.train_log.jsonl -> X."""
+    if path.name == LOG_FILE:
+        return path.parent.name
+    return path.name.removesuffix("." + LOG_FILE) if path.name.endswith("." + LOG_FILE) else path.stem
+
+
 def read_curve(log: Path, name: str | None = None) -> Curve:
     """The validation records of a `train_log.jsonl` (or of the pair directory holding one)."""
     path = log / LOG_FILE if log.is_dir() else log
@@ -68,7 +75,7 @@ def read_curve(log: Path, name: str | None = None) -> Curve:
         previous = stage
     values = {key: tuple(_number(r.get(key)) for r in records) for key, _ in PANELS}
     return Curve(
-        name or (path.parent.name if path.name == LOG_FILE else path.stem),
+        name or _pair_name(path),
         tuple(steps),
         tuple(str(r.get("stage")) for r in records),
         values,

@@ -43,6 +43,12 @@ def test_steps_count_over_both_stages(tmp_path: Path) -> None:
     assert curve.values["loss"][0] is None and curve.values["kl"][:2] == (10.0, 9.0)
 
 
+@pytest.mark.parametrize(("file", "name"), [("daft-x.train_log.jsonl", "daft-x"), ("other.jsonl", "other")])
+def test_a_log_committed_by_itself_is_named_after_its_pair(tmp_path: Path, file: str, name: str) -> None:
+    log = _log(tmp_path / "daft-x", [("finetune", [0, 64])]) / "train_log.jsonl"
+    assert read_curve(log.rename(tmp_path / file)).name == name
+
+
 def test_write_overlays_pairs_as_png(tmp_path: Path) -> None:
     a = _log(tmp_path / "a", [("finetune", [0, 64])])
     b = _log(tmp_path / "b", [("align", [0, 64]), ("finetune", [64])])
