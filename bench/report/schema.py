@@ -18,6 +18,7 @@ This module alone knows that layout: it turns a `bench.results.Report` into it a
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
@@ -471,10 +472,12 @@ def load(path: Path, *, per_query: bool = False) -> Report:
     per-query values written beside it (the quality gate needs them, tables and history do not)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text("utf-8"))
+        raw = path.read_bytes()
+        # Archived reports are kept gzipped (results/experiments/): read as they are, no gunzip step.
+        data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
     except FileNotFoundError:
         raise UserError(f"{path}: no such report") from None
-    except (OSError, UnicodeDecodeError, ValueError) as err:
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as err:
         raise UserError(f"{path}: not a readable JSON report ({err})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         schema = data.get("schema") if isinstance(data, dict) else None

@@ -1,3 +1,4 @@
+import gzip
 import json
 import math
 import os
@@ -131,6 +132,25 @@ def test_interrupted_write_keeps_previous_report(tmp_path, monkeypatch):
         schema.write(report(), results)
     monkeypatch.undo()
     assert {p.name: p.read_text() for p in results.iterdir()} == before  # no temp file, nothing torn
+
+
+def test_a_gzipped_report_reads_like_the_plain_one(tmp_path):
+    written = schema.write(_full(), tmp_path)
+    stamped, _ = schema.paths(written, tmp_path)
+    archived = tmp_path / "archived.json.gz"
+    archived.write_bytes(gzip.compress(stamped.read_bytes()))
+    assert schema.load(archived) == schema.load(stamped)
+    assert main(["report", str(archived)]) == 0
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [("r.json.gz", b"{}"), ("r.json.gz", gzip.compress(b"{broken")), ("r.json.gz", gzip.compress(b"{}")[:-6])],
+)
+def test_a_damaged_gzipped_report_is_refused(tmp_path, name, content):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(UserError, match=f"{name}: not a readable JSON report"):
+        schema.load(tmp_path / name)
 
 
 @pytest.mark.parametrize(
