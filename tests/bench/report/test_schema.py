@@ -145,7 +145,11 @@ def test_a_gzipped_report_reads_like_the_plain_one(tmp_path):
 
 @pytest.mark.parametrize(
     "name, content",
-    [("r.json.gz", b"{}"), ("r.json.gz", gzip.compress(b"{broken")), ("r.json.gz", gzip.compress(b"{}")[:-6])],
+    [
+        ("r.json.gz", b"{}"),
+        ("r.json.gz", gzip.compress(b"{broken")),
+        ("r.json.gz", gzip.compress(b"{}")[:-6]),
+    ],
 )
 def test_a_damaged_gzipped_report_is_refused(tmp_path, name, content):
     (tmp_path / name).write_bytes(content)
