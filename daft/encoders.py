@@ -274,6 +274,14 @@ def _pretrained(model_dir: Path) -> nn.Module:
     return AutoModel.from_pretrained(model_dir, **kwargs)
 
 
+def _embedding_shape(model_dir: Path) -> tuple[int, int]:
+    """(rows, width) of a model's input embeddings, read from its config alone: a random table needs no weights."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_dir)
+    return int(config.vocab_size), int(getattr(config, "embedding_size", None) or config.hidden_size)
+
+
 def from_model(ref: str | Path, *, pooling: str | None = None, max_length: int = 256) -> TransformerEncoder:
     """A pretrained transformer encoder from a model asset, a local directory or a hub id."""
     from daft.assets import resolve_model
@@ -334,8 +342,7 @@ def static_from_model(
         source = TransformerEncoder(_pretrained(model_dir), tokenizer, pooling=_default_pooling(model_dir))
         table = distill.distilled_table(source)
     elif init == "random":
-        shape = _pretrained(model_dir).get_input_embeddings().weight.shape
-        table = _random_table(shape[0], shape[1], seed)
+        table = _random_table(*_embedding_shape(model_dir), seed)
     else:
         table = _pretrained(model_dir).get_input_embeddings().weight.detach().clone()
     if token_weights == "idf":
