@@ -74,8 +74,8 @@ def dry_run(suite: Suite) -> None:
         tuning = describe_request(spec.tune_split, spec.split, spec.cv_folds)
         tuned = f", hybrid alpha tuned on {tuning}" if "hybrid" in spec.systems else ""
         if spec.doc_precision == AUTO:
-            native = resolve_precision(AUTO)
-            tuned += f", documents encoded in {native} on cpu (auto: bf16 where the CPU has it natively)"
+            resolved = resolve_precision(AUTO)
+            tuned += f", documents encoded in {resolved} on cpu (auto: bf16 where the CPU has it natively)"
         elif spec.doc_precision != REFERENCE:
             tuned += f", documents encoded in {spec.doc_precision} (checked against fp32)"
         console.print(

@@ -169,12 +169,13 @@ def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
 
 def _query_vectors(
     pair: EncoderPair, queries: dict[str, str], spec: RetrievalSpec, timings: dict[str, float]
-) -> np.ndarray:
-    """The query encoder's vectors of `queries`, in their order."""
+) -> tuple[list[str], np.ndarray]:
+    """(qids, the query encoder's vectors of them), in `queries`' order: what `_dense_run` searches with."""
     with _timed(timings, "encode_queries_s"):
-        return pair.query.encode(
+        vectors = pair.query.encode(
             list(queries.values()), batch_size=spec.batch_size, max_length=spec.query_max_length
         )
+    return list(queries), vectors
 
 
 def _dense_run(
@@ -215,7 +216,7 @@ def _pair_systems(
         doc_ids, vectors, cache_status = _doc_vectors(pair, collection, spec, name, precision)
     with _timed(timings, "index_s"):
         index = dense.build_index(vectors, spec.index)
-    test_queries = (list(queries), _query_vectors(pair, queries, spec, timings))
+    test_queries = _query_vectors(pair, queries, spec, timings)
     test_dense = _dense_run(index, doc_ids, test_queries, spec, name, timings, table)
     check = None
     # An explicit precision is checked against fp32 (which costs an fp32 encode of the corpus, once);
@@ -236,7 +237,7 @@ def _pair_systems(
             lambda: _dense_run(
                 index,
                 doc_ids,
-                (list(tune_queries), _query_vectors(pair, tune_queries, spec, timings)),
+                _query_vectors(pair, tune_queries, spec, timings),
                 spec,
                 name,
                 timings,
