@@ -19,6 +19,7 @@ from bench.retrieval.precision import PRECISIONS, encode_documents
 from bench.retrieval.sharded import encode_sharded
 from bench.suite import EncoderSpec, RetrievalSpec
 from daft import collections, distributed
+from daft import embeddings as daft_embeddings
 from daft.collections.collection import Collection
 from daft.encoders import Encoder
 from daft.errors import UserError
@@ -115,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
         )
         seconds = time.perf_counter() - started
         if world.main:
-            key = embeddings.fingerprint(encoder, collection, args.max_length, args.precision)
-            entry = embeddings.entry_dir(key)
+            key = daft_embeddings.fingerprint(encoder, collection, args.max_length, args.precision)
+            entry = daft_embeddings.entry_dir(key)
             rate = f", {result.documents / seconds:,.0f} docs/s" if result.status == "built" else ""
             console.print(
                 f"{collection.name}: {result.documents:,} document embeddings {result.status} by "

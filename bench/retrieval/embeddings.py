@@ -1,79 +1,39 @@
-"""Document embeddings: computed once per (document encoder, collection, length) and cached on disk.
+"""Document embeddings at a suite's document precision, through daft's cache (`daft.embeddings`).
 
-The cache key is a fingerprint of everything that changes the vectors: the encoder's weights (sha256 over
-its state dict), its kind, pooling and dimension, the maximum document length, the precision of the
-forward pass (`bench.retrieval.precision`; fp32 keys are those from before it existed), and the corpus fingerprint
-(documents only: another split, other queries or qrels, another suite over the same corpus reuse the
-vectors). A different encoder therefore never reuses another's vectors, and a cache entry whose vectors
-disagree with the encoder's dimension or the corpus size is rebuilt, not trusted.
+The cache, its keys and its checks are daft's, so that training against a fixed index and the retrieval
+suites share entries; this module only supplies the forward pass of a precision (`bench.retrieval.precision`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from bench.retrieval.precision import IMPLEMENTATION, REFERENCE, encode_documents
-from daft import cache
-from daft.cache import weights_fingerprint
+from bench.retrieval.precision import encode_documents
+from daft import embeddings
 from daft.collections.collection import Collection
+from daft.embeddings import REFERENCE, Forward
 from daft.encoders import Encoder
-from daft.errors import UserError
-from daft.progress import console, progress
-
-FORMAT = 2
-VECTORS, IDS = "vectors.npy", "doc_ids.json"
 
 
-def fingerprint(encoder: Encoder, collection: Collection, max_length: int, precision: str = REFERENCE) -> str:
-    """The cache key of `encoder`'s embeddings of `collection` truncated at `max_length` tokens."""
-    identity = {
-        "format": FORMAT,
-        "kind": type(encoder).__name__,
-        "pooling": getattr(encoder, "pooling", None),
-        # A sentence-transformers Router's routes share weights but not outputs.
-        "route": getattr(encoder, "route", None),
-        "dim": encoder.dim,
-        "weights": weights_fingerprint(encoder),
-        "corpus": collection.corpus_fingerprint,
-        "max_length": max_length,
-    }
-    if precision != REFERENCE:  # fp32 entries written before precisions existed stay valid
-        identity["precision"] = IMPLEMENTATION.get(precision, precision)
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+def forward(
+    encoder: Encoder, *, precision: str, max_length: int, batch_size: int, device: str | None
+) -> Forward:
+    """`encoder`'s forward pass over texts at `precision`."""
 
+    def run(texts: Sequence[str], on_batch: Callable[[int], None]) -> np.ndarray:
+        return encode_documents(
+            encoder,
+            texts,
+            precision=precision,
+            batch_size=batch_size,
+            max_length=max_length,
+            device=device,
+            on_batch=on_batch,
+        )
 
-def entry_dir(key: str) -> Path:
-    """Where the embeddings with cache key `key` live."""
-    return cache.cache_root() / "embeddings" / key[:32]
-
-
-def _load(entry: Path, dim: int, n_docs: int) -> tuple[list[str], np.ndarray] | str:
-    """The cached ids and vectors, or why they cannot be used."""
-    if problem := cache.check(entry):
-        return problem
-    try:
-        vectors = np.load(entry / VECTORS, mmap_mode="r")
-        doc_ids = json.loads((entry / IDS).read_text("utf-8"))
-    except (OSError, ValueError) as err:
-        return f"unreadable ({err})"
-    if vectors.ndim != 2 or vectors.shape[1] != dim:
-        return f"vectors of shape {vectors.shape} do not match the encoder's dimension {dim}"
-    if vectors.shape[0] != n_docs or len(doc_ids) != n_docs:
-        return f"{vectors.shape[0]} vectors for a corpus of {n_docs} documents"
-    return doc_ids, np.asarray(vectors)
-
-
-def cached(
-    encoder: Encoder, collection: Collection, max_length: int, precision: str = REFERENCE
-) -> tuple[list[str], np.ndarray] | str:
-    """The cached (doc ids, vectors) of `encoder` over `collection`, or why there are none ("missing", ...)."""
-    entry = entry_dir(fingerprint(encoder, collection, max_length, precision))
-    return _load(entry, encoder.dim, len(collection.corpus))
+    return run
 
 
 def encode_texts(
@@ -86,60 +46,9 @@ def encode_texts(
     label: str,
     precision: str = REFERENCE,
 ) -> np.ndarray:
-    """L2-normalised vectors of `texts` with a progress bar; non-finite vectors are a UserError."""
-    shown = "" if precision == REFERENCE else f" ({precision})"
-    with progress() as bar:
-        task = bar.add_task(f"encode documents {label}{shown}", total=len(texts))
-        vectors = encode_documents(
-            encoder,
-            texts,
-            precision=precision,
-            batch_size=batch_size,
-            max_length=max_length,
-            device=device,
-            on_batch=lambda n: bar.advance(task, n),
-        )
-    if not np.isfinite(vectors).all():
-        raise UserError(
-            f"{label or 'document encoder'}: non-finite document embeddings; refusing to cache them"
-        )
-    return vectors
-
-
-def store(
-    encoder: Encoder,
-    collection: Collection,
-    max_length: int,
-    doc_ids: list[str],
-    vectors: np.ndarray | Sequence[np.ndarray],
-    precision: str = REFERENCE,
-) -> None:
-    """Write `vectors` (rows in `doc_ids` order: sorted ids; or consecutive blocks of them, e.g. memory-
-    mapped shards, copied block by block so the whole matrix is never in memory) as the sealed entry."""
-    key = fingerprint(encoder, collection, max_length, precision)
-    entry = entry_dir(key)
-    cache.sweep(entry.parent)
-    meta = {
-        "kind": "embeddings",
-        "format": FORMAT,
-        "key": key,
-        "collection": collection.name,
-        "dim": encoder.dim,
-        "precision": precision,
-    }
-    blocks = [vectors] if isinstance(vectors, np.ndarray) else list(vectors)
-    with cache.building(entry, meta) as out:
-        rows = sum(len(block) for block in blocks)
-        merged = np.lib.format.open_memmap(
-            out / VECTORS, mode="w+", dtype=np.float32, shape=(rows, encoder.dim)
-        )
-        start = 0
-        for block in blocks:
-            merged[start : start + len(block)] = block
-            start += len(block)
-        merged.flush()
-        del merged
-        (out / IDS).write_text(json.dumps(doc_ids), "utf-8")
+    """L2-normalised vectors of `texts` at `precision`, with a progress bar; non-finite ones are a UserError."""
+    run = forward(encoder, precision=precision, max_length=max_length, batch_size=batch_size, device=device)
+    return embeddings.encode_texts(encoder, texts, run, label=label, precision=precision)
 
 
 def doc_embeddings(
@@ -154,24 +63,14 @@ def doc_embeddings(
 ) -> tuple[list[str], np.ndarray, str]:
     """(doc ids, L2-normalised float32 vectors, what the cache did) for every document of `collection`,
     the vectors computed at `precision`."""
-    found = cached(encoder, collection, max_length, precision)
-    if not isinstance(found, str):
-        return *found, "cached"
-    status = "built" if found == "missing" else f"rebuilt ({found})"
-    if found != "missing":
-        console.print(
-            f"[yellow]document embeddings of {label or collection.name}: {found}; encoding again[/]"
-        )
-    doc_ids = sorted(collection.corpus)
-    texts = [collection.corpus[d].full_text for d in doc_ids]
-    vectors = encode_texts(
+    run = forward(encoder, precision=precision, max_length=max_length, batch_size=batch_size, device=device)
+    return embeddings.doc_embeddings(
         encoder,
-        texts,
+        collection,
         max_length=max_length,
         batch_size=batch_size,
         device=device,
-        label=label or collection.name,
+        label=label,
         precision=precision,
+        forward=run,
     )
-    store(encoder, collection, max_length, doc_ids, vectors, precision)
-    return doc_ids, vectors, status

@@ -22,6 +22,7 @@ import torch
 
 from bench.backends import onnxruntime as ort_backend
 from bench.backends.base import Target
+from daft.embeddings import REFERENCE
 from daft.encoders import Encoder, encode_by_length
 from daft.errors import UserError
 from daft.finite import require_finite
@@ -30,10 +31,6 @@ PRECISIONS = ("fp32", "bf16", "onnx-fp32", "onnx-int8")
 # A suite setting, resolved per machine (`resolve_precision`): never a cache key or a report value.
 AUTO = "auto"
 SETTINGS = (AUTO, *PRECISIONS)
-# What a precision's cached vectors were computed with, where it changed since the first entries: bf16 on
-# CPU was autocast before it was a bf16 copy of the weights (the vectors differ in the last bits).
-IMPLEMENTATION = {"bf16": "bf16-weights"}
-REFERENCE = "fp32"
 _ONNX = {"onnx-fp32": "onnxruntime", "onnx-int8": "onnxruntime-int8"}  # precision -> backend name
 
 

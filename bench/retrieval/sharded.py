@@ -19,6 +19,7 @@ from bench.retrieval.precision import REFERENCE
 from daft import cache, distributed
 from daft.collections.collection import Collection
 from daft.distributed import World
+from daft.embeddings import cached, entry_dir, fingerprint, store
 from daft.encoders import Encoder
 from daft.errors import UserError
 
@@ -39,7 +40,7 @@ def bounds(n: int, world: World) -> tuple[int, int]:
 
 def shards_dir(encoder: Encoder, collection: Collection, max_length: int, precision: str = REFERENCE) -> Path:
     """Where the ranks leave their slices until rank 0 merges them (swept like any staging leftover)."""
-    entry = embeddings.entry_dir(embeddings.fingerprint(encoder, collection, max_length, precision))
+    entry = entry_dir(fingerprint(encoder, collection, max_length, precision))
     return entry.parent / f".{entry.name}.shards.tmp"
 
 
@@ -61,9 +62,7 @@ def encode_sharded(
     decision = None
     if world.main:
         decision = (
-            "built"
-            if isinstance(embeddings.cached(encoder, collection, max_length, precision), str)
-            else "cached"
+            "built" if isinstance(cached(encoder, collection, max_length, precision), str) else "cached"
         )
     found = distributed.broadcast(decision, world)
     if found == "cached":
@@ -92,7 +91,7 @@ def encode_sharded(
             raise UserError(
                 f"{staging}: the shards hold {rows} rows, expected {len(doc_ids)} of {encoder.dim}-d"
             )
-        embeddings.store(encoder, collection, max_length, doc_ids, parts, precision)
+        store(encoder, collection, max_length, doc_ids, parts, precision)
         del parts
         cache.remove(staging)
     distributed.barrier(world)

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
-from bench.retrieval import embeddings
-from daft import collections
+from daft import collections, embeddings
 from daft.encoders import build
 
 

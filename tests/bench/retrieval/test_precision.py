@@ -8,6 +8,7 @@ import pytest
 from bench.retrieval import embeddings
 from bench.retrieval.precision import PRECISIONS, encode_documents
 from daft import collections
+from daft import embeddings as daft_embeddings
 from daft.encoders import build
 from daft.errors import UserError
 
@@ -44,12 +45,12 @@ def test_an_unknown_precision_is_an_error(setup) -> None:
 
 def test_the_cache_key_includes_the_precision_and_fp32_keeps_its_old_key(setup) -> None:
     encoder, collection = setup
-    keys = {p: embeddings.fingerprint(encoder, collection, 16, p) for p in PRECISIONS}
+    keys = {p: daft_embeddings.fingerprint(encoder, collection, 16, p) for p in PRECISIONS}
     assert len(set(keys.values())) == len(PRECISIONS)
-    assert keys["fp32"] == embeddings.fingerprint(encoder, collection, 16)
+    assert keys["fp32"] == daft_embeddings.fingerprint(encoder, collection, 16)
     _, int8, status = embeddings.doc_embeddings(encoder, collection, max_length=16, precision="onnx-int8")
     assert status == "built"
-    assert embeddings.cached(encoder, collection, 16) == "missing"  # fp32 is not the int8 entry
+    assert daft_embeddings.cached(encoder, collection, 16) == "missing"  # fp32 is not the int8 entry
     _, again, status = embeddings.doc_embeddings(encoder, collection, max_length=16, precision="onnx-int8")
     assert status == "cached" and np.array_equal(again, int8)
 

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.retrieval import embeddings
-from daft import collections
+from daft import collections, embeddings
 from daft.collections.collection import Collection, Document
 from daft.encoders import build
 
