@@ -59,7 +59,7 @@ def _check_batch(queries: Tensor, docs: Tensor, targets: Tensor, exclude: Tensor
             raise ValueError(f"exclude masks the target document of queries {rows}; never mask a target")
 
 
-def _cosine_scores(queries: Tensor, docs: Tensor, scale: float) -> Tensor:
+def cosine_scores(queries: Tensor, docs: Tensor, scale: float) -> Tensor:
     """scale * cos(q_i, d_j) as a [B, N] matrix in at least float32, autocast or not."""
     dtype = torch.promote_types(torch.promote_types(queries.dtype, docs.dtype), torch.float32)
     # Under autocast this matmul would run in fp16/bf16: ~3 significant digits, so errors of ~0.05 on
@@ -84,6 +84,19 @@ def contrastive_loss(
     other document is a negative for query i, except where `exclude[i, j]` is True: a document that is
     also relevant to query i but is not its target gets score -inf, so it is neither pushed up nor down.
     Masking a target raises ValueError. Inputs need not be unit-norm: they are normalised here.
+    `scores_loss` is the same loss on scores already computed.
+    """
+    _check_hyperparameters(scale, normalization)
+    _check_batch(queries, docs, targets, exclude)
+    return scores_loss(
+        cosine_scores(queries, docs, scale), targets, normalization=normalization, exclude=exclude
+    )
+
+
+def scores_loss(
+    scores: Tensor, targets: Tensor, *, normalization: str = "row", exclude: Tensor | None = None
+) -> Tensor:
+    """The contrastive loss of a [B, N] score matrix (see `contrastive_loss`), by its normalisation.
 
     normalization="row" (DPR; Sentence-Transformers MultipleNegativesRankingLoss): the mean over queries
     of the cross-entropy of row i against targets[i],
@@ -100,10 +113,7 @@ def contrastive_loss(
     zero mass the B target entries share the mass, at best evenly, so the minimum is log(B), not 0: the
     loss value grows with log(B) and is not comparable across batch sizes (or with "row").
     """
-    _check_hyperparameters(scale, normalization)
-    _check_batch(queries, docs, targets, exclude)
-    targets = targets.long()
-    scores = _cosine_scores(queries, docs, scale)
+    targets = targets.long().to(scores.device)
     if exclude is not None:
         # -inf, not a large negative: exp(-inf) is exactly 0 and its gradient exactly 0, in any dtype.
         scores = scores.masked_fill(exclude.to(scores.device), float("-inf"))
@@ -111,8 +121,21 @@ def contrastive_loss(
         return F.cross_entropy(scores, targets)
     n_docs = scores.shape[1]
     flat = torch.log_softmax(scores.flatten(), dim=0)
-    positions = torch.arange(scores.shape[0], device=scores.device) * n_docs + targets.to(scores.device)
+    positions = torch.arange(scores.shape[0], device=scores.device) * n_docs + targets
     return -flat[positions].mean()
+
+
+def listwise_kl(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
+    """KL(teacher || student) of the two softmax distributions over the same candidates, per query, then the
+    mean over queries: listwise distillation of a teacher's ranking (as in Hofstaetter et al., 2021,
+    "Efficiently Teaching an Effective Dense Retriever with Balanced Topic Aware Sampling", SIGIR, and the
+    KL loss of sentence-transformers' DistillKLDivLoss)."""
+    return F.kl_div(
+        torch.log_softmax(student_scores, dim=-1),
+        torch.log_softmax(teacher_scores.detach(), dim=-1),
+        log_target=True,
+        reduction="batchmean",
+    )
 
 
 class ContrastiveLoss(nn.Module):

@@ -45,7 +45,9 @@ __all__ = [
     "ALIGN_METRICS",
     "DEVICES",
     "ENCODER_TYPES",
+    "INDEX_NEGATIVES",
     "METHODS",
+    "TEACHERS",
     "NORMALIZATIONS",
     "POOLINGS",
     "PRECISIONS",
@@ -53,6 +55,7 @@ __all__ = [
     "Arch",
     "DataSpec",
     "EncoderRecipe",
+    "IndexSpec",
     "LossSpec",
     "NegativesSpec",
     "Recipe",
@@ -61,7 +64,12 @@ __all__ = [
     "load_recipe",
 ]
 
-METHODS = ("standard", "daft", "align_only", "zero_shot")  # zero_shot: evaluate untrained (a reference)
+# zero_shot: evaluate untrained (a reference); fixed_index: the query side alone, against the document
+# encoder's vectors of the whole corpus, computed once; fixed_index_finetune: that, then both sides fine-tuned.
+METHODS = ("standard", "daft", "align_only", "zero_shot", "fixed_index", "fixed_index_finetune")
+INDEX_METHODS = ("fixed_index", "fixed_index_finetune")
+INDEX_NEGATIVES = ("corpus", "sampled", "bm25")
+TEACHERS = ("doc", "encoder", "none")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 NORMALIZATIONS = ("row", "matrix")
@@ -142,6 +150,26 @@ class LossSpec:
 
 
 @dataclass(frozen=True)
+class IndexSpec:
+    """[index]: the objective of the fixed-index stage (methods fixed_index and fixed_index_finetune).
+
+    The document side is fixed, so its vectors of the whole corpus are computed once (`daft.embeddings`) and a
+    step costs the query encoder and one matrix product. The loss is the contrastive loss of [loss] over the
+    candidates `negatives` names, plus the teacher's terms: `cosine_weight` x (1 - cos(query vector, teacher's
+    vector of the same query)) and `listwise_weight` x KL(teacher's || student's softmax of [loss] scale x
+    cosine over the same candidates), a listwise distillation of the teacher's ranking.
+    """
+
+    negatives: str = (
+        "corpus"  # corpus: every document; sampled: `sampled_negatives` per step; bm25: [negatives]
+    )
+    sampled_negatives: int = 4096  # with negatives = "sampled": documents drawn per step, shared by the batch
+    teacher: str = "doc"  # doc: the document encoder on the queries; encoder: [teacher]; none
+    cosine_weight: float = 1.0
+    listwise_weight: float = 0.0
+
+
+@dataclass(frozen=True)
 class TrainSpec:
     """[train]: batches, optimiser, validation cadence, the epoch budgets of both stages, checkpoints."""
 
@@ -158,6 +186,9 @@ class TrainSpec:
     align_patience: int = 0  # validations without improvement tolerated before the align stage stops
     finetune_max_epochs: int = 10  # stage 2 (daft) and the whole of standard
     finetune_patience: int = 3  # early stopping on dev nDCG@10; 0 = stop at the first non-improvement
+    # The fixed-index stage: early-stopped on dev nDCG@10, which it ranks against the whole corpus for free.
+    index_max_epochs: int = 20
+    index_patience: int = 2
     checkpoint_every: int = 0  # steps between resumable checkpoints; 0 = at each validation
 
 
@@ -170,6 +201,8 @@ _TABLES: dict[str, type] = {
     "doc_encoder": EncoderRecipe,
     "loss": LossSpec,
     "train": TrainSpec,
+    "index": IndexSpec,
+    "teacher": EncoderRecipe,  # optional: with [index] teacher = "encoder", the query encoder that teaches
 }
 
 SCHEMA = Schema(
@@ -193,6 +226,8 @@ class Recipe:
     doc_encoder: EncoderRecipe
     loss: LossSpec
     train: TrainSpec
+    index: IndexSpec
+    teacher: EncoderRecipe | None  # the [teacher] table, present only with [index] teacher = "encoder"
     overrides: tuple[str, ...] = ()
     include: Path | None = None  # the file named by `include`, absolute
 
@@ -222,7 +257,15 @@ class Recipe:
     def encoder_spec(self, side: str) -> dict[str, Any]:
         """The spec `daft.encoders.build` takes for `side` (no lr; a pair gives its own `side`)."""
         side = _side(side)
-        enc = self.encoder(side)
+        return self._spec(self.encoder(side), side, self.max_length(side))
+
+    def teacher_spec(self) -> dict[str, Any]:
+        """The spec of the [teacher] encoder (a pair gives its query side); it encodes queries."""
+        if self.teacher is None:
+            raise ValueError("the recipe has no [teacher] table")
+        return self._spec(self.teacher, "query", self.data.query_max_length)
+
+    def _spec(self, enc: EncoderRecipe, side: str, max_length: int) -> dict[str, Any]:
         spec: dict[str, Any] = {}
         if enc.model is not None or enc.arch is not None:
             spec["type"] = enc.type
@@ -246,7 +289,7 @@ class Recipe:
         if enc.dim is not None:
             spec["dim"] = enc.dim
         spec["seed"] = self.recipe.seed
-        spec["max_length"] = self.max_length(side)
+        spec["max_length"] = max_length
         return spec
 
     def to_dict(self) -> dict[str, Any]:
@@ -257,7 +300,9 @@ class Recipe:
             "overrides": list(self.overrides),
         }
         for table in _TABLES:
-            out[table] = jsonable(getattr(self, table))
+            value = getattr(self, table)
+            if value is not None:  # an optional table the recipe does not have
+                out[table] = jsonable(value)
         return out
 
 
@@ -294,6 +339,17 @@ def load_recipe(path: Path, overrides: Sequence[str] = ()) -> Recipe:
     doc = _parse_encoder(table("doc_encoder"), default_model="minilm-l6")
     loss = _parse_loss(table("loss"))
     train = _parse_train(table("train"))
+    if info.method not in INDEX_METHODS:
+        for name in ("index", "teacher"):
+            if name in raw:
+                loader.fail(
+                    f"[{name}]",
+                    [(name,)],
+                    f"only used by the methods with a fixed-index stage ({', '.join(INDEX_METHODS)}), "
+                    f"not {info.method!r}",
+                )
+    index = _parse_index(table("index"), "teacher" in raw)
+    teacher = _parse_encoder(table("teacher"), default_model=None) if "teacher" in raw else None
     if data.max_train_queries and data.max_train_queries < train.batch_size:
         loader.fail(
             "[train] batch_size",
@@ -301,7 +357,9 @@ def load_recipe(path: Path, overrides: Sequence[str] = ()) -> Recipe:
             f"batch_size ({train.batch_size}) is above [data] max_train_queries ({data.max_train_queries}): "
             "not one full batch",
         )
-    return Recipe(path, info, data, negatives, query, doc, loss, train, tuple(overrides), included)
+    return Recipe(
+        path, info, data, negatives, query, doc, loss, train, index, teacher, tuple(overrides), included
+    )
 
 
 # --- the tables --------------------------------------------------------------------------------------------
@@ -426,6 +484,25 @@ def _parse_loss(t: Table) -> LossSpec:
     return LossSpec(scale, normalization, _fraction(t, "dropout"))
 
 
+def _parse_index(t: Table, has_teacher_table: bool) -> IndexSpec:
+    negatives = t.choice("negatives", INDEX_NEGATIVES, "index negatives")
+    if "sampled_negatives" in t and negatives != "sampled":
+        t.fail("sampled_negatives", 'only used with negatives = "sampled"')
+    teacher = t.choice("teacher", TEACHERS, "teacher")
+    if teacher == "encoder" and not has_teacher_table:
+        t.fail("teacher", 'teacher = "encoder" needs a [teacher] table (model, pair or path)')
+    if has_teacher_table and teacher != "encoder":
+        t.fail(
+            "teacher", f'a [teacher] table is given, but teacher = {show(teacher)}; set teacher = "encoder"'
+        )
+    cosine = t.number("cosine_weight", positive=False)
+    listwise = t.number("listwise_weight", positive=False)
+    for key in ("cosine_weight", "listwise_weight"):
+        if teacher == "none" and key in t:
+            t.fail(key, 'only used with a teacher (teacher = "none" has no terms to weigh)')
+    return IndexSpec(negatives, t.integer("sampled_negatives", minimum=1), teacher, cosine, listwise)
+
+
 def _parse_train(t: Table) -> TrainSpec:
     return TrainSpec(
         batch_size=t.integer("batch_size", minimum=1),
@@ -440,5 +517,7 @@ def _parse_train(t: Table) -> TrainSpec:
         align_patience=t.integer("align_patience", minimum=0),
         finetune_max_epochs=t.integer("finetune_max_epochs", minimum=1),
         finetune_patience=t.integer("finetune_patience", minimum=0),
+        index_max_epochs=t.integer("index_max_epochs", minimum=1),
+        index_patience=t.integer("index_patience", minimum=0),
         checkpoint_every=t.integer("checkpoint_every", minimum=0),
     )

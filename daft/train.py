@@ -26,7 +26,6 @@ import torch
 from daft import checkpoint, distributed
 from daft.encoders import build
 from daft.errors import UserError
-from daft.loss import ContrastiveLoss
 from daft.progress import console, progress
 from daft.recipe import Recipe
 from daft.training import runtime
@@ -95,11 +94,6 @@ class Trainer:
                 f"{self.recipe.path}: [query_encoder] dim: the query encoder gives {self.query.dim}-d vectors, "
                 f"the document encoder {self.doc.dim}-d; set dim = {self.doc.dim}"
             )
-        self.loss = ContrastiveLoss(
-            scale=self.recipe.loss.scale,
-            normalization=self.recipe.loss.normalization,
-            dropout=self.recipe.loss.dropout,
-        )
         saved = checkpoint.load(self.output / CHECKPOINT_DIR) if self.resume else None
         plan = stages(self.recipe.method, self.recipe.train)
         first = [s.name for s in plan].index(saved["stage"]["stage"]) if saved else 0
@@ -129,7 +123,9 @@ class Trainer:
     # -- one stage ---------------------------------------------------------------------------------------------
     def _run_stage(self, stage: Stage, saved: dict[str, Any] | None) -> None:
         train = self.recipe.train
-        docs = stage.docs(Context(self.doc, self.data, self.recipe, self.device, self.autocast, self.world))
+        context = Context(self.doc, self.data, self.recipe, self.device, self.autocast, self.world)
+        docs = stage.docs(context)
+        self.objective = stage.objective(context)
         optimizer, scheduler = optimiser(
             param_groups(self.query, self.recipe.query_encoder) + docs.param_groups(), train
         )
@@ -195,19 +191,13 @@ class Trainer:
 
     def _step(self, batch: Batch, docs: DocSide, optimizer: Any, scheduler: Any) -> float:
         self.query.train()
-        self.loss.train()
+        self.objective.train()
         with self.autocast:
             q_features = runtime.features(
                 self.query, batch.query_texts, self.recipe.data.query_max_length, self.device
             )
             query_vectors = self._query_model(**q_features)
-            doc_vectors = docs.vectors(batch)
-            loss = self.loss(
-                query_vectors.float(),
-                doc_vectors.float(),
-                batch.targets.to(self.device),
-                batch.exclude.to(self.device),
-            )
+            loss = self.objective(query_vectors.float(), docs.candidates(batch), batch)
         self.scaler.scale(loss).backward()
         if self.recipe.train.max_grad_norm:
             self.scaler.unscale_(optimizer)

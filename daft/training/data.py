@@ -95,8 +95,9 @@ def prepare_data(recipe: Recipe) -> TrainingData:
 
 @dataclass
 class Batch:
-    """One training step's inputs: query texts, the batch's unique documents, targets and exclusions."""
+    """One training step's inputs: query ids and texts, the batch's unique documents, targets and exclusions."""
 
+    qids: list[str]
     query_texts: list[str]
     doc_ids: list[str]
     targets: torch.Tensor
@@ -119,7 +120,7 @@ def make_batch(data: TrainingData, qids: list[str], rng: random.Random) -> Batch
             column = doc_index.get(doc_id)
             if column is not None and column != targets[row]:
                 exclude[row, column] = True
-    return Batch([data.queries[q] for q in qids], doc_ids, torch.tensor(targets), exclude)
+    return Batch(qids, [data.queries[q] for q in qids], doc_ids, torch.tensor(targets), exclude)
 
 
 def batches(

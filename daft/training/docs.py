@@ -1,14 +1,16 @@
-"""The document side of a stage: trained with the query side (finetune) or frozen and precomputed (align).
+"""The document side of a stage: trained with the query side (finetune), frozen and precomputed (align), or a
+fixed index of the whole corpus (`daft.training.index.IndexDocs`, the fixed-index stage).
 
-Both give a step its batch's document vectors, the optimiser its parameter groups, validation its
-precomputed vectors (if any) and the best checkpoint the weights it must keep; the loop asks, never branches.
+Each gives a step its candidates (document vectors, each query's target among them, exclusions), the
+optimiser its parameter groups, validation its precomputed vectors (if any) and the best checkpoint the
+weights it must keep; the loop asks, never branches.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -19,6 +21,16 @@ from daft.recipe import Recipe
 from daft.training.data import Batch, TrainingData, batches
 from daft.training.optim import param_groups
 from daft.training.runtime import features, raw_vectors
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What a step's queries are scored against: document vectors [N, d], each query's target row [B], and
+    the rows that are relevant to a query without being its target [B, N] (neither positive nor negative)."""
+
+    vectors: torch.Tensor
+    targets: torch.Tensor
+    exclude: torch.Tensor
 
 
 @dataclass
@@ -37,6 +49,21 @@ class Context:
         return [self.data.collection.corpus[d].full_text for d in doc_ids]
 
 
+class DocSide(Protocol):
+    """What the loop asks of a stage's document side."""
+
+    validation: Any  # precomputed vectors of the validation documents, or None to encode them afresh
+    kl: Any  # precomputed vectors of the KL documents, or None
+
+    def param_groups(self) -> list[dict[str, Any]]: ...
+
+    def candidates(self, batch: Batch) -> Candidates: ...
+
+    def best_state(self) -> dict[str, dict[str, torch.Tensor]]: ...
+
+    def summary(self, steps: int, seconds: float) -> dict[str, Any]: ...
+
+
 class TrainedDocs:
     """The document encoder trains: each step encodes its batch's documents (through DDP when distributed)."""
 
@@ -52,13 +79,14 @@ class TrainedDocs:
         """The document encoder's AdamW groups."""
         return param_groups(self.ctx.doc, self.ctx.recipe.doc_encoder)
 
-    def vectors(self, batch: Batch) -> torch.Tensor:
-        """The batch's document vectors, with gradients."""
+    def candidates(self, batch: Batch) -> Candidates:
+        """The batch's documents, encoded with gradients."""
         ctx = self.ctx
         ctx.doc.train()
-        return self.model(
+        vectors = self.model(
             **features(ctx.doc, ctx.texts(batch.doc_ids), ctx.recipe.data.doc_max_length, ctx.device)
         )
+        return Candidates(vectors, batch.targets, batch.exclude)
 
     def best_state(self) -> dict[str, dict[str, torch.Tensor]]:
         """The weights a best checkpoint keeps of this side."""
@@ -93,9 +121,10 @@ class FrozenDocs:
         """None: nothing on this side trains."""
         return []
 
-    def vectors(self, batch: Batch) -> torch.Tensor:
-        """The batch's precomputed document vectors."""
-        return self.table[torch.tensor([self.index[d] for d in batch.doc_ids])].to(self.ctx.device)
+    def candidates(self, batch: Batch) -> Candidates:
+        """The batch's documents, their precomputed vectors."""
+        vectors = self.table[torch.tensor([self.index[d] for d in batch.doc_ids])].to(self.ctx.device)
+        return Candidates(vectors, batch.targets, batch.exclude)
 
     def best_state(self) -> dict[str, dict[str, torch.Tensor]]:
         """Nothing: the weights cannot change."""
@@ -122,9 +151,6 @@ class FrozenDocs:
                 "speedup": without / with_table if with_table else float("nan"),
             }
         }
-
-
-DocSide = TrainedDocs | FrozenDocs
 
 
 def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:

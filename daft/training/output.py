@@ -8,14 +8,13 @@ from typing import Any
 
 import torch
 
-from daft import checkpoint, curves
+from daft import checkpoint, curves, embeddings
 from daft.cache import remove
 from daft.encoders import Encoder
 from daft.errors import UserError
 from daft.evaluation import evaluate_dense
 from daft.manifest import MANIFEST
 from daft.pair import EncoderPair
-from daft.progress import console
 from daft.recipe import Recipe
 from daft.training.data import TrainingData
 from daft.validation import MEASURES, validate
@@ -59,23 +58,36 @@ def finish(
     device: torch.device,
     summary: dict[str, Any],
 ) -> None:
-    """Final dev and test evaluation on the whole corpus, then write the pair (pair.json last)."""
+    """Final dev and test evaluation on the whole corpus, then write the pair (pair.json last).
+
+    The document vectors go through the embeddings cache: a fixed document side (zero_shot, align_only,
+    fixed_index) finds the entry its training or a suite made, and a suite over the trained pair finds this one.
+    """
     output = recipe.output
-    corpus_ids = sorted(data.collection.corpus)
-    with console.status(f"final evaluation: encoding {len(corpus_ids):,} documents"):
-        doc_vectors = doc.encode(
-            [data.collection.corpus[d].full_text for d in corpus_ids], device=str(device)
-        )
-        final = {}
-        for split in [recipe.data.dev_split, recipe.data.test_split]:
-            if not split:
-                continue
-            queries, qrels = data.collection.split(split)
-            qids = sorted(queries)
-            vectors = query.encode([queries[q] for q in qids], device=str(device))
-            final[split] = evaluate_dense(vectors, qids, doc_vectors, corpus_ids, qrels, MEASURES)
+    corpus_ids, doc_vectors, _ = embeddings.doc_embeddings(
+        doc,
+        data.collection,
+        max_length=recipe.data.doc_max_length,
+        device=str(device),
+        label="final evaluation",
+    )
+    final = {}
+    for split in [recipe.data.dev_split, recipe.data.test_split]:
+        if not split:
+            continue
+        queries, qrels = data.collection.split(split)
+        qids = sorted(queries)
+        vectors = query.encode([queries[q] for q in qids], device=str(device))
+        final[split] = evaluate_dense(vectors, qids, doc_vectors, corpus_ids, qrels, MEASURES)
     # The diagnostics of the weights actually shipped (the best checkpoint), not of the last validation.
-    shipped = validate(query, doc, data.vset, device=str(device))
+    row = {d: i for i, d in enumerate(corpus_ids)}
+    shipped = validate(
+        query,
+        doc,
+        data.vset,
+        doc_vectors=doc_vectors[[row[d] for d in data.vset.doc_ids]],
+        device=str(device),
+    )
     diagnostics: dict[str, Any] = {k: shipped[k] for k in ("kl", "effective_rank", "mean_cosine")}
     diagnostics["validation"] = {k: shipped[k] for k in MEASURES}
     query.cpu()

@@ -7,6 +7,9 @@
   `align_patience` change that rule.
 - **finetune** (DAFT stage 2, and the whole `standard` method): both encoders train (`TrainedDocs`), with a
   fresh optimiser, early-stopped on dev nDCG@10 with `finetune_patience`; the best-nDCG weights are kept.
+- **index** (the whole `fixed_index` method; the first stage of `fixed_index_finetune`): the document side is a
+  fixed index of the whole corpus (`IndexDocs`), the loss adds a teacher's terms (`IndexObjective`, [index]);
+  early-stopped on dev nDCG@10 with `index_patience`.
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from torch import nn
+
 from daft.recipe import TrainSpec
 from daft.training.docs import Context, DocSide, FrozenDocs, TrainedDocs
+from daft.training.index import IndexDocs
+from daft.training.objectives import Contrastive, IndexObjective
 
 
 @dataclass(frozen=True)
@@ -23,7 +30,7 @@ class Stage:
     """One stage of a method; the loop reads everything that differs between stages from here."""
 
     name: str
-    docs: Callable[[Context], DocSide]  # the document side: trained or frozen
+    docs: Callable[[Context], DocSide]  # the document side: trained, frozen, or a fixed index
     metric: str  # the validation value that picks the best weights and stops the stage
     lower_is_better: bool
     max_epochs: int
@@ -32,6 +39,7 @@ class Stage:
     # kNN-KL estimate keeps creeping down long after retrieval has stopped gaining, so a strict "did it
     # fall" never stops an align stage (docs/EXPERIMENT.md, the stopping rule).
     min_delta: float = 0.0
+    objective: Callable[[Context], nn.Module] = Contrastive  # (query vectors, candidates, batch) -> loss
 
     def improves(self, value: float, best: float | None) -> bool:
         """Whether `value` beats the best so far by the margin (the first validation always does)."""
@@ -61,12 +69,27 @@ def finetune(train: TrainSpec) -> Stage:
     )
 
 
+def index(train: TrainSpec) -> Stage:
+    """The query side alone against a fixed index of the whole corpus; best and stop by dev nDCG@10."""
+    return Stage(
+        "index",
+        IndexDocs,
+        "nDCG@10",
+        False,
+        train.index_max_epochs,
+        train.index_patience,
+        objective=IndexObjective,
+    )
+
+
 # zero_shot trains nothing: the pair as built is evaluated like the others (e.g. the symmetric reference).
 METHOD_STAGES: dict[str, tuple[Callable[[TrainSpec], Stage], ...]] = {
     "standard": (finetune,),
     "daft": (align, finetune),
     "align_only": (align,),
     "zero_shot": (),
+    "fixed_index": (index,),
+    "fixed_index_finetune": (index, finetune),
 }
 
 

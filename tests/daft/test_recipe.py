@@ -14,6 +14,7 @@ from daft.recipe import (
     Arch,
     DataSpec,
     EncoderRecipe,
+    IndexSpec,
     LossSpec,
     NegativesSpec,
     Recipe,
@@ -123,8 +124,14 @@ def test_minimal_file_gets_every_default(tmp_path: Path) -> None:
             align_max_epochs=10,
             finetune_max_epochs=10,
             finetune_patience=3,
+            index_max_epochs=20,
+            index_patience=2,
             checkpoint_every=0,
         ),
+        index=IndexSpec(
+            negatives="corpus", sampled_negatives=4096, teacher="doc", cosine_weight=1.0, listwise_weight=0.0
+        ),
+        teacher=None,
         overrides=(),
         include=None,
     )
@@ -205,7 +212,7 @@ def test_full_file_is_read_as_written(tmp_path: Path) -> None:
     )
     assert recipe.loss == LossSpec(50.0, "matrix", 0.0)
     assert isinstance(recipe.loss.scale, float) and isinstance(recipe.train.max_grad_norm, float)
-    assert recipe.train == TrainSpec(8, 0, 0.0, 0.0, 5, 3, 1, "kl", 0.0, 0, 2, 0, 4)
+    assert recipe.train == TrainSpec(8, 0, 0.0, 0.0, 5, 3, 1, "kl", 0.0, 0, 2, 0, 20, 2, 4)
     assert recipe.encoder("query") is recipe.query_encoder and recipe.encoder("doc") is recipe.doc_encoder
     assert recipe.encoder("query_encoder") is recipe.query_encoder
     assert recipe.encoder_spec("doc_encoder") == recipe.encoder_spec("doc")
@@ -279,8 +286,8 @@ def test_references_resolve_next_to_the_file_then_here(tmp_path: Path) -> None:
 _ENC = '[recipe]\nmethod = "daft"\n[query_encoder]\n'
 
 ERRORS = {
-    "no method": ('[query_encoder]\nmodel = "m"\n', "[recipe] method: required key is missing (one of: standard, daft, align_only, zero_shot)"),
-    "unknown method": (MINIMAL.replace('"daft"', '"dafft"'), "[recipe] method: unknown method 'dafft'; did you mean 'daft'? (known: standard, daft, align_only, zero_shot)"),
+    "no method": ('[query_encoder]\nmodel = "m"\n', "[recipe] method: required key is missing (one of: standard, daft, align_only, zero_shot, fixed_index, fixed_index_finetune)"),
+    "unknown method": (MINIMAL.replace('"daft"', '"dafft"'), "[recipe] method: unknown method 'dafft'; did you mean 'daft'? (known: standard, daft, align_only, zero_shot, fixed_index, fixed_index_finetune)"),
     "method prefix": (MINIMAL.replace('"daft"', '"align"'), "[recipe] method: unknown method 'align'; did you mean 'align_only'?"),
     "method not a string": (MINIMAL.replace('"daft"', "1"), "[recipe] method: expected a method name, got 1"),
     "duplicate table": (MINIMAL + "[recipe]\n", "[recipe] invalid TOML at line 7, column 8: Cannot declare ('recipe',) twice"),
@@ -291,7 +298,7 @@ ERRORS = {
     "negative seed": (MINIMAL.replace('method = "daft"', 'method = "daft"\nseed = -1'), "[recipe] seed: expected a non-negative integer, got -1"),
     "empty output": (MINIMAL.replace('method = "daft"', 'method = "daft"\noutput = ""'), '[recipe] output: expected a non-empty string, got ""'),
     "unknown key": (MINIMAL + "[train]\nbatchsize = 8\n", "[train] batchsize: unknown key 'batchsize'; did you mean 'batch_size'?"),
-    "unknown table": (MINIMAL + "[negative]\nk = 1\n", "unknown table [negative]; did you mean [negatives]? (known: [recipe], [data], [negatives], [query_encoder], [doc_encoder], [loss], [train])"),
+    "unknown table": (MINIMAL + "[negative]\nk = 1\n", "unknown table [negative]; did you mean [negatives]? (known: [recipe], [data], [negatives], [query_encoder], [doc_encoder], [loss], [train], [index], [teacher])"),
     "top-level key": ("seed = 1\n" + MINIMAL, "unknown top-level key 'seed'; did you mean to put it under [recipe]?"),
     "table not a table": (MINIMAL + "[[train]]\nbatch_size = 1\n", "[train]: expected a table, got [{ batch_size = 1 }]"),
     "unknown collection": (MINIMAL + '[data]\ncollection = "wordnet-smal"\n', "[data] collection: unknown collection 'wordnet-smal'; did you mean 'wordnet-small'? (built-in: wordnet, wordnet-small; or the path of a BEIR or MS MARCO/TREC folder)"),
@@ -600,7 +607,7 @@ def test_to_dict_is_json_ready_and_complete(tmp_path: Path) -> None:
     data = recipe.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert list(data) == [
-        "path", "include", "overrides", "recipe", "data", "negatives", "query_encoder", "doc_encoder", "loss", "train",
+        "path", "include", "overrides", "recipe", "data", "negatives", "query_encoder", "doc_encoder", "loss", "train", "index",
     ]  # fmt: skip
     assert data["path"] == str(tmp_path / "r.toml") and data["include"] is None
     assert data["overrides"] == ["train.eval_every=2"] and data["train"]["eval_every"] == 2
@@ -779,7 +786,7 @@ def test_bases_are_not_recipes(name: str) -> None:
     path = RECIPES / f"{name}.toml"
     assert (
         _error(path)
-        == f"{path}: [recipe] method: required key is missing (one of: standard, daft, align_only, zero_shot)"
+        == f"{path}: [recipe] method: required key is missing (one of: standard, daft, align_only, zero_shot, fixed_index, fixed_index_finetune)"
     )
 
 
@@ -792,3 +799,36 @@ def test_zero_shot_reference_recipe(folder: str) -> None:
         == recipe.encoder_spec("doc_encoder")["model"]
         == "minilm-l6"
     )
+
+
+# --- the fixed-index stage's tables ---------------------------------------------------------------------------
+
+INDEX = MINIMAL.replace('"daft"', '"fixed_index"')
+
+
+def test_index_table_and_teacher_are_read(tmp_path: Path) -> None:
+    text = INDEX + '[index]\nnegatives = "sampled"\nsampled_negatives = 128\nteacher = "encoder"\n'
+    text += 'listwise_weight = 0.5\n[teacher]\nmodel = "minilm-l6"\n'
+    recipe = load_recipe(_write(tmp_path, text))
+    assert recipe.index == IndexSpec("sampled", 128, "encoder", 1.0, 0.5)
+    assert recipe.teacher is not None and recipe.teacher.model == "minilm-l6"
+    assert recipe.teacher_spec()["max_length"] == recipe.data.query_max_length
+    assert recipe.to_dict()["teacher"]["model"] == "minilm-l6"
+
+
+INDEX_ERRORS = {
+    "index table for daft": (MINIMAL + "[index]\nteacher = \"none\"\n", "[index]: only used by the methods with a fixed-index stage (fixed_index, fixed_index_finetune), not 'daft'"),
+    "teacher table for standard": (MINIMAL.replace('"daft"', '"standard"') + "[teacher]\nmodel = \"m\"\n", "[teacher]: only used by the methods with a fixed-index stage (fixed_index, fixed_index_finetune), not 'standard'"),
+    "encoder teacher without table": (INDEX + "[index]\nteacher = \"encoder\"\n", '[index] teacher: teacher = "encoder" needs a [teacher] table (model, pair or path)'),
+    "table without encoder teacher": (INDEX + "[teacher]\nmodel = \"m\"\n", '[index] teacher: a [teacher] table is given, but teacher = "doc"; set teacher = "encoder"'),
+    "sampled count without sampling": (INDEX + "[index]\nsampled_negatives = 8\n", '[index] sampled_negatives: only used with negatives = "sampled"'),
+    "weight without teacher": (INDEX + "[index]\nteacher = \"none\"\ncosine_weight = 1.0\n", '[index] cosine_weight: only used with a teacher (teacher = "none" has no terms to weigh)'),
+    "unknown negatives": (INDEX + "[index]\nnegatives = \"all\"\n", "[index] negatives: unknown index negatives 'all'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", INDEX_ERRORS, ids=list(INDEX_ERRORS))
+def test_index_errors_name_the_key(tmp_path: Path, case: str) -> None:
+    text, message = INDEX_ERRORS[case]
+    path = _write(tmp_path, text)
+    assert _error(path).startswith(f"{path}: {message}")

@@ -123,3 +123,22 @@ def test_align_stops_by_the_metric_and_margin_it_is_given(learn):
         best = value if expected else best
     assert len(validations) > 2  # the rule was exercised beyond the first validation
     assert validations[-1]["stop"] or len(validations) == 24 // 4 + 1  # stopped, or ran its one epoch
+
+
+@pytest.mark.parametrize(
+    "index", ['teacher = "none"', "listwise_weight = 1.0", 'negatives = "sampled"\nsampled_negatives = 8']
+)
+def test_fixed_index_lowers_the_loss_raises_ndcg_and_keeps_the_index(learn, index):
+    """The query side alone, against the document encoder's vectors of the whole corpus (a teacher or not)."""
+    keys = f"index_max_epochs = 1\n\n[index]\n{index}\n"
+    recipe, output, losses, validations = learn("fixed_index", keys)
+    assert len(losses) == recipe.train.steps_per_epoch
+    _assert_learns(losses, validations, "index")
+    pair = json.loads((output / "pair.json").read_text())
+    assert pair["training"]["stages"]["index"]["index"]["documents"] == 40
+    assert pair["metrics"]["final"]["dev"]["nDCG@10"] >= validations[0]["nDCG@10"] + MIN_GAIN
+    from safetensors.torch import load_file
+
+    saved = load_file(output / "doc" / "model.safetensors")
+    initial = build(recipe.encoder_spec("doc_encoder")).model.state_dict()
+    assert all(torch.equal(saved[name], tensor) for name, tensor in initial.items())
