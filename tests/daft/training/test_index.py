@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch
@@ -75,7 +74,7 @@ def test_the_corpus_is_every_candidate_and_other_positives_are_excluded(context)
     got = docs.candidates(batch)
     assert got.vectors.shape == (40, ctx.doc.dim) and got.exclude.shape == (4, 40)
     ids = sorted(ctx.data.collection.corpus)
-    for i, q in enumerate(batch.qids):
+    for i in range(len(batch.qids)):
         assert ids[int(got.targets[i])] == batch.doc_ids[int(batch.targets[i])]
         assert not got.exclude[i, got.targets[i]]
     if row is not None:
