@@ -28,7 +28,7 @@ _TEMPLATE = go.layout.Template(
         "xaxis": {"gridcolor": "#e6e8ee", "linecolor": "#9aa3b2", "zeroline": False},
         "yaxis": {"gridcolor": "#e6e8ee", "linecolor": "#9aa3b2", "zeroline": False},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0, "font": {"size": 11}},
-        "margin": {"l": 60, "r": 16, "t": 40, "b": 20},
+        "margin": {"l": 60, "r": 16, "t": 28, "b": 20},
     }
 )
 
@@ -49,12 +49,11 @@ def band_colour(i: int, alpha: float = 0.15) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def figure(title: str, *, x_title: str, y_title: str, x_log: bool = False, y_log: bool = False) -> go.Figure:
-    """An empty figure in the site's look."""
+def figure(*, x_title: str, y_title: str, x_log: bool = False, y_log: bool = False) -> go.Figure:
+    """An empty figure in the site's look (its title is the page's, above it: `chart`)."""
     return go.Figure(
         layout={
             "template": _TEMPLATE,
-            "title": {"text": title, "font": {"size": 14}, "x": 0, "xanchor": "left"},
             "xaxis": {"title": {"text": x_title}, "type": "log" if x_log else None},
             "yaxis": {"title": {"text": y_title}, "type": "log" if y_log else None},
         }
@@ -62,9 +61,10 @@ def figure(title: str, *, x_title: str, y_title: str, x_log: bool = False, y_log
 
 
 def chart(
-    fig: go.Figure, div_id: str, *, sources: Sequence[str] = (), note: str = "", height: int = 420
+    fig: go.Figure, div_id: str, title: str, *, sources: Sequence[str] = (), note: str = "", height: int = 400
 ) -> str:
-    """The figure as a page fragment, with the report(s) it came from linked below it."""
+    """The figure as a page fragment under its title (HTML, so that plotly's buttons never cover it), with
+    the report(s) it came from linked below it."""
     body = pio.to_html(
         fig, include_plotlyjs=False, full_html=False, div_id=div_id, config=_CONFIG, default_height=height
     )
@@ -75,4 +75,6 @@ def chart(
         below.append("from " + link(sources[0], sources[0]))
     elif sources:
         below.append(f"from {len(sources)} reports (click a point to open its report)")
-    return f'<div class="chart">{body}<div class="source">{" · ".join(below)}</div></div>'
+    return (
+        f'<div class="chart"><h3>{esc(title)}</h3>{body}<div class="source">{" · ".join(below)}</div></div>'
+    )

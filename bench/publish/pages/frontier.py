@@ -53,9 +53,8 @@ def frontier_chart(source: Source) -> str:
     """One marker per encoder and system; each system's Pareto set joined by a line."""
     entries = source.report.frontier or ()
     fig = figures.figure(
-        "quality vs query-encoding latency", x_title="p50 at batch 1, end to end (ms, log)",
-        y_title=entries[0].measure, x_log=True,
-    )  # fmt: skip
+        x_title="p50 at batch 1, end to end (ms, log)", y_title=entries[0].measure, x_log=True
+    )
     hover = "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra></extra>"
     for i, system in enumerate(SYSTEMS):
         points = _points(entries, system)
@@ -77,7 +76,9 @@ def frontier_chart(source: Source) -> str:
             name=f"{system} Pareto set", line={"color": figures.colour(i), "dash": "dot", "width": 1.5},
             customdata=[_hover(source, system, p) for p in pareto], hovertemplate=hover,
         )  # fmt: skip
-    return figures.chart(fig, "frontier", sources=[source.link], height=480)
+    return figures.chart(
+        fig, "frontier", "quality vs query-encoding latency", sources=[source.link], height=480
+    )
 
 
 def frontier_table(entries: Sequence[FrontierEntry]) -> str:

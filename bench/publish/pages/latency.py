@@ -118,7 +118,7 @@ def _marks(fig: go.Figure, trends: Sequence[CellTrend], verdict: str) -> None:
 def _chart(trends: Sequence[CellTrend], index: int, several_machines: bool) -> str:
     encoder, backend, device, dtype, threads = row_key(trends[0].cell)
     title = f"{encoder} · {backend} · {device} {dtype}" + ("" if threads is None else f" · t{threads}")
-    fig = figures.figure(title, x_title="run started", y_title="p50 end to end (ms, log)", y_log=True)
+    fig = figures.figure(x_title="", y_title="p50 end to end (ms, log)", y_log=True)
     batches = sorted({t.cell.batch_size for t in trends})
     machines = list(dict.fromkeys(t.machine for t in trends))
     for trend in trends:
@@ -128,7 +128,7 @@ def _chart(trends: Sequence[CellTrend], index: int, several_machines: bool) -> s
     _marks(fig, trends, "regression")
     _marks(fig, trends, "improvement")
     runs = {p.source.link for t in trends for p in t.points}
-    return figures.chart(fig, f"trend-{index}", sources=sorted(runs))
+    return figures.chart(fig, f"trend-{index}", title, sources=sorted(runs))
 
 
 def trend_charts(context: Context) -> str:

@@ -74,9 +74,7 @@ def alpha_chart(source: Source) -> str:
     r = source.report.retrieval
     assert r is not None
     measure = r.measures[0]
-    fig = figures.figure(
-        f"hybrid alpha ({r.tuning or 'tuning'}; alpha weights BM25)", x_title="alpha", y_title=measure
-    )
+    fig = figures.figure(x_title="alpha (the weight of BM25)", y_title=measure)
     i = 0
     for system in r.systems:
         for curve in system.alpha_curves(measure):
@@ -94,12 +92,14 @@ def alpha_chart(source: Source) -> str:
                 hovertemplate="%{customdata[1]}<br>chosen alpha %{x}: %{y:.4f}<extra></extra>",
             )  # fmt: skip
             i += 1
-    return figures.chart(fig, "alpha", sources=[source.link], note="★ the alpha chosen")
+    return figures.chart(
+        fig, "alpha", f"hybrid alpha, {r.tuning or 'tuned'}", sources=[source.link], note="★ the alpha chosen"
+    )
 
 
 def measure_chart(runs: Sequence[Source], measure: str, index: int) -> str:
     """One measure of every system across the runs that have it."""
-    fig = figures.figure(measure, x_title="run started", y_title=measure)
+    fig = figures.figure(x_title="", y_title=measure)
     systems: dict[str, list[tuple[Source, float]]] = {}
     for run in runs:
         for s in run.report.retrieval.systems if run.report.retrieval else ():
@@ -115,7 +115,7 @@ def measure_chart(runs: Sequence[Source], measure: str, index: int) -> str:
             "%{customdata[2]} UTC · commit %{customdata[1]}<extra></extra>",
         )  # fmt: skip
     sources = sorted({run.link for points in systems.values() for run, _ in points})
-    return figures.chart(fig, f"measure-{index}", sources=sources)
+    return figures.chart(fig, f"measure-{index}", measure, sources=sources)
 
 
 def body(context: Context) -> str:
