@@ -56,19 +56,23 @@ def browser() -> Iterator[Any]:
             driver.quit()
 
 
+def resize(driver: Any, size: tuple[int, int], height: int | None = None) -> None:
+    """The page's viewport exactly `size` (a phone's as a mobile device), or `height` tall."""
+    width, tall = size
+    metrics = {"width": width, "height": height or tall, "deviceScaleFactor": 1, "mobile": width < 600}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
 def open_page(driver: Any, path: Path, size: tuple[int, int] = DESKTOP) -> list[dict]:
-    """Open a page from the file system at a window size; its console errors (and failed loads)."""
-    driver.set_window_size(*size)
+    """Open a page from the file system at a viewport size; its console errors (and failed loads)."""
+    resize(driver, size)
     driver.get(path.resolve().as_uri())
-    driver.execute_script("return document.readyState")
     return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 def screenshot(driver: Any, target: Path, size: tuple[int, int]) -> None:
-    """The whole page at `size`'s width (its full height), as a PNG."""
-    width, height = size
-    driver.set_window_size(width, height)
+    """The whole page at `size`'s width (its full height, up to 8000 px), as a PNG."""
     full = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, min(max(height, full), 6000))
+    resize(driver, size, min(max(size[1], full), 8000))
     driver.save_screenshot(str(target))
-    driver.set_window_size(width, height)
+    resize(driver, size)
