@@ -12,6 +12,7 @@ from bench.cli import encode as encode_cmd
 from bench.cli import history as history_cmd
 from bench.cli import indexes as indexes_cmd
 from bench.cli import list as list_cmd
+from bench.cli import publish as publish_cmd
 from bench.cli import report as report_cmd
 from bench.cli import run as run_cmd
 from bench.cli import speedups as speedups_cmd
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         speedups_cmd,
         encode_cmd,
         indexes_cmd,
+        publish_cmd,
     ):
         module.add_parser(commands)
     return parser

@@ -60,6 +60,12 @@ class Thresholds:
             (t for pattern, t in self.cells.items() if fnmatch.fnmatchcase(cell_id, pattern)), self.latency
         )
 
+    def exceeded(self, cell_id: str, ratio: float, delta_ns: float) -> tuple[bool, bool]:
+        """Whether a change by `ratio` (candidate / baseline p50) and `delta_ns` is beyond the cell's relative
+        threshold, and beyond the noise floor: a verdict other than "no change" needs both (the medians tell
+        it, so a reader of many runs can skip the bootstrap where neither holds)."""
+        return abs(ratio - 1.0) > self.for_cell(cell_id), abs(delta_ns) > self.noise_floor_ns
+
     # Where each value came from ("default", "[gate]", "command line"): a verdict says what it used.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -216,8 +222,7 @@ def compare_cell(
     # Both tests must agree: with the few samples of a slow cell (10 at batch 256) the percentile bootstrap of
     # a median is coarse and can exclude 1 on noise that the rank test rightly calls insignificant.
     significant = (ci.low > 1.0 or ci.high < 1.0) and p < thresholds.level
-    relative = abs(ci.ratio - 1.0) > threshold
-    absolute = abs(cand_ns - base_ns) > thresholds.noise_floor_ns
+    relative, absolute = thresholds.exceeded(cell_id, ci.ratio, cand_ns - base_ns)
     verdict = _verdict(significant, relative and absolute, ci.ratio > 1.0)
     if verdict != "no change":
         reason = f"{ci.ratio - 1:+.1%}, 95% CI excludes 1, beyond {threshold:.0%} and the noise floor"

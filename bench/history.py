@@ -47,7 +47,9 @@ __all__ = [
     "history_figure",
     "history_plot",
     "key_cells",
+    "latency_point",
     "report_paths",
+    "start_time",
     "step_changes",
 ]
 
@@ -133,7 +135,8 @@ def report_paths(results_dir: Path, suite: str) -> list[Path]:
     return sorted(p for p in results_dir.iterdir() if pattern.fullmatch(p.name) and p.is_file())
 
 
-def _started(report: Report) -> datetime:
+def start_time(report: Report) -> datetime:
+    """When the report's run started, as an aware datetime (the order of a history)."""
     started = datetime.fromisoformat(str(report.started_at))
     # Reports write UTC with an offset; a hand-made one without must still sort against them.
     return started if started.tzinfo else started.replace(tzinfo=UTC)
@@ -145,7 +148,7 @@ def collect(results_dir: Path, suite: str) -> tuple[list[tuple[Path, Report]], l
     for path in report_paths(results_dir, suite):
         try:
             report = schema.load(path)
-            started = _started(report)
+            started = start_time(report)
         except UserError as err:  # unreadable, not a report, another schema version
             warnings.append(f"{err}; left out")
             continue
@@ -175,7 +178,7 @@ def key_cells(report: Report) -> list[str]:
     return [result.id for result in report.cells if result.cell.batch_size in keep]
 
 
-def _latency_point(result: CellResult) -> tuple[float | None, tuple[float, float] | None]:
+def latency_point(result: CellResult) -> tuple[float | None, tuple[float, float] | None]:
     """End-to-end p50 and its median CI; the median when p50 is withheld (too few samples: same value)."""
     stats = result.end_to_end
     value = stats.median if stats.p50 is None else stats.p50
@@ -243,7 +246,7 @@ def _run_info(path: Path, report: Report, previous: Report | None) -> RunInfo:
     if digest and old and fingerprint_digest(old) != digest:
         # The digest fields sort first in `differences`; they are the ones that make timings incomparable.
         changes = tuple(differences(old, environment)[:3]) or ("environment digest changed",)
-    return RunInfo(path, _started(report), report.status, digest, changes)
+    return RunInfo(path, start_time(report), report.status, digest, changes)
 
 
 def build_history(
@@ -265,7 +268,7 @@ def build_history(
     series = []
     by_id = [{result.id: result for result in report.cells} for _, report in reports]
     for key in latency_keys:
-        points = [_latency_point(cells[key]) if key in cells else (None, None) for cells in by_id]
+        points = [latency_point(cells[key]) if key in cells else (None, None) for cells in by_id]
         values, cis = [p[0] for p in points], [p[1] for p in points]
         steps = step_changes(values, cis, threshold)
         series.append(Series(key, LATENCY, "p50", tuple(values), tuple(cis), tuple(steps)))

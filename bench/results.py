@@ -18,6 +18,7 @@ from bench.suite import GateSpec
 __all__ = [
     "PHASES",
     "STATUSES",
+    "AlphaCurve",
     "Artifacts",
     "CellResult",
     "CellRound",
@@ -169,6 +170,16 @@ class PairInfo:
 
 
 @dataclass(frozen=True)
+class AlphaCurve:
+    """How a hybrid system's alpha was tuned: the first measure at each alpha of the grid and the alpha
+    chosen; under cross-validation one curve per fold (over the other folds' queries)."""
+
+    fold: int | None
+    chosen: float | None
+    points: tuple[tuple[float, float], ...]  # (alpha, value)
+
+
+@dataclass(frozen=True)
 class SystemResult:
     """One retrieval system: its parameters, the mean of each measure, and its per-query values."""
 
@@ -180,6 +191,21 @@ class SystemResult:
     pair: PairInfo | None = None
     # measure -> query id -> value; in `per_query.jsonl` beside the report (empty when not read back).
     per_query: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def alpha_curves(self, measure: str) -> tuple[AlphaCurve, ...]:
+        """The tuning curves of `measure` in a hybrid system's parameters (the retrieval runner writes
+        `curve`, or per fold `folds`); none for another system."""
+        folds = self.params.get("folds")
+        records = folds if isinstance(folds, list) else [self.params]
+        return tuple(
+            AlphaCurve(
+                record.get("fold"),
+                record.get("alpha"),
+                tuple((p["alpha"], p[measure]) for p in record.get("curve") or () if measure in p),
+            )
+            for record in records
+            if record.get("curve")
+        )
 
 
 def beir_block(aggregate: Mapping[str, float]) -> dict[str, float]:

@@ -187,14 +187,23 @@ def building(final: Path, meta: dict[str, Any]) -> Iterator[Path]:
     Any previous `final` is replaced only after the new one is complete, so an interrupted rebuild never
     destroys a good entry's replacement halfway.
     """
+    with staged(final) as staging:
+        yield staging
+        seal(staging, meta)
+
+
+@contextlib.contextmanager
+def staged(final: Path) -> Iterator[Path]:
+    """Yield a staging directory; on success move it to `final` (replacing a previous one only then), on
+    failure leave nothing: a directory that is either the old one or the whole new one (`building`, and a
+    published site)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     prefix = staging_prefix(final.name)
     staging = Path(tempfile.mkdtemp(prefix=prefix, suffix=".building", dir=final.parent))
     try:
         yield staging
-        staging.chmod(0o755)  # mkdtemp makes it private; a cache entry should read like any directory
-        seal(staging, meta)
+        staging.chmod(0o755)  # mkdtemp makes it private; the result should read like any directory
         if final.exists():
             trash = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=final.parent))
             os.replace(final, trash / "entry")

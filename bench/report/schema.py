@@ -56,6 +56,7 @@ from daft.errors import UserError
 
 __all__ = [
     "PER_QUERY",
+    "NotAReport",
     "SCHEMA",
     "SCHEMA_VERSION",
     "STATUSES",
@@ -76,6 +77,11 @@ __all__ = [
 SCHEMA = "daft-bench/report"
 SCHEMA_VERSION = 1
 PER_QUERY = "per_query.jsonl"
+
+
+class NotAReport(UserError):
+    """A readable JSON file that is no daft-bench report (another tool's table): a folder of results may hold
+    both, and a reader of the folder skips it where a reader of one file stops."""
 
 
 def now() -> str:
@@ -481,7 +487,7 @@ def load(path: Path, *, per_query: bool = False) -> Report:
         raise UserError(f"{path}: not a readable JSON report ({err})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         schema = data.get("schema") if isinstance(data, dict) else None
-        raise UserError(f"{path}: not a daft-bench report (schema is {schema!r})")
+        raise NotAReport(f"{path}: not a daft-bench report (schema is {schema!r})")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise UserError(
             f"{path}: report schema_version {data.get('schema_version')!r} is not supported "

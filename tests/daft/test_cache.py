@@ -39,6 +39,17 @@ def test_failed_build_leaves_nothing_and_keeps_old_entry(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["entry"]
 
 
+def test_staged_replaces_a_folder_whole_without_a_seal(tmp_path):
+    final = tmp_path / "site"
+    with cache.staged(final) as out:
+        (out / "old.html").write_text("old")
+    with cache.staged(final) as out:
+        (out / "new.html").write_text("new")
+        assert (final / "old.html").is_file()  # the old folder stays until the new one is whole
+    assert sorted(p.name for p in final.iterdir()) == ["new.html"]  # nothing but what was written
+    assert oct(final.stat().st_mode & 0o777) == oct(0o755)
+
+
 @pytest.mark.parametrize(
     "damage, reason",
     [
