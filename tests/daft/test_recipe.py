@@ -641,6 +641,8 @@ def test_every_recipe_file_is_tested() -> None:
         "collapse/standard-bert-random",
         *GPU_GRID_ONLY,
         *(f"budget/standard-{query}-640" for query in BUDGET),
+        "fixed-index/base",
+        *(f"fixed-index/{name}" for name in FIXED_INDEX),
     }
 
 
@@ -660,6 +662,58 @@ def test_budget_recipes_differ_from_standard_only_in_epochs(query: str) -> None:
             data.pop(key)
         data["recipe"].pop("output"), data["recipe"].pop("name")
     assert matched == base
+
+
+# Keep the index, swap the query encoder (issue 19): name -> (query model, type, document side, teacher).
+FIXED_INDEX = {
+    "fixed_index-l0-minilm-distilled-idf": ("minilm-l6", "static", "minilm-l6", "doc"),
+    "fixed_index-minilm-l3": ("minilm-l3", "transformer", "minilm-l6", "doc"),
+    "fixed_index-bert-l2": ("bert-l2-h128", "transformer", "minilm-l6", "doc"),
+    "fixed_index-l0-minilm-wordnet": ("minilm-l6", "static", "minilm-l6", "doc"),
+    "fixed_index-l0-reference": ("minilm-l6", "static", "pair", "encoder"),
+    "fixed_index-l0-reference-listwise": ("minilm-l6", "static", "pair", "encoder"),
+}
+
+
+def _fixed_index(name: str, tmp_path: Path) -> dict:
+    """The recipe as a dict; the reference pair they name (trained first, not shipped) stands in as a folder."""
+    pair = tmp_path / "pair"
+    pair.mkdir(exist_ok=True)
+    sides = ("doc_encoder", "teacher") if FIXED_INDEX[name][2] == "pair" else ()
+    recipe = load_recipe(
+        RECIPES / "fixed-index" / f"{name}.toml", [f'{side}.pair="{pair}"' for side in sides]
+    )
+    return recipe.to_dict()
+
+
+@pytest.mark.parametrize("name", FIXED_INDEX)
+def test_fixed_index_recipes_use_all_the_data_and_the_whole_corpus(name: str, tmp_path: Path) -> None:
+    model, kind, doc, teacher = FIXED_INDEX[name]
+    data = _fixed_index(name, tmp_path)
+    assert data["recipe"]["method"] == "fixed_index" and data["query_encoder"]["model"] == model
+    assert data["query_encoder"]["type"] == kind and data["index"]["teacher"] == teacher
+    assert data["doc_encoder"]["model" if doc != "pair" else "pair"] == (
+        doc if doc != "pair" else str(tmp_path / "pair")
+    )
+    assert (
+        data["data"]["max_train_queries"],
+        data["data"]["validation_documents"],
+        data["negatives"]["k"],
+    ) == (0, 0, 0)
+    assert data["index"]["negatives"] == "corpus" and data["train"]["weight_decay"] == 0.0
+    if kind == "static":
+        assert (data["query_encoder"]["init"], data["query_encoder"]["token_weights"]) == ("distilled", "idf")
+
+
+def test_the_listwise_recipe_differs_from_its_reference_only_in_the_listwise_weight(tmp_path: Path) -> None:
+    base = _fixed_index("fixed_index-l0-reference", tmp_path)
+    listwise = _fixed_index("fixed_index-l0-reference-listwise", tmp_path)
+    assert listwise["index"].pop("listwise_weight") == 1.0 and base["index"].pop("listwise_weight") == 0.0
+    for data in (base, listwise):
+        for key in ("path", "overrides"):
+            data.pop(key)
+        data["recipe"].pop("output"), data["recipe"].pop("name")
+    assert listwise == base
 
 
 # The collapse search (issue 12, question 4): name -> what it changes in standard-l0-minilm, as
