@@ -93,6 +93,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     )
     result = compare(base, cand, thresholds, allow_missing=args.allow_partial)
     fail_on = KINDS if args.fail_on == "both" else (args.fail_on,)
+    if not result.judged(fail_on):
+        raise UserError(
+            f"{args.candidate}: --fail-on latency, but latency is not judged between two machines "
+            f"({'; '.join(result.machine_differences[:3])}); gate on quality, or against a baseline made on "
+            "this machine"
+        )
     if result.latency:
         stdout.print(render.latency_table(result, fail_on))
     if result.quality:
