@@ -8,9 +8,6 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from bench.compare import KINDS, Thresholds, check_complete, compare
-from bench.report import comparison as render
-from bench.report import schema
 from bench.suite import GateSpec
 from daft.cache import atomic_write_text
 from daft.errors import UserError
@@ -78,6 +75,10 @@ def _cell_thresholds(items: list[str]) -> dict[str, float]:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Load, compare, print, write; the exit code is the verdict."""
+    from bench.compare import KINDS, Thresholds, check_complete, compare  # numpy, scipy: not for `--help`
+    from bench.report import comparison as render
+    from bench.report import schema
+
     base, cand = schema.load(args.baseline, per_query=True), schema.load(args.candidate, per_query=True)
     if not args.allow_partial:
         check_complete(base, "baseline", args.baseline)

@@ -69,12 +69,6 @@ def _trec_lines(run: RankedRun, tag: str, depth: int) -> Iterator[str]:
     yield from bm25.trec_lines(run.take(run.qids, depth), tag)
 
 
-def system_ids(spec: RetrievalSpec) -> list[str]:
-    """The systems a retrieval spec evaluates, in report order."""
-    ids = ["bm25"] if "bm25" in spec.systems else []
-    return ids + [f"{name}/{system}" for name in spec.encoders for system in spec.systems if system != "bm25"]
-
-
 def run_retrieval(
     suite: Suite, *, advance: Callable[[str], None]
 ) -> tuple[RetrievalResult, dict[str, Iterable[str]]]:
