@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from bench import sources
 from bench.plan import plan, plan_table
-from bench.retrieval.precision import AUTO, REFERENCE, resolve_precision
+from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.retrieval.tuning import describe_request
 from bench.suite import Suite, load_suite
 from daft.progress import console
@@ -78,8 +78,7 @@ def dry_run(suite: Suite) -> None:
         tuning = describe_request(spec.tune_split, spec.split, spec.cv_folds)
         tuned = f", hybrid alpha tuned on {tuning}" if "hybrid" in spec.systems else ""
         if spec.doc_precision == AUTO:
-            resolved = resolve_precision(AUTO)
-            tuned += f", documents encoded in {resolved} on cpu (auto: bf16 where the CPU has it natively)"
+            tuned += f", documents encoded in {describe(resolve_precision(AUTO), AUTO)} on cpu"
         elif spec.doc_precision != REFERENCE:
             tuned += f", documents encoded in {spec.doc_precision} (checked against fp32)"
         console.print(

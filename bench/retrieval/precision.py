@@ -58,6 +58,16 @@ def resolve_precision(setting: str, device_type: str = "cpu") -> str:
     return "bf16" if native_bf16(device_type) else REFERENCE
 
 
+def describe(precision: str, setting: str | None) -> str:
+    """The precision documents are encoded in, with why where `auto` chose it: said alike live, by --dry-run
+    and in the report (a 17-minute fp32 encode must not look like the 3-minute bf16 one)."""
+    if setting != AUTO:
+        return precision
+    if precision == REFERENCE:
+        return f"{precision} (doc_precision auto: no native bf16 on the encoding machine)"
+    return f"{precision} (doc_precision auto: native {precision} on the encoding machine; not checked against fp32)"
+
+
 def _device_type(encoder: Encoder, device: str | None) -> str:
     import torch
 

@@ -24,7 +24,7 @@ from bench.results import PairInfo, RetrievalResult, SystemResult
 from bench.retrieval import dense, embeddings
 from bench.retrieval.evaluation import check_run
 from bench.retrieval.fusion import interpolate, rrf
-from bench.retrieval.precision import AUTO, REFERENCE, resolve_precision
+from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from bench.retrieval.significance import compare_systems
 from bench.retrieval.tuning import Tuning, cross_validate, resolve, tune_alpha
@@ -34,6 +34,7 @@ from daft.collections.collection import Collection
 from daft.errors import UserError
 from daft.evaluation import evaluate_run
 from daft.pair import EncoderPair
+from daft.progress import console
 
 RUN_TAG = "daft-bench"
 
@@ -206,6 +207,7 @@ def _pair_systems(
     with _timed(timings, "load_s"):
         pair = load_retrieval_pair(suite.encoder(name))
     precision = resolve_precision(spec.doc_precision, next(pair.doc.parameters()).device.type)
+    console.print(f"{name}: documents in {describe(precision, spec.doc_precision)}", highlight=False)
     with _timed(timings, "encode_corpus_s"):
         doc_ids, vectors, cache_status = _doc_vectors(pair, collection, spec, name, precision)
     with _timed(timings, "index_s"):
@@ -246,7 +248,9 @@ def _pair_systems(
             runs[f"{name}/rrf"] = rrf([lexical, test_dense], k=spec.rrf_k, depth=spec.depth)
         params["rrf"] = {"k": spec.rrf_k}
     # Built last: the pair's systems share its timings, complete only once every stage has run.
-    info = PairInfo(pair.query.parameter_count(), cache_status, spec.index, timings, precision, check)
+    info = PairInfo(
+        pair.query.parameter_count(), cache_status, spec.index, timings, precision, check, spec.doc_precision
+    )
     systems = [SystemResult(f"{name}/{system}", system, name, p, {}, info) for system, p in params.items()]
     return systems, runs
 
