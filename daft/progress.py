@@ -73,8 +73,8 @@ def _clock(seconds: float | None) -> str:
 
 class PlainProgress(Progress):
     """Rich's task bookkeeping without its live display, for a log: every `interval_s` one line per started,
-    unfinished task (done/total, elapsed, eta), and one line per task when it ends (transient tasks only
-    while they run)."""
+    unfinished, visible task (done/total, elapsed, eta), and one line per task when it ends (transient tasks
+    only while they run)."""
 
     def __init__(self, *, transfer: bool, transient: bool, interval_s: float):
         super().__init__(console=console, disable=True)
@@ -100,8 +100,8 @@ class PlainProgress(Progress):
 
     def _report(self, *, final: bool) -> None:
         for task in self.tasks:
-            if task.id in self._ended or not task.started:
-                continue
+            if task.id in self._ended or not task.started or not task.visible:
+                continue  # a hidden task (e.g. the run's bar on an error) leaves no line
             ended = task.finished or final
             if ended:
                 self._ended.add(task.id)
