@@ -8,8 +8,13 @@ p-value is below the level), the change exceeds the relative threshold, and the 
 noise floor; an **improvement** likewise the other
 way; anything else is **no change**. p90/p99 ratios are reported where both runs have them.
 
-When the two environments differ (fingerprint digests), each sample is divided by its own report's
-reference workload, so the ratio is in machine-normalised units; the output says so.
+Latency is judged only between reports from the same machine (`environment.machine_differences`: CPU
+vendor, model and instruction set, torch's kernel level, GPU models). From two machines it is shown and not
+judged (neither its regressions nor its missing cells fail the gate), and quality is judged as usual: a
+reference workload cannot undo kernels, tokenisers and caches that scale differently from it. When the same
+machine's environments differ otherwise (fingerprint digests: cores, governor, library versions), each
+sample is divided by its own report's reference workload, so the ratio is in machine-normalised units; the
+output says so.
 
 A quality measure is matched by (system, measure) and tested with the paired randomisation test on the
 per-query values both runs wrote (`SystemResult.per_query`, read from beside each report): a significant drop beyond the
@@ -151,9 +156,20 @@ class Comparison:
     thresholds: Thresholds
     missing_quality: list[str] = field(default_factory=list)  # "system measure" the candidate lacks
     missing_allowed: bool = False  # --allow-partial: judge what the candidate has, list what it lacks
+    machine_differences: list[str] = field(default_factory=list)  # two machines: latency is not judged
+
+    @property
+    def latency_judged(self) -> bool:
+        """Whether latency can fail the gate: both reports come from the same machine."""
+        return not self.machine_differences
+
+    def judged(self, kinds: Sequence[str] = KINDS) -> tuple[str, ...]:
+        """The kinds of `kinds` that this comparison can judge."""
+        return tuple(k for k in kinds if k != "latency" or self.latency_judged)
 
     def regressions(self, kinds: Sequence[str] = KINDS) -> list[LatencyChange | QualityChange]:
-        """The regressions of the given kinds."""
+        """The regressions of the given kinds (latency's only where it is judged)."""
+        kinds = self.judged(kinds)
         found: list[LatencyChange | QualityChange] = []
         if "latency" in kinds:
             found += [c for c in self.latency if c.verdict == "regression"]
@@ -164,6 +180,7 @@ class Comparison:
     def missing(self, kinds: Sequence[str] = KINDS) -> list[str]:
         """What the baseline judged and the candidate lacks, of the given kinds: it fails the gate as a
         regression does (unless allowed), since an interrupted run must not pass by measuring less."""
+        kinds = self.judged(kinds)
         return (self.only_baseline if "latency" in kinds else []) + (
             self.missing_quality if "quality" in kinds else []
         )
@@ -184,6 +201,8 @@ class Comparison:
             "regressions": len(self.regressions(fail_on)),
             "missing_counted": not self.missing_allowed,
             "normalised": self.normalised,
+            "latency_judged": self.latency_judged,
+            "machine_differences": self.machine_differences,
             "environment_differences": self.environment_differences,
             "thresholds": asdict(self.thresholds),
             "latency": [asdict(c) for c in self.latency],
@@ -337,4 +356,5 @@ def compare(base: Report, cand: Report, thresholds: Thresholds, *, allow_missing
         thresholds,
         missing_quality(base, cand),
         allow_missing,
+        environment.machine_differences(base.environment, cand.environment),
     )

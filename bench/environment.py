@@ -3,7 +3,7 @@
 `fingerprint` gathers a JSON-ready description of the CPU, memory, OS, Python, the packages that do the
 work, torch's threading, CUDA, the git state of this code and the assets used. `fingerprint_digest` hashes
 the parts that decide whether two timings are comparable, `differences` says in words how two fingerprints
-differ, and `noise_warnings` lists the conditions that make timings on this machine noisy right now.
+differ (`machine_differences`: those that make them two machines), and `noise_warnings` lists the conditions that make timings on this machine noisy right now.
 
 Nothing here raises on a missing file, package or tool: what cannot be read is None, and where the cause
 is useful a sibling ``*_reason`` field says why.
@@ -32,26 +32,40 @@ from daft.tokenization import thread_settings
 
 __all__ = [
     "DIGEST_FIELDS",
+    "MACHINE_FIELDS",
     "SCHEMA_VERSION",
     "VOLATILE_FIELDS",
     "differences",
     "fingerprint",
     "fingerprint_digest",
+    "machine_differences",
     "noise_warnings",
 ]
 
 SCHEMA_VERSION = 1
 
-# Dotted paths into a fingerprint that decide whether two timings are comparable.
-DIGEST_FIELDS: tuple[str, ...] = (
+# Dotted paths that say which machine a timing comes from: the CPU (its name, and the instruction set that
+# picks torch's and onnxruntime's kernels: two "AMD EPYC" with and without AVX-512 run different code) and
+# the GPUs. Timings from two machines are not comparable: a reference workload (one GEMM) cannot undo
+# kernels, tokenisers and caches that scale differently from it.
+MACHINE_FIELDS: tuple[str, ...] = (
+    "cpu.vendor",
     "cpu.model",
+    "cpu.flags",
+    "torch.cpu_capability",
+    "cuda.devices",
+)
+
+# Dotted paths into a fingerprint that decide whether two timings are comparable as they are: the machine,
+# then its state and software (comparable in reference units when only these differ).
+DIGEST_FIELDS: tuple[str, ...] = (
+    *MACHINE_FIELDS,
     "cpu.physical_cores",
     "cpu.logical_cores",
     "cpu.usable_cores",
     "cpu.governor",
     "packages.torch",
     "packages.onnxruntime",
-    "cuda.devices",
 )
 
 # Fields that change from run to run on the same machine; `differences` skips them by default.
@@ -496,7 +510,7 @@ def differences(
         old, new = flat_a.get(key, missing), flat_b.get(key, missing)
         if old == new:
             continue
-        important = any(key == f or key.startswith((f + ".", f + "[")) for f in DIGEST_FIELDS)
+        important = _under(key, DIGEST_FIELDS)
         if old is missing:
             text = f"{key}: only in b ({new!r})"
         elif new is missing:
@@ -509,6 +523,19 @@ def differences(
             text = f"{key}: {old!r} -> {new!r}"
         lines.append((not important, key, text))
     return [text for _, _, text in sorted(lines)]
+
+
+def machine_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """The lines of `differences(a, b)` that make `a` and `b` two machines (`MACHINE_FIELDS`); empty when
+    both come from the same kind of machine."""
+    view_a, view_b = _digest_view(a), _digest_view(b)
+    changed = [name for name in MACHINE_FIELDS if view_a[name] != view_b[name]]
+    return [line for line in differences(a, b) if _under(line.partition(":")[0], changed)]
+
+
+def _under(key: str, names: Iterable[str]) -> bool:
+    """Whether flattened `key` is one of the dotted `names` or inside one."""
+    return any(key == name or key.startswith((name + ".", name + "[")) for name in names)
 
 
 def _is_str_list(value: Any) -> bool:

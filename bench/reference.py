@@ -10,8 +10,10 @@ will normalise less well.
 
 How it is used: every report records `measure_references()`. Dividing an encoder latency by the reference
 median measured *at the same thread count* in the same run gives a machine-normalised unit ("reference
-units", see `in_reference_units`); two runs on different machines, or on one machine in a different state
-(frequency, neighbours), are compared in those units. The workload must never change silently: any change
+units", see `in_reference_units`); two runs on one machine in a different state (frequency, neighbours,
+library versions) are compared in those units. Across machines (another CPU model or instruction set) the
+gate shows them but does not judge: on an AVX2 and an AVX-512 EPYC the cells' ratios in these units spread
+from 0.6 to 1.6, as tokenisers, small kernels and caches do not scale with one GEMM. The workload must never change silently: any change
 to shapes, chain length, dtype or data bumps `VERSION`, and units from different versions are not
 comparable.
 """

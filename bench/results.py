@@ -167,6 +167,7 @@ class PairInfo:
     doc_precision: str = "fp32"  # how the document vectors were computed (bench.retrieval.precision)
     # Off fp32: the dense first measure at this precision and at fp32 on the suite's split, and the delta.
     precision_check: Mapping[str, Any] | None = None
+    doc_precision_setting: str | None = None  # the suite's doc_precision ("auto" resolves per machine)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.suite import EncoderSpec, Suite
 from daft import assets
-from daft.pair import MANIFEST
+from daft.manifest import MANIFEST
 
 __all__ = ["check", "describe", "pairs_to_train"]
 

@@ -32,7 +32,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as _sps
 
 __all__ = [
     "MIN_TAIL_SAMPLES",
@@ -277,11 +276,13 @@ class Stats:
         resampling and holds for any continuous distribution; it is conservative, as the binomial is
         discrete. None when n is too small for any such r (n < 6 at 95%).
         """
+        from scipy.stats import binom  # scipy.stats takes seconds to import: only where it is used
+
         half_alpha = (1.0 - self.confidence) / 2.0
-        cdf = _sps.binom(self.n, 0.5).cdf
+        cdf = binom(self.n, 0.5).cdf
         # ppf is the smallest r with P(B <= r) >= half_alpha; the loops settle ties (P(B <= r) equal to
         # half_alpha admits x_(r+1)) and any rounding in ppf, so that P(B <= r-1) <= half_alpha < P(B <= r).
-        r = int(_sps.binom.ppf(half_alpha, self.n, 0.5))
+        r = int(binom.ppf(half_alpha, self.n, 0.5))
         while r > 0 and cdf(r - 1) > half_alpha:
             r -= 1
         while cdf(r) <= half_alpha:
@@ -478,9 +479,11 @@ def paired_ratio_ci(
 
 def mann_whitney(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """Two-sided Mann-Whitney U test p-value (scipy.stats.mannwhitneyu, method="auto")."""
+    from scipy.stats import mannwhitneyu
+
     x = _as_samples(a, "a")
     y = _as_samples(b, "b")
-    return float(_sps.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+    return float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
 
 
 _UNITS = ((1e9, "s"), (1e6, "ms"), (1e3, "\u00b5s"), (1.0, "ns"))

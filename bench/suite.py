@@ -155,6 +155,13 @@ class RetrievalSpec:
     seed: int = 0
     latency_report: Path | None = None  # latency cells for the frontier when this suite measures none
 
+    def system_ids(self) -> list[str]:
+        """The systems this spec evaluates, in report order."""
+        ids = ["bm25"] if "bm25" in self.systems else []
+        return ids + [
+            f"{name}/{system}" for name in self.encoders for system in self.systems if system != "bm25"
+        ]
+
 
 @dataclass(frozen=True)
 class GateSpec:

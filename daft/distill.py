@@ -16,32 +16,35 @@ L0 averages one static vector per token. Its starting points, chosen by `init` /
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from daft.progress import progress
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 INITS = ("embeddings", "distilled", "random")
 TOKEN_WEIGHTS = ("none", "idf")
 
 
-@torch.no_grad()  # not inference_mode: the rows become a trainable Parameter
 def distilled_table(encoder: Any, *, batch_size: int = 1024) -> Tensor:
     """One row per vocabulary id: `encoder`'s pooled output for `[CLS] id [SEP]` (its projection excluded).
 
     `encoder` is a `daft.encoders.TransformerEncoder`; special tokens get the same treatment as the rest
     (an L0 never looks them up, since it tokenises without them).
     """
+    import torch  # here, not at the top: a recipe is validated (INITS, TOKEN_WEIGHTS) without torch
+
     tokenizer = encoder.tokenizer
     vocab = len(tokenizer)
     first, last = tokenizer.cls_token_id, tokenizer.sep_token_id
     rows = torch.empty(vocab, encoder.hidden_size)
     was_training = encoder.training
     encoder.eval()
-    with progress() as bar:
+    # no_grad, not inference_mode: the rows become a trainable Parameter.
+    with torch.no_grad(), progress() as bar:
         task = bar.add_task("distil the L0 table", total=vocab)
         for start in range(0, vocab, batch_size):
             ids = torch.arange(start, min(start + batch_size, vocab)).unsqueeze(1)
@@ -63,6 +66,8 @@ def idf_weights(tokenizer: Any, texts: Iterable[str], *, batch_size: int = 4096)
 
     A token that never occurs gets the largest weight, as BM25 would give it.
     """
+    import torch
+
     df = np.zeros(len(tokenizer), dtype=np.int64)
     n = 0
     batch: list[str] = []

@@ -16,15 +16,18 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from daft import cache
 from daft.cache import weights_fingerprint
 from daft.collections.collection import Collection
-from daft.encoders import Encoder
 from daft.errors import UserError
 from daft.progress import console, progress
+
+if TYPE_CHECKING:  # the cache itself needs no torch: `bench`'s CLIs import it before any model
+    from daft.encoders import Encoder
 
 FORMAT = 2
 VECTORS, IDS = "vectors.npy", "doc_ids.json"

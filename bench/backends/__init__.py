@@ -2,8 +2,9 @@
 
 Each backend module declares its `Backend`s (names, devices and dtypes, parity tolerance, encoder kinds,
 `unavailable`, `prepare`); this registry is the one place that lists the modules. Adding a backend means
-one module and one line in `_MODULES`. Modules are imported on first use, and none imports onnxruntime
-before a session is made, so `python -m bench list` and suite validation stay light.
+one module and one line in `_MODULES`. Modules are imported on first use, and none imports torch or
+onnxruntime before an encoder is prepared, so `python -m bench list`, suite validation and `--dry-run`
+stay light (tests/bench/test_cli_imports.py).
 """
 
 from __future__ import annotations

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bench.backends.base import Backend, Closing, Target, check_target
-from daft.encoders import Encoder
 from daft.errors import UserError
 from daft.tokenization import check_texts, lean
+
+if TYPE_CHECKING:
+    from daft.encoders import Encoder
 
 
 class Model2VecPrepared(Closing):

@@ -27,15 +27,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from bench.backends.base import Backend, Closing, Target, check_target, parse_device, working_copy
-from daft import cache, onnx_export
-from daft.encoders import Encoder
+from daft import cache
 from daft.errors import UserError
 
 if TYPE_CHECKING:
     import onnxruntime as ort
+
+    from daft.encoders import Encoder
+
+# torch, onnx and onnxruntime are imported where a graph or a session is made: the registry reads this
+# module's BACKENDS for suite validation, `bench list` and --dry-run, which need none of them.
 
 # Bump when the recipe of any cached graph changes (export call, quantisation, fp16 conversion).
 FORMAT_VERSION = 1
@@ -67,6 +70,8 @@ def _architecture(encoder: Encoder) -> dict[str, Any]:
 
 def cache_key(encoder: Encoder, fingerprint: str) -> str:
     """sha256 of the weights fingerprint, the architecture, the opset and the format version."""
+    from daft import onnx_export
+
     # The weights alone are not enough: heads, pooling or layer-norm eps change the graph, not the weights.
     parts = {
         "format": FORMAT_VERSION,
@@ -92,6 +97,8 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def _cpu_fp32(encoder: Encoder) -> Encoder:
+    import torch
+
     # The exporter moves the module it is given to the CPU; never do that to the caller's encoder.
     return working_copy(encoder, torch.device("cpu"), torch.float32)
 
@@ -126,6 +133,8 @@ def _to_fp16(source: Path, target: Path) -> None:
 
 def ensure_graph(encoder: Encoder, variant: str, *, fingerprint: str | None = None) -> tuple[Path, str]:
     """Path of `encoder`'s `variant` graph (fp32, int8, fp16), built if needed, and what the cache did."""
+    from daft import onnx_export
+
     fingerprint = fingerprint or cache.weights_fingerprint(encoder)
     entry = entry_dir(encoder, fingerprint)
     name = GRAPHS[variant]
@@ -232,6 +241,8 @@ class OrtPrepared(Closing):
 
     def __init__(self, encoder: Encoder, target: Target):
         import onnxruntime as ort
+
+        from daft import onnx_export
 
         check_target(target)
         variant = _variant(target)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from bench.backends.base import Backend, Closing, Target, check_target
-from daft.encoders import Encoder
 from daft.errors import UserError
 from daft.tokenization import check_texts
+
+if TYPE_CHECKING:
+    from daft.encoders import Encoder
 
 
 class SentenceTransformerPrepared(Closing):
@@ -31,6 +32,8 @@ class SentenceTransformerPrepared(Closing):
         check_target(target)
         if target.device != "cpu" or target.dtype != "fp32":
             raise UserError(f"sentence-transformers: cpu fp32 only here, got {target.device}/{target.dtype}")
+        import torch  # here, not at the top: the registry reads BACKENDS without torch
+
         try:
             import sentence_transformers
             from sentence_transformers import SentenceTransformer
@@ -75,6 +78,8 @@ class SentenceTransformerPrepared(Closing):
     def activate(self) -> None:
         """Set torch's thread count back to this target's (another Prepared may have changed it)."""
         if self._threads:
+            import torch
+
             torch.set_num_threads(self._threads)
 
     def tokenize(self, texts: Sequence[str]) -> list[str]:
@@ -97,6 +102,8 @@ class SentenceTransformerPrepared(Closing):
 
     def close(self) -> None:
         """Restore the thread count."""
+        import torch
+
         torch.set_num_threads(self._previous_threads)
 
 

@@ -8,28 +8,35 @@ instead of silently falling back to eager, so a timing can never be an eager one
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import Tensor, nn
+from typing import TYPE_CHECKING, Any
 
 from bench.backends.base import Backend, Target
 from bench.backends.torch_eager import DEVICE_DTYPES, TorchPrepared
-from daft.encoders import Encoder
 from daft.errors import UserError
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+    from daft.encoders import Encoder
 
 _MAX_REASON = 300
 
 
-class _Embed(nn.Module):
-    """The encoder's `embed` as a module's `forward`, which is what `torch.compile` wraps best."""
+def _embed_module(encoder: Encoder) -> nn.Module:
+    """The encoder's `embed` as a module's `forward`, which is what `torch.compile` wraps best (the class is
+    made here so that the registry reads this module without importing torch; every instance's `forward`
+    is still one code object, which is what dynamo caches by)."""
+    from torch import nn
 
-    def __init__(self, encoder: Encoder):
-        super().__init__()
-        self.encoder = encoder
+    class Embed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
 
-    def forward(self, **features: Tensor) -> Tensor:
-        return self.encoder.embed(**features)
+        def forward(self, **features: Tensor) -> Tensor:
+            return self.encoder.embed(**features)
+
+    return Embed()
 
 
 def _compile_errors() -> tuple[type[BaseException], ...]:
@@ -66,13 +73,15 @@ class CompiledPrepared(TorchPrepared):
             raise UserError(
                 f"{target.backend}: torch.compile is not supported here ({_reason(err)})"
             ) from None
+        import torch
+
         super().__init__(encoder, target, backend=target.backend)
         self._errors = _compile_errors()
         config: Any = torch._dynamo.config
         self._previous_fail = getattr(config, "fail_on_recompile_limit_hit", None)
         if self._previous_fail is not None:
             config.fail_on_recompile_limit_hit = True
-        self.embed_fn = torch.compile(_Embed(self.encoder), dynamic=dynamic, mode=mode)
+        self.embed_fn = torch.compile(_embed_module(self.encoder), dynamic=dynamic, mode=mode)
         self.info |= {"compile": {"dynamic": dynamic, "mode": mode, "backend": "inductor"}}
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
@@ -86,10 +95,12 @@ class CompiledPrepared(TorchPrepared):
 
     def close(self) -> None:
         """Eager close, plus dropping dynamo's caches so that the next prepare starts from a clean limit."""
+        import torch
+
         super().close()
         if self._previous_fail is not None:
             torch._dynamo.config.fail_on_recompile_limit_hit = self._previous_fail
-        # Compiled code is cached per code object (shared by every _Embed), and each prepare's guards
+        # Compiled code is cached per code object (shared by every Embed), and each prepare's guards
         # count towards one recompile limit; resetting keeps a long sweep from running into it.
         torch._dynamo.reset()
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.backends.base import Backend, Target, parse_device
 from bench.backends.torch_compile import CompiledPrepared
-from daft.encoders import Encoder
 from daft.errors import UserError
+
+if TYPE_CHECKING:
+    from daft.encoders import Encoder
 
 ON_CUDA_ONLY = "CUDA graphs are a CUDA feature"
 

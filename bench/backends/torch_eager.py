@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from bench.backends.base import Backend, Closing, CudaTimer, Target, check_target, torch_device, working_copy
 from daft.cache import weights_fingerprint
-from daft.encoders import Encoder
 from daft.errors import UserError
 
-TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from daft.encoders import Encoder
+
+# torch is imported in the methods that run it: the registry reads BACKENDS (suite validation, `bench list`,
+# --dry-run) without paying for it. The dtypes by name, as torch spells them.
+TORCH_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 # CPU half-precision kernels are emulated or missing for most ops: cpu runs fp32 only.
 DEVICE_DTYPES = {"cpu": ("fp32",), "cuda": tuple(TORCH_DTYPES)}
 
@@ -24,6 +28,8 @@ class TorchPrepared(Closing):
     """An encoder on a torch device; `forward` calls `embed_fn` (the module's `embed`, or a compiled one)."""
 
     def __init__(self, encoder: Encoder, target: Target, *, backend: str):
+        import torch
+
         check_target(target)
         device = torch_device(target)
         if device.type == "cpu" and target.dtype != "fp32":
@@ -37,8 +43,9 @@ class TorchPrepared(Closing):
         self._previous_threads = torch.get_num_threads()
         self._was_training = encoder.training
         self._caller = encoder
+        self._inference_mode = torch.inference_mode  # bound here: the timed call does no import
         sha = weights_fingerprint(encoder)  # of the caller's fp32 weights, before any cast
-        self.encoder = working_copy(encoder, device, TORCH_DTYPES[target.dtype]).eval()
+        self.encoder = working_copy(encoder, device, getattr(torch, TORCH_DTYPES[target.dtype])).eval()
         self.embed_fn: Callable[..., Tensor] = self.encoder.embed
         self.cuda_timer: CudaTimer | None = CudaTimer(str(device)) if self._cuda else None
         model_config = getattr(getattr(self.encoder, "model", None), "config", None)
@@ -68,6 +75,8 @@ class TorchPrepared(Closing):
 
     def activate(self) -> None:
         """Set torch's thread count back to this target's (another Prepared may have changed it)."""
+        import torch
+
         if self.target.threads:
             torch.set_num_threads(self.target.threads)
 
@@ -84,7 +93,7 @@ class TorchPrepared(Closing):
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
         """Queue the model call; the returned tensor may still be being computed on CUDA."""
-        with torch.inference_mode():
+        with self._inference_mode():
             return self.embed_fn(**inputs)
 
     def fetch(self, output: Tensor) -> np.ndarray:
@@ -94,10 +103,14 @@ class TorchPrepared(Closing):
     def sync(self) -> None:
         """Wait for the device's queued work (no-op on CPU)."""
         if self._cuda:
+            import torch
+
             torch.cuda.synchronize(self.device)
 
     def close(self) -> None:
         """Restore the thread count and the caller's train/eval mode; drop the device copy."""
+        import torch
+
         torch.set_num_threads(self._previous_threads)
         self._caller.train(self._was_training)
         self.embed_fn = _closed

@@ -6,9 +6,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench.pipeline import run_suite
-from bench.report import schema
-from bench.report.render import render
 from bench.suite import load_suite
 from daft.progress import console
 
@@ -32,6 +29,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the suite into a scratch folder, then store its report (and per-query values) as the baseline."""
+    from bench.pipeline import run_suite  # torch and the runners: not for `--help` or a suite's error
+    from bench.report import schema
+    from bench.report.render import render
+
     suite = load_suite(args.suite, args.set)
     with tempfile.TemporaryDirectory(prefix="daft-baseline-") as scratch:
         # A baseline is deliberate, overrides or not: it is no quick look.

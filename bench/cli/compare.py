@@ -8,9 +8,6 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from bench.compare import KINDS, Thresholds, check_complete, compare
-from bench.report import comparison as render
-from bench.report import schema
 from bench.suite import GateSpec
 from daft.cache import atomic_write_text
 from daft.errors import UserError
@@ -78,6 +75,10 @@ def _cell_thresholds(items: list[str]) -> dict[str, float]:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Load, compare, print, write; the exit code is the verdict."""
+    from bench.compare import KINDS, Thresholds, check_complete, compare  # numpy, scipy: not for `--help`
+    from bench.report import comparison as render
+    from bench.report import schema
+
     base, cand = schema.load(args.baseline, per_query=True), schema.load(args.candidate, per_query=True)
     if not args.allow_partial:
         check_complete(base, "baseline", args.baseline)
@@ -93,6 +94,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     )
     result = compare(base, cand, thresholds, allow_missing=args.allow_partial)
     fail_on = KINDS if args.fail_on == "both" else (args.fail_on,)
+    if not result.judged(fail_on):
+        raise UserError(
+            f"{args.candidate}: --fail-on latency, but latency is not judged between two machines "
+            f"({'; '.join(result.machine_differences[:3])}); gate on quality, or against a baseline made on "
+            "this machine"
+        )
     if result.latency:
         stdout.print(render.latency_table(result, fail_on))
     if result.quality:

@@ -10,20 +10,16 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from bench.pairs import load_retrieval_pair
-from bench.retrieval import embeddings
 from bench.retrieval.precision import PRECISIONS, encode_documents
-from bench.retrieval.sharded import encode_sharded
 from bench.suite import EncoderSpec, RetrievalSpec
-from daft import collections, distributed
-from daft import embeddings as daft_embeddings
-from daft.collections.collection import Collection
-from daft.encoders import Encoder
 from daft.errors import UserError
 from daft.progress import console
+
+if TYPE_CHECKING:
+    from daft.collections.collection import Collection
+    from daft.encoders import Encoder
 
 DEFAULTS = RetrievalSpec()
 
@@ -68,6 +64,10 @@ def _speed_check(
 ) -> None:
     """Time `args.limit` documents at `args.precision` (a warm-up batch first: graph export, first-call
     overheads) and print docs/s; nothing is cached."""
+    import torch
+
+    from bench.retrieval import embeddings
+
     doc_ids = sorted(collection.corpus)[: args.limit]
     texts = [collection.corpus[d].full_text for d in doc_ids]
     run = {"precision": args.precision, "max_length": args.max_length, "batch_size": args.batch_size}
@@ -85,6 +85,14 @@ def _speed_check(
 
 def run(args: argparse.Namespace) -> int:
     """Encode (this rank's slice), merge on rank 0, print what was done."""
+    import torch  # here, and the modules that run it: `--help` needs none of them
+
+    from bench.pairs import load_retrieval_pair
+    from bench.retrieval import embeddings
+    from bench.retrieval.sharded import encode_sharded
+    from daft import collections, distributed
+    from daft import embeddings as daft_embeddings
+
     if args.max_length < 1 or args.batch_size < 1 or args.limit < 0:
         raise UserError("--max-length and --batch-size must be positive, --limit not negative")
     world = distributed.init()

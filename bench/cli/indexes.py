@@ -7,12 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from bench.pairs import load_retrieval_pair
-from bench.retrieval import embeddings
-from bench.retrieval.dense import INDEXES
-from bench.retrieval.index_choice import measure
 from bench.suite import EncoderSpec, RetrievalSpec
-from daft import collections
 from daft.progress import output_console
 
 DEFAULTS = RetrievalSpec()
@@ -36,6 +31,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Embed (cached) corpus and queries, measure every index, print the table."""
+    from bench.pairs import load_retrieval_pair  # torch and faiss: not for `--help`
+    from bench.retrieval import embeddings
+    from bench.retrieval.dense import INDEXES
+    from bench.retrieval.index_choice import measure
+    from daft import collections
+
     collection = collections.load(args.collection)
     pair = load_retrieval_pair(
         EncoderSpec(name="indexes", model=args.model, pair=args.pair, pooling=args.pooling)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.report import schema
-from bench.report.render import render
-
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register `report`."""
@@ -23,5 +20,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Load and print."""
+    from bench.report import schema  # the report's modules only when one is read: `--help` stays quick
+    from bench.report.render import render
+
     render(schema.load(args.path), phases=args.phases)
     return 0

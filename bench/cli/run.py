@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from bench import sources
-from bench.pipeline import Interrupted, run_suite
 from bench.plan import plan, plan_table
-from bench.report import schema
-from bench.report.render import render
-from bench.report.tables import overrides_line
-from bench.results import Report
-from bench.retrieval.precision import AUTO, REFERENCE, resolve_precision
+from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.retrieval.tuning import describe_request
-from bench.runners.retrieval import system_ids
 from bench.suite import Suite, load_suite
 from daft.progress import console
+
+if TYPE_CHECKING:
+    from bench.results import Report
+
+# The runners (torch and the rest) and the report writer are imported once a run starts: a suite's error and
+# --dry-run answer without them.
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -44,6 +45,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.dry_run:
         dry_run(suite)
         return 0
+    from bench.pipeline import Interrupted, run_suite
+    from bench.report.tables import overrides_line
+
     if suite.overrides:
         console.print(escape(overrides_line(suite.overrides, quick_look=not args.as_latest)), highlight=False)
     try:
@@ -74,13 +78,12 @@ def dry_run(suite: Suite) -> None:
         tuning = describe_request(spec.tune_split, spec.split, spec.cv_folds)
         tuned = f", hybrid alpha tuned on {tuning}" if "hybrid" in spec.systems else ""
         if spec.doc_precision == AUTO:
-            resolved = resolve_precision(AUTO)
-            tuned += f", documents encoded in {resolved} on cpu (auto: bf16 where the CPU has it natively)"
+            tuned += f", documents encoded in {describe(resolve_precision(AUTO), AUTO)} on cpu"
         elif spec.doc_precision != REFERENCE:
             tuned += f", documents encoded in {spec.doc_precision} (checked against fp32)"
         console.print(
             f"retrieval on {spec.collection}:{spec.split}{tuned}; measures {' '.join(spec.measures)}; "
-            f"systems: {', '.join(system_ids(spec))}",
+            f"systems: {', '.join(spec.system_ids())}",
             highlight=False,
             soft_wrap=True,
         )
@@ -88,6 +91,9 @@ def dry_run(suite: Suite) -> None:
 
 def show(report: Report, results: Path) -> None:
     """The report's tables, then where it was written."""
+    from bench.report import schema
+    from bench.report.render import render
+
     render(report)
     stamped, latest = schema.paths(report, results)
     also = (

@@ -35,8 +35,11 @@ def _verdict(verdict: str, gated: bool) -> str:
 
 def latency_table(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> Table:
     """One row per matched cell: p50 before/after, ratio with its 95% CI, Mann-Whitney p, verdict."""
-    unit = " (normalised by the reference workload)" if comparison.normalised else ""
+    notes = ["normalised by the reference workload"] if comparison.normalised else []
+    notes += [] if comparison.latency_judged else ["not judged: two machines"]
+    unit = f" ({'; '.join(notes)})" if notes else ""
     table = Table(title=f"latency, end-to-end p50{unit}", title_justify="left")
+    gated = "latency" in comparison.judged(fail_on)
     for column in ("cell", "baseline", "candidate", "change", "95% CI", "MWU p", "p99", "verdict"):
         table.add_column(column, justify="left" if column in ("cell", "verdict") else "right")
     for c in comparison.latency:
@@ -49,7 +52,7 @@ def latency_table(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> Tab
             f"[{c.low - 1:+.1%}, {c.high - 1:+.1%}]",
             f"{c.p_value:.2g}",
             p99,
-            _verdict(c.verdict, "latency" in fail_on),
+            _verdict(c.verdict, gated),
         )
     return table
 
@@ -75,12 +78,15 @@ def quality_table(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> Tab
 def verdict_line(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> str:
     """ "verdict: pass (...)" or "verdict: FAIL: 1 latency regression, 15 latency cells missing (...)"."""
     gated = f"failing on {', '.join(fail_on)}"
+    if "latency" in fail_on and not comparison.latency_judged:
+        gated += "; latency not judged: two machines"
+    judged = comparison.judged(fail_on)
     reasons = []
     for kind, changes in (("latency", comparison.latency), ("quality", comparison.quality)):
-        if kind in fail_on and (n := sum(c.verdict == "regression" for c in changes)):
+        if kind in judged and (n := sum(c.verdict == "regression" for c in changes)):
             reasons.append(f"{count(n, f'{kind} regression')}")
     if not comparison.missing_allowed:
-        if "latency" in fail_on and comparison.only_baseline:
+        if "latency" in judged and comparison.only_baseline:
             reasons.append(
                 f"{count(len(comparison.only_baseline), 'latency cell')} missing from the candidate"
             )
@@ -96,11 +102,19 @@ def verdict_line(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> str:
 def summary_lines(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> list[str]:
     """The thresholds, counts, environment differences, unmatched cells, then the verdict, as short lines."""
     lines = [comparison.thresholds.describe()]
+    judged = comparison.judged(fail_on)
     for kind, changes in (("latency", comparison.latency), ("quality", comparison.quality)):
         if changes:
             counts = [count(sum(c.verdict == v for c in changes), *_NOUNS[v]) for v in VERDICTS]
-            gate = "" if kind in fail_on else " (reported only: not failing the gate)"
+            gate = "" if kind in judged else " (reported only: not failing the gate)"
             lines.append(f"{kind}: " + ", ".join(counts) + gate)
+    if not comparison.latency_judged:
+        lines.append(
+            "latency not judged: the reports come from two machines ("
+            + "; ".join(comparison.machine_differences[:3])
+            + "); a latency baseline holds on the machine that made it (refresh it there with "
+            "`bench baseline update`); quality is judged as usual"
+        )
     if comparison.environment_differences:
         lines.append("environments differ: " + "; ".join(comparison.environment_differences[:6]))
     counted = "listed only (--allow-partial)" if comparison.missing_allowed else "fails the gate"
@@ -109,7 +123,7 @@ def summary_lines(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> lis
         ("quality", comparison.missing_quality, "quality measure"),
     ):
         if missing:
-            effect = counted if kind in fail_on else "reported only"
+            effect = counted if kind in judged else "reported only"
             lines.append(
                 f"missing from the candidate: {count(len(missing), noun)}, e.g. {missing[0]} ({effect})"
             )

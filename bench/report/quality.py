@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.table import Table
 
 from bench.results import FrontierEntry, RetrievalResult
+from bench.retrieval.precision import describe
 from bench.retrieval.significance import SystemComparison
 from bench.stats import format_ns
 
@@ -117,19 +118,24 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
 
 
 def precision_lines(r: RetrievalResult) -> list[str]:
-    """Per encoder whose index was built off fp32: its dense quality against fp32 on the same split."""
+    """Per encoder: the precision its documents were encoded in (and why, where `auto` chose it); off fp32
+    when asked for, its dense quality against fp32 on the same split."""
     lines = []
     seen = set()
     for entry in r.systems:
-        check = entry.pair.precision_check if entry.pair else None
-        if entry.encoder in seen or not check:
+        if entry.encoder in seen or entry.pair is None:
             continue
         seen.add(entry.encoder)
-        precision, measure = entry.pair.doc_precision, check["measure"]
-        lines.append(
-            f"precision: {entry.encoder} documents in {precision}: dense {measure} {check[precision]:.4f} "
-            f"vs fp32 {check['fp32']:.4f} ({check['delta']:+.4f}) on {r.collection}:{r.split}"
+        precision, check = entry.pair.doc_precision, entry.pair.precision_check
+        line = (
+            f"precision: {entry.encoder} documents in {describe(precision, entry.pair.doc_precision_setting)}"
         )
+        if check:
+            line += (
+                f": dense {check['measure']} {check[precision]:.4f} vs fp32 {check['fp32']:.4f} "
+                f"({check['delta']:+.4f}) on {r.collection}:{r.split}"
+            )
+        lines.append(line)
     return lines
 
 

@@ -122,8 +122,12 @@ def _encoder_json(info: EncoderInfo) -> dict[str, Any]:
 
 def _system_json(system: SystemResult) -> dict[str, Any]:
     pair = asdict(system.pair) if system.pair else {}
-    if pair.get("doc_precision") == "fp32":  # an fp32 index reads as before precisions existed
-        del pair["doc_precision"], pair["precision_check"]
+    if pair and pair["doc_precision_setting"] is None:
+        # Read from a report written before every run recorded its precision: written back as it was (an
+        # fp32 index then had no precision keys). A run now writes all three, fp32 included.
+        del pair["doc_precision_setting"]
+        if pair["doc_precision"] == "fp32":
+            del pair["doc_precision"], pair["precision_check"]
     return {
         "id": system.id,
         "system": system.system,
@@ -248,8 +252,9 @@ def _cell_result(data: Mapping[str, Any]) -> CellResult:
 
 def _system(data: Mapping[str, Any]) -> SystemResult:
     pair_keys = [f.name for f in fields(PairInfo)]
-    # An fp32 index (and every report from before precisions) has no precision keys: their defaults.
-    pair_keys = [k for k in pair_keys if k in data or k not in ("doc_precision", "precision_check")]
+    # Reports from before precisions (and fp32 indexes before they were recorded) lack these: their defaults.
+    optional = ("doc_precision", "precision_check", "doc_precision_setting")
+    pair_keys = [k for k in pair_keys if k in data or k not in optional]
     pair = PairInfo(**{k: data[k] for k in pair_keys}) if "query_parameters" in data else None
     return SystemResult(
         id=data["id"],

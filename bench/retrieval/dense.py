@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
 
 from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from daft.errors import UserError
+
+if TYPE_CHECKING:
+    import faiss
 
 INDEXES = ("flat", "hnsw", "ivfpq")
 HNSW_M = 32  # neighbours per node: FAISS's usual choice for a few hundred dimensions
@@ -45,6 +48,8 @@ def ivfpq_index(vectors: np.ndarray, *, nprobe: int = IVF_NPROBE) -> faiss.Index
     n, dim = vectors.shape
     if n < 2**PQ_BITS:
         raise UserError(f"index ivfpq needs at least {2**PQ_BITS} documents to train on, got {n}; use flat")
+    import faiss  # imported where an index is built: suite validation reads INDEXES without it
+
     nlist = max(1, min(int(IVF_CELLS_PER_SQRT_N * math.sqrt(n)), n // TRAIN_POINTS_PER_CELL))
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFPQ(quantizer, dim, nlist, _sub_quantizers(dim), PQ_BITS, faiss.METRIC_INNER_PRODUCT)
@@ -59,6 +64,8 @@ def build_index(vectors: np.ndarray, kind: str = "flat") -> faiss.Index:
     """A FAISS inner-product index over `vectors` (n x d, float32, L2-normalised)."""
     if kind not in INDEXES:
         raise UserError(f"unknown index {kind!r}; known: {', '.join(INDEXES)}")
+    import faiss
+
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     dim = vectors.shape[1]
     if kind == "flat":

@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from bench.backends import onnxruntime as ort_backend
 from bench.backends.base import Target
 from daft.embeddings import REFERENCE
-from daft.encoders import Encoder, encode_by_length
 from daft.errors import UserError
 from daft.finite import require_finite
+
+if TYPE_CHECKING:
+    from daft.encoders import Encoder
+
+# torch is imported where it is used: suite validation and --dry-run read these names without it.
 
 PRECISIONS = ("fp32", "bf16", "onnx-fp32", "onnx-int8")
 # A suite setting, resolved per machine (`resolve_precision`): never a cache key or a report value.
@@ -36,6 +40,8 @@ _ONNX = {"onnx-fp32": "onnxruntime", "onnx-int8": "onnxruntime-int8"}  # precisi
 
 def native_bf16(device_type: str = "cpu") -> bool:
     """Whether this machine runs bf16 matmuls natively (AVX-512 BF16 or AMX; a bf16-capable GPU)."""
+    import torch
+
     if device_type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
@@ -49,7 +55,19 @@ def resolve_precision(setting: str, device_type: str = "cpu") -> str:
     return "bf16" if native_bf16(device_type) else REFERENCE
 
 
+def describe(precision: str, setting: str | None) -> str:
+    """The precision documents are encoded in, with why where `auto` chose it: said alike live, by --dry-run
+    and in the report (a 17-minute fp32 encode must not look like the 3-minute bf16 one)."""
+    if setting != AUTO:
+        return precision
+    if precision == REFERENCE:
+        return f"{precision} (doc_precision auto: no native bf16 on the encoding machine)"
+    return f"{precision} (doc_precision auto: native {precision} on the encoding machine; not checked against fp32)"
+
+
 def _device_type(encoder: Encoder, device: str | None) -> str:
+    import torch
+
     return torch.device(device).type if device else next(encoder.parameters()).device.type
 
 
@@ -62,6 +80,8 @@ def _onnx(
     batch_size: int,
     on_batch: Callable[[int], None] | None,
 ) -> np.ndarray:
+    from daft.encoders import encode_by_length
+
     prepared = ort_backend.OrtPrepared(encoder, Target(backend, max_length=max_length))
     try:
         out = encode_by_length(
@@ -98,6 +118,8 @@ def encode_documents(
         return _onnx(
             encoder, texts, _ONNX[precision], max_length=max_length, batch_size=batch_size, on_batch=on_batch
         )
+    import torch
+
     if precision == "bf16" and kind == "cpu":
         half = copy.deepcopy(encoder).to(torch.bfloat16)
         rows = half.encode(

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from bench.retrieval.fusion import interpolate, normalize
 from bench.retrieval.runs import AnyRun, RankedRun, concat
 from daft.errors import UserError
-from daft.evaluation import evaluate_run
 
 if TYPE_CHECKING:  # bench.suite reads KEYWORDS from here
     from bench.suite import RetrievalSpec
@@ -81,6 +80,8 @@ def _values_by_alpha(
     lexical: RankedRun, dense_run: RankedRun, qrels: Mapping, spec: RetrievalSpec
 ) -> dict[float, dict[str, float]]:
     """alpha -> query id -> the first measure of the fused run, for every alpha of the grid."""
+    from daft.evaluation import evaluate_run  # imports torch: --dry-run describes tuning without it
+
     target = spec.measures[0]
     return {
         alpha: evaluate_run(_fuse(lexical, dense_run, alpha, spec), qrels, [target])[1][target]

@@ -24,7 +24,7 @@ from bench.results import PairInfo, RetrievalResult, SystemResult
 from bench.retrieval import dense, embeddings
 from bench.retrieval.evaluation import check_run
 from bench.retrieval.fusion import interpolate, rrf
-from bench.retrieval.precision import AUTO, REFERENCE, resolve_precision
+from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from bench.retrieval.significance import compare_systems
 from bench.retrieval.tuning import Tuning, cross_validate, resolve, tune_alpha
@@ -34,6 +34,7 @@ from daft.collections.collection import Collection
 from daft.errors import UserError
 from daft.evaluation import evaluate_run
 from daft.pair import EncoderPair
+from daft.progress import console
 
 RUN_TAG = "daft-bench"
 
@@ -67,12 +68,6 @@ def _trec_lines(run: RankedRun, tag: str, depth: int) -> Iterator[str]:
     """The top `depth` of each query as a TREC run file's lines (daft.bm25's format and id checks), made
     only as the file is written."""
     yield from bm25.trec_lines(run.take(run.qids, depth), tag)
-
-
-def system_ids(spec: RetrievalSpec) -> list[str]:
-    """The systems a retrieval spec evaluates, in report order."""
-    ids = ["bm25"] if "bm25" in spec.systems else []
-    return ids + [f"{name}/{system}" for name in spec.encoders for system in spec.systems if system != "bm25"]
 
 
 def run_retrieval(
@@ -212,6 +207,7 @@ def _pair_systems(
     with _timed(timings, "load_s"):
         pair = load_retrieval_pair(suite.encoder(name))
     precision = resolve_precision(spec.doc_precision, next(pair.doc.parameters()).device.type)
+    console.print(f"{name}: documents in {describe(precision, spec.doc_precision)}", highlight=False)
     with _timed(timings, "encode_corpus_s"):
         doc_ids, vectors, cache_status = _doc_vectors(pair, collection, spec, name, precision)
     with _timed(timings, "index_s"):
@@ -252,7 +248,9 @@ def _pair_systems(
             runs[f"{name}/rrf"] = rrf([lexical, test_dense], k=spec.rrf_k, depth=spec.depth)
         params["rrf"] = {"k": spec.rrf_k}
     # Built last: the pair's systems share its timings, complete only once every stage has run.
-    info = PairInfo(pair.query.parameter_count(), cache_status, spec.index, timings, precision, check)
+    info = PairInfo(
+        pair.query.parameter_count(), cache_status, spec.index, timings, precision, check, spec.doc_precision
+    )
     systems = [SystemResult(f"{name}/{system}", system, name, p, {}, info) for system, p in params.items()]
     return systems, runs
 

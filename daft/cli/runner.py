@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from rich.markup import escape
 
 from daft.errors import UserError
-from daft.progress import console
+from daft.progress import console, quiet_third_party
 
 # Exit codes: 0 done (pass), 1 a regression (`bench compare`), 2 unusable input, 3 a bug. Python's own code for
 # an uncaught exception is 1, which CI would read as a regression: a crash must never look like a verdict.
@@ -20,6 +20,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     """Parse `argv`, call the chosen subcommand's `func(args)`, and map the outcome to an exit code
     (CRASH, with the traceback, for an exception that no UserError explained)."""
     args = parser.parse_args(argv)
+    quiet_third_party()  # before a subcommand imports transformers, which reads it at import
     try:
         return int(args.func(args) or 0)
     except UserError as err:

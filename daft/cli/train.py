@@ -27,9 +27,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate the recipe, train, and say where the pair is."""
     from daft.recipe import load_recipe
-    from daft.train import train
 
     recipe = load_recipe(args.recipe, args.set)
+    from daft.train import train  # torch, faiss, transformers: after the recipe is known to be good
+
     output = train(recipe, resume=args.resume, overwrite=args.overwrite)
     console.print(f"pair written to {output} (inspect: python -m daft info {output})", highlight=False)
     return 0

@@ -98,7 +98,7 @@ def test_an_unexpected_exception_is_exit_3_with_its_traceback(base, capsys, monk
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("bench.cli.compare.compare", broken)
+    monkeypatch.setattr("bench.compare.compare", broken)  # imported by the command when it runs
     assert main(["compare", str(base), str(base)]) == CRASH == 3
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: a bug" in err and "exit code 3" in err

@@ -22,7 +22,8 @@ def _cell(encoder: str, samples: np.ndarray, batch: int = 1) -> CellResult:
 
 def _report(cells: list[CellResult], reference_ns: float = 1e6, cpu: str = "cpu-a", **fields) -> Report:
     fields.setdefault("status", "complete")
-    return report(cells, reference={"median_ns": reference_ns}, environment={"cpu": {"model": cpu}}, **fields)
+    fields.setdefault("environment", {"cpu": {"model": cpu}})
+    return report(cells, reference={"median_ns": reference_ns}, **fields)
 
 
 RNG = np.random.default_rng(0)
@@ -67,11 +68,55 @@ def test_cells_are_matched_by_identity_and_the_rest_listed():
     ]
 
 
-def test_different_machines_compare_in_reference_units():
-    # The candidate machine is twice as slow at everything, the reference workload included: no change.
-    result = compare(_report([_cell("m", TIGHT)]), _report([_cell("m", TIGHT * 2)], reference_ns=2e6, cpu="cpu-b"), Thresholds())  # fmt: skip
-    assert result.normalised and result.latency[0].verdict == "no change"
-    assert any("cpu.model" in line for line in result.environment_differences)
+def test_one_machine_with_other_libraries_compares_in_reference_units():
+    # Twice as slow at everything, the reference workload included (another torch, a slower state): no change.
+    old, new = ({"cpu": {"model": "cpu-a"}, "packages": {"torch": v}} for v in ("2.12.0", "2.13.0"))
+    result = compare(_report([_cell("m", TIGHT)], environment=old), _report([_cell("m", TIGHT * 2)], reference_ns=2e6, environment=new), Thresholds())  # fmt: skip
+    assert result.normalised and result.latency_judged and result.latency[0].verdict == "no change"
+    assert result.environment_differences == ["packages.torch: '2.12.0' -> '2.13.0'"]
+
+
+# Two reports that differ only in the CPU's flags: the committed baseline's AVX-512 EPYC and an AVX2 one.
+AVX512 = {"cpu": {"model": "AMD EPYC", "flags": ["avx2", "avx512_bf16", "avx512f", "fma"]}}
+AVX2 = {"cpu": {"model": "AMD EPYC", "flags": ["avx2", "fma"]}}
+
+
+def _machine_reports(tmp_path: Path) -> tuple[Path, Path]:
+    queries = {f"q{i}": 0.5 + 0.4 * (i % 2) for i in range(60)}
+    bm25 = system("bm25", {"nDCG@10": 0.7}, per_query={"nDCG@10": queries})
+    base = _report([_cell("m", TIGHT), _cell("gone", TIGHT)], environment=AVX512, retrieval=retrieval([bm25]))
+    # The AVX2 machine is 2.6x slower on the encoder but only 1.5x on the reference: a "regression".
+    cand = _report(
+        [_cell("m", TIGHT * 2.6)], reference_ns=1.5e6, environment=AVX2, retrieval=retrieval([bm25])
+    )
+    paths = []
+    for name, written in (("base", base), ("cand", replace(cand, started_at="2026-11-29T00:00:00+00:00"))):
+        schema.write(written, tmp_path / name)
+        paths.append(schema.paths(written, tmp_path / name)[0])
+    return paths[0], paths[1]
+
+
+def test_two_machines_differing_only_in_cpu_flags_judge_quality_not_latency(tmp_path: Path, capsys):
+    base, cand = _machine_reports(tmp_path)
+    result = compare(_load(base), _load(cand), Thresholds())
+    assert not result.latency_judged and result.machine_differences == ["cpu.flags: -avx512_bf16 -avx512f"]
+    assert result.latency[0].verdict == "regression" and result.only_baseline  # shown, not counted
+    assert result.quality[0].verdict == "no change" and result.exit_code() == 0
+    assert main(["compare", str(base), str(cand)]) == 0
+    out = capsys.readouterr().out
+    assert "not judged: two machines" in out and "regression (reported only)" in out
+    assert "latency not judged: the reports come from two machines (cpu.flags: -avx512_bf16 -avx512f)" in out
+    assert "verdict: pass (failing on latency, quality; latency not judged: two machines)" in out
+    # A gate asked to judge latency alone has nothing it can judge.
+    assert main(["compare", str(base), str(cand), "--fail-on", "latency"]) == 2
+    assert "latency is not judged between two machines" in capsys.readouterr().err
+
+
+def test_two_machines_still_fail_on_quality(tmp_path: Path):
+    base, cand = _machine_reports(tmp_path)
+    worse = replace(_load(cand), retrieval=retrieval([system("bm25", {"nDCG@10": 0.6}, per_query={"nDCG@10": {f"q{i}": 0.4 + 0.4 * (i % 2) for i in range(60)}})]))  # fmt: skip
+    result = compare(_load(base), worse, Thresholds())
+    assert result.quality[0].verdict == "regression" and result.exit_code() == 1
 
 
 def _quality_report(tmp_path: Path, name: str, values: dict[str, float], with_per_query: bool = True) -> Path:

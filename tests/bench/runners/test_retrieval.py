@@ -186,8 +186,8 @@ def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, 
 
 
 @pytest.mark.parametrize("native", [True, False])
-def test_auto_precision_reports_what_it_resolved_to_and_is_not_checked(
-    write_suite, tmp_path, monkeypatch, native
+def test_auto_precision_prints_and_records_what_it_resolved_to_and_is_not_checked(
+    write_suite, tmp_path, monkeypatch, capsys, native
 ):
     from bench.retrieval import precision
 
@@ -198,8 +198,16 @@ def test_auto_precision_reports_what_it_resolved_to_and_is_not_checked(
     mean = next(
         s for s in _json(results / "tinyq-latest.json")["retrieval"]["systems"] if s["id"] == "mean/dense"
     )
-    assert mean.get("doc_precision", "fp32") == ("bf16" if native else "fp32")
-    assert mean.get("precision_check") is None
+    resolved = "bf16" if native else "fp32"  # fp32 too is written: it was once left out as the default
+    assert mean["doc_precision"] == resolved and mean["doc_precision_setting"] == "auto"
+    assert mean["precision_check"] is None
+    why = "native bf16 on the encoding machine" if native else "no native bf16 on the encoding machine"
+    said = f"documents in {resolved} (doc_precision auto: {why}"
+    out, err = capsys.readouterr()
+    assert f"mean: {said}" in err  # live, before the corpus is encoded
+    assert f"precision: mean {said}" in out.replace("\n", " ")  # in the report's lines
+    assert main(["report", str(results / "tinyq-latest.json")]) == 0
+    assert f"precision: mean {said}" in capsys.readouterr().out.replace("\n", " ")
 
 
 def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):
