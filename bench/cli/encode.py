@@ -88,7 +88,6 @@ def run(args: argparse.Namespace) -> int:
     import torch  # here, and the modules that run it: `--help` needs none of them
 
     from bench.pairs import load_retrieval_pair
-    from bench.retrieval import embeddings
     from bench.retrieval.sharded import encode_sharded
     from daft import collections, distributed
     from daft import embeddings as daft_embeddings
