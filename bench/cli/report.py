@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bench.report import schema
-from bench.report.render import render
+from bench.report.render import WIDE_HELP, render
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -18,10 +18,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also show tokenise / forward / fetch per cell, with shares and word-cache hit rates",
     )
+    parser.add_argument("--wide", action="store_true", help=WIDE_HELP)
     parser.set_defaults(func=run_from_args)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Load and print."""
-    render(schema.load(args.path), phases=args.phases)
+    render(schema.load(args.path), phases=args.phases, wide=args.wide)
     return 0

@@ -11,7 +11,7 @@ from bench import sources
 from bench.pipeline import Interrupted, run_suite
 from bench.plan import plan, plan_table
 from bench.report import schema
-from bench.report.render import render
+from bench.report.render import WIDE_HELP, render
 from bench.report.tables import overrides_line
 from bench.results import Report
 from bench.retrieval.precision import AUTO, REFERENCE, resolve_precision
@@ -35,6 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan (every cell) and exit")
     parser.add_argument("--results", type=Path, default=Path("results"), help="report directory (results/)")
+    parser.add_argument("--wide", action="store_true", help=WIDE_HELP)
     parser.set_defaults(func=run_from_args)
 
 
@@ -49,9 +50,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     try:
         report = run_suite(suite, args.results, suite_file=str(args.suite), as_latest=args.as_latest)
     except Interrupted as stop:
-        show(stop.report, args.results)
+        show(stop.report, args.results, wide=args.wide)
         raise
-    show(report, args.results)
+    show(report, args.results, wide=args.wide)
     return 0
 
 
@@ -86,9 +87,9 @@ def dry_run(suite: Suite) -> None:
         )
 
 
-def show(report: Report, results: Path) -> None:
+def show(report: Report, results: Path, *, wide: bool = False) -> None:
     """The report's tables, then where it was written."""
-    render(report)
+    render(report, wide=wide)
     stamped, latest = schema.paths(report, results)
     also = (
         f"also {latest.name}" if latest else f"a quick look: {report.suite_name}-latest.json left as it was"
