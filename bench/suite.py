@@ -1,4 +1,7 @@
-"""The benchmark suite file: its TOML schema, defaults, validation and `--set` overrides.
+"""The benchmark suite file: its TOML schema, defaults, validation, `include` and `--set` overrides.
+
+A suite may start with `include = "other.toml"` (relative to it; one level): the other suite's tables,
+merged key by key, with this file's values winning (`daft.config.read_including`), as recipes do.
 
 `load_suite` turns a suite file into a frozen, fully defaulted `Suite` or raises one `UserError` whose
 message names the file, the table and the key (or the `--set` override that caused the problem). All of
@@ -27,7 +30,7 @@ from daft.config import (
     apply_override,
     check_top_level,
     jsonable,
-    read_toml,
+    read_including,
     show,
     suggest,
 )
@@ -259,11 +262,11 @@ def load_suite(path: Path, overrides: Sequence[str] = ()) -> Suite:
     path = Path(path)
     if isinstance(overrides, str):  # one override passed bare would otherwise be read character by character
         overrides = (overrides,)
-    raw = read_toml(path, _SCHEMA.kind)
+    raw, origins, _ = read_including(path, _SCHEMA)
     provenance: dict[tuple[Any, ...], str] = {}
     for text in overrides:
         apply_override(path, raw, text, provenance, _SCHEMA)
-    return _build(Loader(path, provenance), raw, tuple(overrides))
+    return _build(Loader(path, provenance, origins), raw, tuple(overrides))
 
 
 # --- the tables --------------------------------------------------------------------------------------------

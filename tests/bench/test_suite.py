@@ -559,3 +559,15 @@ def test_gate_defaults_and_values(tmp_path: Path) -> None:
     )
     bad = _write(tmp_path, MINIMAL + '[gate]\ncell_thresholds = { "L0/*" = -1 }\n')
     assert "[gate] cell_thresholds: expected a table of cell-id globs" in _error(bad)
+
+
+def test_a_suite_includes_another_and_overrides_its_values(tmp_path: Path) -> None:
+    base = _write(tmp_path, MINIMAL + "\n[latency]\nthreads = [1]\nbatch_sizes = [1, 8]\n", "base.toml")
+    grid = _write(tmp_path, f'include = "{base.name}"\n[suite]\nname = "grid"\n[latency]\nthreads = [1, 2]\n')
+    suite = load_suite(grid)
+    assert (suite.name, suite.latency.threads, suite.latency.batch_sizes) == ("grid", (1, 2), (1, 8))
+    assert suite.encoders == load_suite(base).encoders
+    shipped = load_suite(SUITES / "cpu_latency_threads.toml")
+    main = load_suite(SUITES / "cpu_latency.toml")
+    assert shipped.latency.threads == (1, 2) and main.latency.threads == (1,)
+    assert shipped.measure == main.measure and shipped.latency.baseline_backend == "torch"
