@@ -243,7 +243,11 @@ def test_describe_and_table() -> None:
 # cpu_latency_threads is the same on two thread counts.
 @pytest.mark.parametrize(
     ("name", "count", "excluded", "device"),
-    [("cpu_latency", 56, 40, "cpu"), ("cpu_latency_threads", 112, 80, "cpu"), ("gpu_latency", 128, 16, "cuda")],
+    [
+        ("cpu_latency", 56, 40, "cpu"),
+        ("cpu_latency_threads", 112, 80, "cpu"),
+        ("gpu_latency", 128, 16, "cuda"),
+    ],
 )
 def test_shipped_suites_plan(name: str, count: int, excluded: int, device: str) -> None:
     result = plan(load_suite(SUITES / f"{name}.toml"))
