@@ -54,14 +54,10 @@ _KINDS = (
         lambda m: float(m[1]),
     ),
     _Kind(
-        re.compile(
-            r"scheduler time slices: (\d+)% of samples at multiples of ([\d.]+) ms, (\d+)x the 1-thread .*"
-        ),
-        lambda m: (
-            "measured the scheduler's time slices, not the encoder (calls of whole ticks: a busy machine)"
-        ),
-        lambda m: f"{m[3]}x one thread",
-        lambda m: float(m[3]),
+        re.compile(r"scheduler time slices: (\d+)x the 1-thread cell.*"),
+        lambda m: "measured the scheduler's time slices, not the encoder (threads waiting for a busy core)",
+        lambda m: f"{m[1]}x one thread",
+        lambda m: float(m[1]),
     ),
     _Kind(
         re.compile(r"interrupted after (\d+) of (\d+) rounds"),

@@ -94,7 +94,7 @@ def test_the_wide_layout_has_a_column_per_batch_size_and_each_cells_rounds() -> 
 
 def test_a_cell_of_scheduler_time_slices_is_shown_as_such_and_summarised() -> None:
     cells = _grid()
-    sliced = "scheduler time slices: 100% of samples at multiples of 4 ms, 52x the 1-thread cell (the threads waited for a busy core)"
+    sliced = "scheduler time slices: 52x the 1-thread cell, 100% of samples at multiples of 4 ms (the threads waited for a busy core)"
     cells[-1] = replace(cells[-1], warnings=(sliced,))
     run = _run(cells)
     row = [line for line in _text(run, 100).splitlines() if "slices" in line and "model2vec" in line]

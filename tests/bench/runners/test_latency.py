@@ -55,6 +55,7 @@ def test_why_the_rounds_ended_is_kept_and_a_time_sliced_two_thread_cell_is_marke
     two = Cell("m", "static", "cpu", "fp32", 8, 2)
     marked = _cell_result(two, sliced, measure, one_thread=150_000)
     assert any(
-        w.startswith("scheduler time slices: 100% of samples at multiples of 4 ms") for w in marked.warnings
+        w.startswith("scheduler time slices: 53x the 1-thread cell, 100% of samples at multiples of 4 ms")
+        for w in marked.warnings
     )
     assert not any("time slices" in w for w in _cell_result(two, sliced, measure).warnings)
