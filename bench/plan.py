@@ -41,10 +41,10 @@ class Cell:
         return (self.encoder, self.backend, self.device, self.dtype, self.batch_size, self.threads)
 
     @property
-    def peers(self) -> tuple:
-        """What this cell shares with the cells of other encoders it is compared with (a speed-up's pair):
-        every field but the encoder."""
-        return (self.backend, self.device, self.dtype, self.batch_size, self.threads)
+    def pairing(self) -> tuple:
+        """What this cell shares with every cell a speed-up may compare it with, across encoders and
+        backends (`bench.speedup`): device, dtype, batch size and threads."""
+        return (self.device, self.dtype, self.batch_size, self.threads)
 
     @property
     def id(self) -> str:

@@ -106,6 +106,9 @@ class CellResult:
     # The interleaved rounds in order (empty in reports written before rounds existed); the phase
     # statistics pool every round's samples, a speed-up pairs the rounds of two cells.
     rounds: tuple[CellRound, ...] = ()
+    # Why its rounds ended (`bench.rounds`: interval, ceiling, sample cap, baseline, interrupted); None in
+    # reports written before rounds adapted.
+    stopped: str | None = None
 
     @property
     def id(self) -> str:
@@ -328,3 +331,8 @@ class Report:
     def latency_baseline(self) -> str | None:
         """The encoder the latency tables compare the others with ([latency] baseline)."""
         return (self.suite.get("latency") or {}).get("baseline") or None
+
+    @property
+    def latency_baseline_backend(self) -> str | None:
+        """The backend of every baseline cell ([latency] baseline_backend), or None: each cell's own."""
+        return (self.suite.get("latency") or {}).get("baseline_backend") or None

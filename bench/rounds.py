@@ -14,6 +14,17 @@ group: `Cell.peers`) are visited back to back within a round, so each pair share
 of the same moment. A cell warms up once, before its
 first round (each input shape once, then to steady state); later visits begin with one untimed call when
 calls are short, because the cells visited in between evicted its weights from the caches.
+
+How many rounds (`Stopping`): a cell is measured until the quantity its table shows is known well enough,
+not for a fixed time. From a floor of rounds on, it stops once the 95% interval of its speed-up over its
+baseline cell (paired by round; for a cell without one, of its median over the rounds) is narrower than a
+target share of the value; `rounds` is the ceiling, and the sample cap stops it too. This is asv's
+`repeat = (min_repeat, max_repeat, max_time)` (a floor, a ceiling and a time cap per benchmark), with the
+stop decided by the interval a reader sees, as Kalibera and Jones's rigorous benchmarking sizes repetitions
+by the precision of the ratio. The time per visit is what pyperf calibrates (its loops, sized so that one
+value takes at least 100 ms): `Budget.share` gives each visit a slice of the budget, and a call slower than
+the slice is made once (a batch of 256 through MiniLM-L6: one call a round). A baseline cell stays while any
+cell compared with it runs, so every pair keeps its rounds. Each cell records why it stopped.
 """
 
 from __future__ import annotations
@@ -27,14 +38,43 @@ from typing import Any
 import numpy as np
 
 from bench.results import CellRound
+from bench.speedup import paired_speedup
+from bench.stats import Stats
 from bench.timing import Budget, Clock, Samples, collect, collector_paused, timed_call, warm_up
 from daft.tokenization import follow_threads
 
-__all__ = ["TimedCell", "interleave", "schedule"]
+__all__ = [
+    "BASELINE",
+    "CEILING",
+    "INTERRUPTED",
+    "INTERVAL",
+    "SAMPLE_CAP",
+    "Stopping",
+    "TimedCell",
+    "interleave",
+    "schedule",
+]
 
 # A visit starts with an untimed call only when a call is shorter than this share of the round's minimum
 # time: for a call of a second, the cold start is a rounding error and a call more would double the cost.
 REWARM_SHARE = 0.5
+
+# Why a cell stopped (`CellResult.stopped`).
+INTERVAL = "interval"  # its interval reached the target width
+CEILING = "ceiling"  # the most rounds
+SAMPLE_CAP = "sample cap"  # the most samples
+BASELINE = "baseline"  # others' speed-ups divide it: measured until the last of them stopped
+INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """When a cell has had rounds enough: from `min_rounds` on (0: never before the ceiling), once its
+    interval is at most `target_width` of its value."""
+
+    min_rounds: int = 0
+    target_width: float = 0.1
+    seed: int = 0  # the bootstrap's
 
 
 def schedule(groups: Sequence[Hashable], rounds: int, seed: int) -> list[list[int]]:
@@ -98,6 +138,31 @@ class TimedCell:
     visits: list[CellRound] = field(default_factory=list)
     word_cache: dict[str, Any] | None = None
     threads: int | None = None  # the cell's intra-op threads, which batch tokenisation follows too
+    baseline: TimedCell | None = None  # the cell its speed-up divides, if any
+    stopped: str | None = None  # why it needs no more rounds (None: still measured)
+
+    def width(self, seed: int = 0) -> float | None:
+        """The width of this cell's 95% interval as a share of its value: its speed-up's over the baseline
+        cell, paired by round, else its median's over the rounds; None with fewer than two rounds."""
+        mine = [r.median for r in self.visits]
+        if len(mine) < 2:
+            return None
+        if self.baseline is not None:
+            return paired_speedup(mine, [r.median for r in self.baseline.visits], seed).width
+        stats = Stats(mine, seed=seed)
+        low, high = stats.median_ci
+        return (high - low) / stats.median if stats.median > 0 else None
+
+    def reason_to_stop(self, rounds: int, rule: Stopping) -> str | None:
+        """Why this cell needs no more rounds, or None (a baseline cell is decided by its dependants)."""
+        if len(self.visits) >= rounds:
+            return CEILING
+        if len(self.samples.end_to_end) >= self.budget.max_samples:
+            return SAMPLE_CAP
+        if len(self.visits) < (rule.min_rounds or rounds):
+            return None
+        width = self.width(rule.seed)
+        return INTERVAL if width is not None and width <= rule.target_width else None
 
     def visit(self, position: int) -> None:
         """Measure one round: activate the step (its thread count), warm up or re-warm, collect a share."""
@@ -122,17 +187,34 @@ class TimedCell:
         self.visits.append(CellRound(float(np.median(new)), len(new), position))
 
 
+def _stop(cells: Sequence[TimedCell], rounds: int, rule: Stopping) -> None:
+    """After a round: stop the cells measured enough. A baseline cell is not judged by its own interval: it
+    stops at the ceiling, or once no cell compared with it runs."""
+    baselines = {id(c.baseline) for c in cells if c.baseline is not None}
+    running = [c for c in cells if c.stopped is None]
+    for cell in running:
+        if id(cell) not in baselines:
+            cell.stopped = cell.reason_to_stop(rounds, rule)
+    needed = {id(c.baseline) for c in cells if c.stopped is None and c.baseline is not None}
+    for cell in running:
+        if id(cell) in baselines:
+            cell.stopped = CEILING if len(cell.visits) >= rounds else None if id(cell) in needed else BASELINE
+
+
 def interleave(
     cells: Sequence[TimedCell],
     rounds: int,
     seed: int,
     on_visit: Callable[[int, int], None] | None = None,
+    rule: Stopping | None = None,
 ) -> list[list[int]]:
-    """Visit every cell once per round in each round's shuffled order; returns the schedule followed.
+    """Visit every running cell once per round in each round's shuffled order, until `rule` stops each (by
+    default, after `rounds`); returns the schedule, which stopped cells left out.
 
     `on_visit(round, index)` is called before each visit (progress). The cyclic collector runs between
     rounds, never inside one. A KeyboardInterrupt leaves the cells with the rounds they finished.
     """
+    rule = rule or Stopping(seed=seed)
     order = schedule([c.group for c in cells], rounds, seed)
     # A full collection walks every model's objects (most of a second with torch loaded); frozen once,
     # the collection between rounds only walks what the rounds allocated.
@@ -141,10 +223,17 @@ def interleave(
     try:
         for round_index, visits in enumerate(order):
             with collector_paused():
-                for position, index in enumerate(visits):
+                for position, index in enumerate(i for i in visits if cells[i].stopped is None):
                     if on_visit is not None:
                         on_visit(round_index, index)
                     cells[index].visit(position)
+            _stop(cells, rounds, rule)
+            if all(c.stopped for c in cells):
+                break
+    except KeyboardInterrupt:
+        for cell in cells:
+            cell.stopped = cell.stopped or INTERRUPTED
+        raise
     finally:
         gc.unfreeze()
     return order

@@ -1,4 +1,7 @@
-"""The benchmark suite file: its TOML schema, defaults, validation and `--set` overrides.
+"""The benchmark suite file: its TOML schema, defaults, validation, `include` and `--set` overrides.
+
+A suite may start with `include = "other.toml"` (relative to it; one level): the other suite's tables,
+merged key by key, with this file's values winning (`daft.config.read_including`), as recipes do.
 
 `load_suite` turns a suite file into a frozen, fully defaulted `Suite` or raises one `UserError` whose
 message names the file, the table and the key (or the `--set` override that caused the problem). All of
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.backends import backend
 from bench.backends import names as backend_names
 from bench.backends.base import DTYPES, PADDINGS
 from bench.timing import Budget
@@ -26,7 +30,7 @@ from daft.config import (
     apply_override,
     check_top_level,
     jsonable,
-    read_toml,
+    read_including,
     show,
     suggest,
 )
@@ -117,6 +121,8 @@ class LatencySpec:
     batch_sizes: tuple[int, ...] = (1, 32)
     threads: tuple[int, ...] = (0,)
     baseline: str = ""
+    # The backend of the baseline encoder's cells that speed-ups divide ("" = each cell's own backend).
+    baseline_backend: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,9 @@ class GateSpec:
     cell_thresholds: dict[str, float] = field(default_factory=dict)  # glob on cell id -> relative threshold
 
 
+MIN_ADAPTIVE_ROUNDS = 3  # the fewest round pairs whose bootstrap interval is more than the pairs themselves
+
+
 @dataclass(frozen=True)
 class MeasureSpec(Budget):
     """[measure]: the time and sample budget of each cell (a `timing.Budget`: its fields, defaults and
@@ -184,6 +193,11 @@ class MeasureSpec(Budget):
     # Interleaved rounds (`bench.rounds`): each cell collects 1/rounds of its budget in each round, every
     # round visiting every cell once in a shuffled order; 1 measures each cell in one go.
     rounds: int = 5
+    # Adaptive rounds: from `min_rounds` on, a cell stops once its speed-up's interval (or, for a cell
+    # without one, its median's) is at most `target_width` of the value; `rounds` is then the ceiling.
+    # 0 = every cell takes all `rounds`.
+    min_rounds: int = 0
+    target_width: float = 0.1
 
 
 # Top-level table -> (Suite attribute, dataclass of one entry). Known keys, override typing and `to_dict`
@@ -255,11 +269,11 @@ def load_suite(path: Path, overrides: Sequence[str] = ()) -> Suite:
     path = Path(path)
     if isinstance(overrides, str):  # one override passed bare would otherwise be read character by character
         overrides = (overrides,)
-    raw = read_toml(path, _SCHEMA.kind)
+    raw, origins, _ = read_including(path, _SCHEMA)
     provenance: dict[tuple[Any, ...], str] = {}
     for text in overrides:
         apply_override(path, raw, text, provenance, _SCHEMA)
-    return _build(Loader(path, provenance), raw, tuple(overrides))
+    return _build(Loader(path, provenance, origins), raw, tuple(overrides))
 
 
 # --- the tables --------------------------------------------------------------------------------------------
@@ -374,14 +388,28 @@ def _parse_latency(t: Table, encoders: tuple[EncoderSpec, ...]) -> LatencySpec:
             "baseline",
             f"no encoder named {baseline!r}{suggest(baseline, names)} (encoders: {', '.join(names)})",
         )
+    listed = t.choices("backends", backend_names(), "backend")
     return LatencySpec(
-        backends=t.choices("backends", backend_names(), "backend"),
+        backends=listed,
         devices=t.choices("devices", DEVICES, "device"),
         dtypes=t.choices("dtypes", DTYPES, "dtype"),
         batch_sizes=t.integers("batch_sizes", minimum=1),
         threads=t.integers("threads", minimum=0),
         baseline=baseline,
+        baseline_backend=_baseline_backend(t, listed, encoders[names.index(baseline)]),
     )
+
+
+def _baseline_backend(t: Table, listed: tuple[str, ...], baseline: EncoderSpec) -> str:
+    """[latency] baseline_backend: one of the suite's backends that runs the baseline encoder, or ""."""
+    name = t.text("baseline_backend")
+    if not name:
+        return ""
+    if name not in listed:
+        t.fail("baseline_backend", f"{name!r} is not one of this suite's backends ({', '.join(listed)})")
+    if baseline.pair is None and (reason := backend(name).refuses(baseline.type)):
+        t.fail("baseline_backend", f"cannot run the baseline {baseline.name!r}: {reason}")
+    return name
 
 
 def retrieves(spec: EncoderSpec) -> bool:
@@ -514,7 +542,15 @@ def _parse_measure(t: Table) -> MeasureSpec:
         parity_tol=t.number("parity_tol", positive=True),
         seed=t.integer("seed", minimum=0),
         rounds=t.integer("rounds", minimum=1),
+        min_rounds=t.integer("min_rounds", minimum=0),
+        target_width=t.number("target_width", positive=True),
     )
+    if spec.min_rounds and not MIN_ADAPTIVE_ROUNDS <= spec.min_rounds <= spec.rounds:
+        t.fail(
+            ("min_rounds", "rounds"),
+            f"min_rounds ({spec.min_rounds}) must be 0 (fixed rounds) or from {MIN_ADAPTIVE_ROUNDS} "
+            f"(fewer pairs give no interval) to rounds ({spec.rounds})",
+        )
     if spec.max_samples < spec.min_samples:
         t.fail(
             ("min_samples", "max_samples"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 from daft.tokenization import LeanTokenizer, Ragged, ragged_from
@@ -29,6 +29,8 @@ BERT_WHITESPACE = (
 _WORD = re.compile(f"[^{re.escape(BERT_WHITESPACE)}]+")
 # Characters `str.split()` splits on but BERT does not (it deletes them as controls, or keeps them in a word).
 _SPLIT_ONLY = re.compile("[\x0b\x0c\x1c-\x1f]")
+# A text with a word not in the cache: its row, its words, and their ids (None where missed).
+_Pending = tuple[int, list[str], list[tuple[int, ...] | None]]
 CAPACITY = 500_000  # words; about 100 MB of Python objects at most, far above a query log's vocabulary
 
 
@@ -103,44 +105,53 @@ class WordCache:
     def ragged(self, texts: Sequence[str], *, max_length: int) -> Ragged:
         """Unpadded ids of `texts` without special tokens, truncated to `max_length`: as the tokenizer's.
 
-        A text whose words are all cached is a few dict lookups; a text with a missing word is tokenised
-        whole (exact by definition, and one tokenizer call instead of one per missing word). Unless frozen,
-        its missing words are then learnt.
+        A text whose words are all cached is a few dict lookups. The words a batch misses are tokenised
+        together, each alone, in one tokenizer call for the whole batch (exact: a text's ids are its words'
+        ids concatenated), so a miss costs its own words, not its text. Unless frozen, they are then learnt.
         """
         get = self._ids.get
         rows: list[list[int]] = []
-        missed: list[int] = []  # positions of texts with a word not in the cache
+        pending: list[_Pending] = []
         counts = self._counts
         # Plain Python until the end: at batch 1 each extra numpy call costs as much as the lookups.
         for text in texts:
-            parts = list(map(get, words(text)))
+            split = words(text)
+            parts = list(map(get, split))
             unknown = parts.count(None)
             counts.words += len(parts)
             counts.hits += len(parts) - unknown
             if unknown:
-                missed.append(len(rows))
+                pending.append((len(rows), split, parts))
                 rows.append([])
             else:
                 rows.append(list(chain.from_iterable(parts))[:max_length])
         counts.texts += len(texts)
-        counts.full += len(texts) - len(missed)
-        if missed:
-            self._fill(texts, rows, missed, max_length)
+        counts.full += len(texts) - len(pending)
+        if pending:
+            self._fill(rows, pending, max_length)
         return ragged_from(rows)
 
-    def _fill(self, texts: Sequence[str], rows: list[list[int]], missed: list[int], max_length: int) -> None:
-        """Tokenise the texts at `missed` whole into `rows`; learn their words unless frozen."""
-        encoded = self._plain.encode_batch_fast([texts[i] for i in missed], add_special_tokens=False)
-        for i, e in zip(missed, encoded, strict=True):
-            rows[i] = e.ids[:max_length]
+    def _fill(self, rows: list[list[int]], pending: list[_Pending], max_length: int) -> None:
+        """The rows of the `pending` texts from their words' ids, the missing ones tokenised in one call."""
+        missing = dict.fromkeys(
+            w for _, split, parts in pending for w, ids in zip(split, parts, strict=True) if ids is None
+        )
+        encoded = self._plain.encode_batch_fast(list(missing), add_special_tokens=False)
+        found = {w: e.ids for w, e in zip(missing, encoded, strict=True)}
+        for row, split, parts in pending:
+            known = (found[w] if ids is None else ids for w, ids in zip(split, parts, strict=True))
+            rows[row] = list(chain.from_iterable(known))[:max_length]
         if not self.frozen:
-            self._learn([w for i in missed for w in words(texts[i]) if w not in self._ids])
+            self._add(found)
 
     def _learn(self, words: list[str]) -> None:
         """Tokenise `words` (each alone) and add them, until the capacity is reached."""
-        words = list(dict.fromkeys(words))
+        words = list(dict.fromkeys(words))[: max(self.capacity - len(self._ids), 0)]
+        if words:
+            encoded = self._plain.encode_batch_fast(words, add_special_tokens=False)
+            self._add({w: e.ids for w, e in zip(words, encoded, strict=True)})
+
+    def _add(self, found: dict[str, list[int]]) -> None:
+        """Add words' ids until the capacity is reached."""
         room = self.capacity - len(self._ids)
-        if not words or room <= 0:
-            return
-        encoded = self._plain.encode_batch_fast(words[:room], add_special_tokens=False)
-        self._ids.update((w, tuple(e.ids)) for w, e in zip(words, encoded, strict=False))
+        self._ids.update((w, tuple(ids)) for w, ids in islice(found.items(), max(room, 0)))

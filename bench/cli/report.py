@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.report.render import WIDE_HELP
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register `report`."""
@@ -15,6 +17,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also show tokenise / forward / fetch per cell, with shares and word-cache hit rates",
     )
+    parser.add_argument("--wide", action="store_true", help=WIDE_HELP)
     parser.set_defaults(func=run_from_args)
 
 
@@ -23,5 +26,5 @@ def run_from_args(args: argparse.Namespace) -> int:
     from bench.report import schema  # the report's modules only when one is read: `--help` stays quick
     from bench.report.render import render
 
-    render(schema.load(args.path), phases=args.phases)
+    render(schema.load(args.path), phases=args.phases, wide=args.wide)
     return 0

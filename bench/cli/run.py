@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from bench import sources
 from bench.plan import plan, plan_table
+from bench.report.render import WIDE_HELP
 from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.retrieval.tuning import describe_request
 from bench.suite import Suite, load_suite
@@ -36,6 +37,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan (every cell) and exit")
     parser.add_argument("--results", type=Path, default=Path("results"), help="report directory (results/)")
+    parser.add_argument("--wide", action="store_true", help=WIDE_HELP)
     parser.set_defaults(func=run_from_args)
 
 
@@ -53,9 +55,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     try:
         report = run_suite(suite, args.results, suite_file=str(args.suite), as_latest=args.as_latest)
     except Interrupted as stop:
-        show(stop.report, args.results)
+        show(stop.report, args.results, wide=args.wide)
         raise
-    show(report, args.results)
+    show(report, args.results, wide=args.wide)
     return 0
 
 
@@ -89,12 +91,12 @@ def dry_run(suite: Suite) -> None:
         )
 
 
-def show(report: Report, results: Path) -> None:
+def show(report: Report, results: Path, *, wide: bool = False) -> None:
     """The report's tables, then where it was written."""
     from bench.report import schema
     from bench.report.render import render
 
-    render(report)
+    render(report, wide=wide)
     stamped, latest = schema.paths(report, results)
     also = (
         f"also {latest.name}" if latest else f"a quick look: {report.suite_name}-latest.json left as it was"

@@ -56,7 +56,7 @@ def _shown(s: Speedup) -> str:
 
 
 def _table(rows: list[Agreement], tolerance: float, first: str, second: str) -> Table:
-    table = Table(title=f"speed-up over {rows[0].first.baseline}: {escape(first)} vs {escape(second)}")
+    table = Table(title=f"speed-up over {rows[0].first.against}: {escape(first)} vs {escape(second)}")
     for name in ("cell", "first", "second", "change", "agree"):
         table.add_column(name, justify="left" if name == "cell" else "right")
     for row in rows:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bench.results import Report
 from bench.speedup import WIDE, speedup
 
-__all__ = ["TOP", "cell_warning_lines", "wide_speedup_line"]
+__all__ = ["TOP", "cell_warning_lines", "stopping_line", "wide_speedup_line"]
 
 TOP = 3  # cells named per kind
 
@@ -51,6 +51,12 @@ _KINDS = (
         re.compile(r"latency not steady after (\d+) warm-up calls"),
         lambda m: "not steady after warm-up",
         lambda m: f"{m[1]} calls",
+        lambda m: float(m[1]),
+    ),
+    _Kind(
+        re.compile(r"scheduler time slices: (\d+)x the 1-thread cell.*"),
+        lambda m: "measured the scheduler's time slices, not the encoder (threads waiting for a busy core)",
+        lambda m: f"{m[1]}x one thread",
         lambda m: float(m[1]),
     ),
     _Kind(
@@ -104,3 +110,34 @@ def wide_speedup_line(report: Report) -> str | None:
         f"{n} speed-up{'s' * (n != 1)} with a 95% interval wider than {WIDE:.0%} of the ratio "
         f"(marked ~): {_named(entries, n)}"
     )
+
+
+def _why(reason: str, measure: dict) -> str:
+    """What a `CellResult.stopped` reason means, with the suite's numbers."""
+    return {
+        "interval": f"once their interval was within {measure.get('target_width', 0):.0%}",
+        "ceiling": f"at the ceiling of {measure.get('rounds')} rounds",
+        "sample cap": f"at the cap of {measure.get('max_samples')} samples",
+        "baseline": "as baselines, with the last cell compared with them",
+        "interrupted": "interrupted",
+    }.get(reason, reason)
+
+
+def stopping_line(report: Report) -> str | None:
+    """Why the cells' rounds ended, counted by reason; the widest speed-ups at the ceiling named."""
+    by_reason: dict[str, list[tuple[float, str]]] = {}
+    for result in report.cells:
+        if result.stopped:
+            found = speedup(report, result)
+            width = found.width if found is not None and found.width is not None else 0.0
+            shown = f"{result.id} (±{width / 2:.0%})" if width else result.id
+            by_reason.setdefault(result.stopped, []).append((width, shown))
+    if not by_reason:
+        return None
+    measure = dict(report.suite.get("measure") or {})
+    parts = []
+    for reason, entries in by_reason.items():
+        n = len(entries)
+        named = f": {_named(entries, n)}" if reason == "ceiling" and any(w for w, _ in entries) else ""
+        parts.append(f"{n} cell{'s' * (n != 1)} {_why(reason, measure)}{named}")
+    return "rounds ended: " + "; ".join(parts)

@@ -12,11 +12,16 @@ from daft.progress import output_console
 stdout = output_console()
 
 
-def render(report: Report, *, phases: bool = False) -> None:
-    """Print a report's tables and summary lines."""
+WIDE_HELP = (
+    "one latency table with a column per batch size and every figure in a cell (wider than 100 columns)"
+)
+
+
+def render(report: Report, *, phases: bool = False, wide: bool = False) -> None:
+    """Print a report's tables and summary lines (`wide`: the latency tables' wide layout)."""
     if report.setups:
         stdout.print(tables.setup_table(report))
-    for table in tables.latency_tables(report):
+    for table in tables.latency_tables(report, wide=wide):
         stdout.print(table)
     if phases and report.cells:
         stdout.print(tables.phase_table(report))

@@ -111,6 +111,7 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
         **({} if result.word_cache is None else {"word_cache": dict(result.word_cache)}),
         # Optional: reports written before interleaved rounds have none and still read back.
         **({"rounds": [asdict(r) for r in result.rounds]} if result.rounds else {}),
+        **({} if result.stopped is None else {"stopped": result.stopped}),
     }
 
 
@@ -247,6 +248,7 @@ def _cell_result(data: Mapping[str, Any]) -> CellResult:
         warnings=tuple(data["warnings"]),
         word_cache=data.get("word_cache"),
         rounds=tuple(CellRound(**r) for r in data.get("rounds") or ()),
+        stopped=data.get("stopped"),
     )
 
 

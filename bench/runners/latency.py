@@ -30,8 +30,11 @@ from bench.backends.base import Target, parity
 from bench.plan import Cell, Plan
 from bench.queries import load_queries
 from bench.results import PHASES, CellResult, EncoderInfo, Exclusion, PhaseStats, SetupResult, Warmup
-from bench.rounds import TimedCell, interleave
+from bench.rounds import INTERRUPTED, Stopping, TimedCell, interleave
+from bench.speedup import compares
 from bench.stats import Stats, is_noisy
+from bench.suite import LatencySpec
+from bench.timeslice import detect
 from bench.timing import batches, calibrate_overhead, rotation_length, timed_call
 from daft import assets, encoders
 from daft.cache import weights_fingerprint
@@ -85,8 +88,10 @@ def _cell_result(
     measure: Any,
     rss: Any = None,
     cuda: Any = None,
+    one_thread: float | None = None,
 ) -> CellResult:
-    """A cell's result from its rounds: statistics over the pooled samples, and its warnings."""
+    """A cell's result from its rounds: statistics over the pooled samples, and its warnings
+    (`one_thread`: the median of the same cell on one thread, against which time slices are told)."""
     samples = timed.samples
     phases = {
         name: Stats(getattr(samples, name), batch_size=cell.batch_size, seed=measure.seed) for name in PHASES
@@ -104,8 +109,10 @@ def _cell_result(
         warnings.append(f"time cap reached after {n} samples")
     if not samples.warmup_steady:
         warnings.append(f"latency not steady after {samples.warmup_calls} warm-up calls")
-    if len(timed.visits) < measure.rounds:
+    if timed.stopped == INTERRUPTED or (timed.stopped is None and len(timed.visits) < measure.rounds):
         warnings.append(f"interrupted after {len(timed.visits)} of {measure.rounds} rounds")
+    if one_thread is not None and (slices := detect(samples.end_to_end, one_thread)):
+        warnings.append(slices)
     memory = (
         {}
         if rss is None
@@ -122,6 +129,7 @@ def _cell_result(
         warnings=tuple(warnings),
         word_cache=timed.word_cache,
         rounds=tuple(timed.visits),
+        stopped=timed.stopped,
     )
 
 
@@ -199,15 +207,43 @@ def run_latency(
             if on_visit is not None:
                 on_visit(f"round {round_index + 1}/{rounds}: {timed[index][0].id}")
 
+        _link_baselines(timed, suite.latency)
+        measure = suite.measure
+        rule = Stopping(measure.min_rounds, measure.target_width, measure.seed)
         try:
-            interleave([t for _, t in timed], rounds, suite.measure.seed, visiting)
+            interleave([t for _, t in timed], rounds, measure.seed, visiting, rule)
         except KeyboardInterrupt:
-            yield from (_cell_result(cell, t, suite.measure) for cell, t in timed if t.visits)
+            yield from (_cell_result(cell, t, measure) for cell, t in timed if t.visits)
             raise
+        one_thread = _one_thread_medians(timed)
         for cell, t in timed:
             t.step.activate()
             rss, cuda = _memory_pass(t.step, texts, cell.batch_size, cell.device)
-            yield _cell_result(cell, t, suite.measure, rss, cuda if cell.device != "cpu" else None)
+            alone = one_thread.get(_sibling(cell)) if (cell.threads or 0) > 1 else None
+            yield _cell_result(cell, t, measure, rss, cuda if cell.device != "cpu" else None, alone)
+
+
+def _link_baselines(timed: list[tuple[Cell, TimedCell]], latency: LatencySpec) -> None:
+    """Point each timed cell at the cell its speed-up divides (`bench.speedup.compares`), if measured."""
+    for cell, t in timed:
+        t.baseline = next(
+            (o for other, o in timed if compares(cell, other, latency.baseline, latency.baseline_backend)),
+            None,
+        )
+
+
+def _sibling(cell: Cell) -> tuple:
+    """A cell's identity but for its threads."""
+    return (cell.encoder, cell.backend, cell.device, cell.dtype, cell.batch_size)
+
+
+def _one_thread_medians(timed: list[tuple[Cell, TimedCell]]) -> dict[tuple, float]:
+    """The end-to-end median of every measured one-thread cell, by `_sibling`."""
+    return {
+        _sibling(cell): statistics.median(t.samples.end_to_end)
+        for cell, t in timed
+        if cell.threads == 1 and t.samples.end_to_end
+    }
 
 
 def _prepare_all(
@@ -279,6 +315,12 @@ def _prepare_all(
                 yield (
                     cell,
                     TimedCell(
-                        prepared, batch, suite.measure, rounds, shape, group=cell.peers, threads=cell.threads
+                        prepared,
+                        batch,
+                        suite.measure,
+                        rounds,
+                        shape,
+                        group=cell.pairing,
+                        threads=cell.threads,
                     ),
                 )

@@ -84,9 +84,10 @@ def test_run_writes_complete_report_and_report_rerenders(suite: Path, tmp_path: 
     assert report.environment["packages"]["torch"]
     assert report.harness["overhead_ns"] > 0 and report.reference["median_ns"] > 0
     out = capsys.readouterr().out
-    assert "tiny — query encoding latency on cpu" in out
-    assert main(["report", str(latest), "--phases"]) == 0
-    assert "where the time goes" in capsys.readouterr().out
+    assert "tiny — batch 1 on cpu" in out and "rounds ended:" in out
+    assert main(["report", str(latest), "--phases", "--wide"]) == 0
+    out = capsys.readouterr().out
+    assert "where the time goes" in out and "tiny — query encoding latency on cpu" in out
 
 
 def test_dry_run_measures_nothing(suite: Path, tmp_path: Path, capsys):

@@ -239,10 +239,15 @@ def test_describe_and_table() -> None:
 
 
 # gpu_latency: onnxruntime has no bf16 (the backend declares it), so its 16 bf16 cells are excluded;
-# cpu_latency: static/static-cold/model2vec run L0 only, sentence-transformers the three transformers only.
+# cpu_latency: static/static-cold/model2vec run L0 only, sentence-transformers the three transformers only;
+# cpu_latency_threads is the same on two thread counts.
 @pytest.mark.parametrize(
     ("name", "count", "excluded", "device"),
-    [("cpu_latency", 112, 80, "cpu"), ("gpu_latency", 128, 16, "cuda")],
+    [
+        ("cpu_latency", 56, 40, "cpu"),
+        ("cpu_latency_threads", 112, 80, "cpu"),
+        ("gpu_latency", 128, 16, "cuda"),
+    ],
 )
 def test_shipped_suites_plan(name: str, count: int, excluded: int, device: str) -> None:
     result = plan(load_suite(SUITES / f"{name}.toml"))

@@ -12,7 +12,7 @@ import pytest
 
 from bench.plan import Cell
 from bench.results import CellResult, PhaseStats
-from bench.rounds import TimedCell, interleave, schedule
+from bench.rounds import BASELINE, CEILING, INTERRUPTED, INTERVAL, Stopping, TimedCell, interleave, schedule
 from bench.speedup import speedup
 from bench.timing import Budget, Step, batches
 from tests.bench.support import report
@@ -226,3 +226,64 @@ def test_a_one_thread_cell_tokenises_serially_and_the_others_as_the_user_asked(m
     )  # a user's own setting is what multi-thread cells keep
     cells[1].visit(1)
     assert os.environ["TOKENIZERS_PARALLELISM"] == "true"
+
+
+class Jittery(Fake):
+    """A call costs `cost_ns` times a factor in [1 - spread, 1 + spread], drawn anew at every visit."""
+
+    def __init__(self, clock: Clock, cost_ns: int, spread: float, seed: int) -> None:
+        super().__init__(clock, cost_ns)
+        self.spread, self.rng, self.factor = spread, np.random.default_rng(seed), 1.0
+        self.load = lambda t: self.factor
+
+    def activate(self) -> None:
+        super().activate()
+        self.factor = 1.0 + self.spread * self.rng.uniform(-1, 1)
+
+
+def test_a_cell_stops_once_its_speed_up_is_known_and_its_baseline_with_the_last_of_its_cells() -> None:
+    clock = Clock()
+    base = timed(Jittery(clock, 100 * US, 0.01, 0), rounds=12)
+    steady = timed(Jittery(clock, 50 * US, 0.01, 1), rounds=12)
+    shaky = timed(Jittery(clock, 50 * US, 0.5, 2), rounds=12)
+    steady.baseline = shaky.baseline = base
+    seen: list[tuple[int, int]] = []
+    interleave([base, steady, shaky], 12, 0, lambda r, i: seen.append((r, i)), Stopping(4, 0.1))
+    assert (steady.stopped, len(steady.visits)) == (INTERVAL, 4)  # the floor, then a narrow interval
+    assert (shaky.stopped, len(shaky.visits)) == (CEILING, 12)  # never narrow: the ceiling
+    assert (base.stopped, len(base.visits)) == (CEILING, 12)  # kept as long as shaky needed it
+    assert [i for r, i in seen if r >= 4].count(1) == 0  # a stopped cell is not visited again
+    # positions count the visits a round made
+    assert [v.position for v in shaky.visits] == [[i for q, i in seen if q == r].index(2) for r in range(12)]
+
+
+def test_a_baseline_stops_when_the_cells_compared_with_it_do() -> None:
+    clock = Clock()
+    base = timed(Jittery(clock, 100 * US, 0.3, 0), rounds=12)
+    fast = timed(Jittery(clock, 50 * US, 0.01, 1), rounds=12)
+    alone = timed(Jittery(clock, 70 * US, 0.01, 3), rounds=12)  # no baseline: its median's interval
+    fast.baseline = base
+    interleave([base, fast, alone], 12, 0, rule=Stopping(5, 0.5))
+    assert fast.stopped == INTERVAL and base.stopped == BASELINE and alone.stopped == INTERVAL
+    assert len(base.visits) == len(fast.visits) >= 5 and len(alone.visits) == 5
+
+
+def test_without_a_floor_every_cell_takes_every_round() -> None:
+    clock = Clock()
+    cells = [timed(Jittery(clock, 100 * US, 0.0, i), rounds=6) for i in range(2)]
+    cells[1].baseline = cells[0]
+    interleave(cells, 6, 0)
+    assert [(c.stopped, len(c.visits)) for c in cells] == [(CEILING, 6), (CEILING, 6)]
+
+
+def test_ctrl_c_marks_the_running_cells_interrupted() -> None:
+    clock = Clock()
+    cells = [timed(Fake(clock, 100 * US), rounds=6) for _ in range(2)]
+
+    def stop(round_index: int, index: int) -> None:
+        if round_index == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interleave(cells, 6, 0, stop)
+    assert [(c.stopped, len(c.visits)) for c in cells] == [(INTERRUPTED, 2), (INTERRUPTED, 2)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from rich.console import Console
 
@@ -35,11 +37,11 @@ def test_narrow_per_round_ratio_is_plain_and_a_wide_one_is_marked() -> None:
     found = speedup(steady, steady.cells[1])
     assert found.method == "rounds" and found.value == pytest.approx(2.0) and not found.wide
     assert speedup(steady, steady.cells[0]) is None  # the baseline itself
-    assert "×2.00 vs base" in _text(steady) and "~" not in _text(steady)
+    assert "×2.00 (2.00–2.00)" in _text(steady) and "~×" not in _text(steady)
     shaky = report([_rounds("base", [100, 300, 100, 100, 40]), _rounds("fast", [50] * 5)], suite=SUITE)
     found = speedup(shaky, shaky.cells[1])
     assert found.wide and found.value == pytest.approx(2.0)
-    assert "~×2.00 (0.80–6.00) vs base" in _text(shaky)
+    assert "~×2.00 (0.800–6.00)" in _text(shaky)
 
 
 def test_without_rounds_the_pooled_samples_then_the_medians() -> None:
@@ -56,3 +58,29 @@ def test_without_rounds_the_pooled_samples_then_the_medians() -> None:
         [cell_result("base", 8, median=100.0), cell_result("fast", median=25.0)], suite=SUITE
     )
     assert speedup(other_batch, other_batch.cells[1]) is None
+
+
+def test_with_a_baseline_backend_every_row_has_a_speed_up_over_the_baseline_there() -> None:
+    suite = {"suite": {"name": "s"}, "latency": {"baseline": "base", "baseline_backend": "torch"}}
+
+    def on(encoder: str, backend: str, medians: list[float]) -> CellResult:
+        return replace(
+            _rounds(encoder, medians), cell=replace(_rounds(encoder, medians).cell, backend=backend)
+        )
+
+    run = report(
+        [
+            on("base", "torch", [100.0] * 5),
+            on("base", "onnxruntime", [50.0] * 5),
+            on("L0", "static", [1.0, 1.0, 1.1, 0.9, 1.0]),
+            replace(on("L0", "static", [2.0] * 5), cell=Cell("L0", "static", "cpu", "fp32", 8, 1)),
+        ],
+        suite=suite,
+    )
+    base, onnx, static, other_batch = (speedup(run, c) for c in run.cells)
+    assert base is None and other_batch is None  # the baseline itself; no batch-8 baseline cell
+    assert (onnx.value, onnx.against) == (pytest.approx(2.0), "base torch")
+    assert (
+        static.method == "rounds" and static.value == pytest.approx(100.0) and static.against == "base torch"
+    )
+    assert "×100 (" in _text(run) and "speed-up over base on torch" in _text(run)

@@ -244,7 +244,7 @@ ERRORS = {
     "unknown key": (
         _LATENCY + "batchsize = [1]\n",
         "[latency] batchsize: unknown key 'batchsize'; did you mean 'batch_sizes'? "
-        "(known: backends, baseline, batch_sizes, devices, dtypes, threads)",
+        "(known: backends, baseline, baseline_backend, batch_sizes, devices, dtypes, threads)",
     ),
     "unknown encoder key": (MINIMAL + 'pooler = "cls"\n', "[[encoders]] #1 'm' pooler: unknown key 'pooler'"),
     "wrong type": (_QUERIES.replace("#", "limit = \"10\""), '[queries] limit: expected a positive integer, got "10"'),
@@ -272,6 +272,11 @@ ERRORS = {
     "unknown dtype": (_LATENCY + 'dtypes = ["fp8"]\n', "[latency] dtypes: unknown dtype 'fp8'"),
     "unknown padding": (_QUERIES.replace("#", 'padding = "max"'), "[queries] padding: unknown padding 'max'; did you mean 'max_length'?"),
     "baseline names no encoder": (_LATENCY + 'baseline = "n"\n', "[latency] baseline: no encoder named 'n' (encoders: m)"),
+    "baseline backend not listed": (_LATENCY + 'baseline_backend = "onnxruntime"\n', "[latency] baseline_backend: 'onnxruntime' is not one of this suite's backends (torch)"),
+    "baseline backend refuses": (_LATENCY + 'backends = ["torch", "static"]\nbaseline_backend = "static"\n', "[latency] baseline_backend: cannot run the baseline 'm': static runs static encoders only"),
+    "min rounds above rounds": (_MEASURE + "rounds = 4\nmin_rounds = 5\n", "[measure] min_rounds/rounds: min_rounds (5) must be 0 (fixed rounds) or from 3"),
+    "min rounds too few": (_MEASURE + "min_rounds = 2\n", "[measure] min_rounds/rounds: min_rounds (2) must be 0 (fixed rounds) or from 3"),
+    "zero target width": (_MEASURE + "target_width = 0\n", "[measure] target_width: expected a positive number, got 0"),
     "duplicate encoder name": (MINIMAL + '[[encoders]]\nname = "m"\nmodel = "x"\n', "[[encoders]] #2 'm' name: duplicate encoder name 'm' (also #1)"),
     "encoder without name": (MINIMAL + '[[encoders]]\nmodel = "x"\n', "[[encoders]] #2 name: required key is missing"),
     "bad encoder name": (MINIMAL + '[[encoders]]\nname = "a/b"\nmodel = "x"\n', "[[encoders]] #2 name: expected letters, digits, '.', '_' or '-' only, got \"a/b\""),
@@ -554,3 +559,15 @@ def test_gate_defaults_and_values(tmp_path: Path) -> None:
     )
     bad = _write(tmp_path, MINIMAL + '[gate]\ncell_thresholds = { "L0/*" = -1 }\n')
     assert "[gate] cell_thresholds: expected a table of cell-id globs" in _error(bad)
+
+
+def test_a_suite_includes_another_and_overrides_its_values(tmp_path: Path) -> None:
+    base = _write(tmp_path, MINIMAL + "\n[latency]\nthreads = [1]\nbatch_sizes = [1, 8]\n", "base.toml")
+    grid = _write(tmp_path, f'include = "{base.name}"\n[suite]\nname = "grid"\n[latency]\nthreads = [1, 2]\n')
+    suite = load_suite(grid)
+    assert (suite.name, suite.latency.threads, suite.latency.batch_sizes) == ("grid", (1, 2), (1, 8))
+    assert suite.encoders == load_suite(base).encoders
+    shipped = load_suite(SUITES / "cpu_latency_threads.toml")
+    main = load_suite(SUITES / "cpu_latency.toml")
+    assert shipped.latency.threads == (1, 2) and main.latency.threads == (1,)
+    assert shipped.measure == main.measure and shipped.latency.baseline_backend == "torch"

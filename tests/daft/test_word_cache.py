@@ -45,6 +45,45 @@ def test_concatenated_word_ids_equal_whole_text_ids(
         assert _rows(warm.ragged(batch, max_length=max_length)) == want, f"warm, batch {start}"
 
 
+@pytest.mark.parametrize("batch_size", [1, 256])
+def test_a_frozen_cache_with_unseen_words_is_exact(texts: list[str], reference: Any, batch_size: int) -> None:
+    lean = LeanTokenizer(reference)
+    cache = WordCache(lean)
+    cache.warm(texts[::2])
+    cache.freeze()
+    size, missed = len(cache), 0
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        want = _rows(lean.ragged(batch, max_length=32))
+        assert _rows(cache.ragged(batch, max_length=32)) == want, f"batch at {start}"
+        missed += cache.stats()["text_hit_rate"] < 1
+    assert missed and len(cache) == size  # texts with unseen words were met, and none was learnt
+
+
+class _Spy:
+    """A tokenizer backend that records what it is asked to tokenise."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.calls = inner, []
+
+    def encode_batch_fast(self, inputs: list[str], **kwargs: Any) -> Any:
+        self.calls.append(list(inputs))
+        return self.inner.encode_batch_fast(inputs, **kwargs)
+
+
+def test_a_batch_tokenises_only_its_unseen_words_in_one_call(reference: Any) -> None:
+    cache = WordCache(LeanTokenizer(reference))
+    cache.warm(["the cat sat on the mat"])
+    cache.freeze()
+    spy = cache._plain = _Spy(cache._plain)
+    got = cache.ragged(["the dog sat", "the cat", "a dog on a mat"], max_length=32)
+    assert spy.calls == [["dog", "a"]]
+    assert np.array_equal(
+        got.ids,
+        LeanTokenizer(reference).ragged(["the dog sat", "the cat", "a dog on a mat"], max_length=32).ids,
+    )
+
+
 def test_frozen_cache_counts_but_never_learns(reference: Any) -> None:
     cache = WordCache(LeanTokenizer(reference))
     cache.warm(["the cat sat", "on the mat"])

@@ -54,7 +54,7 @@ def _full():
     )
     return report(
         [CellResult(CELL, STATS, STATS, STATS, {"end_to_end": (1, 2, 3)}, Warmup(4, 2, True), False, 0.1, {"rss_peak": 9}, ("w",),
-                    rounds=(CellRound(1.5, 2, 0), CellRound(2.0, 1, 3)))],
+                    rounds=(CellRound(1.5, 2, 0), CellRound(2.0, 1, 3)), stopped="interval")],
         retrieval=quality,
         encoders={"m": EncoderInfo("m", "transformer", 22, 8, 100, "abc", 0.5, {"model": "x"})},
         setups=(SetupResult("m", "torch", "cpu", "fp32", 1, 0.5, 0.1, 1000, 1e-6, 1e-3, None, 100, {"torch": "2"}),),

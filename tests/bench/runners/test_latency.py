@@ -41,3 +41,21 @@ def test_a_round_at_its_time_cap_counts_only_when_the_cell_is_short_and_interrup
     assert short.capped and "time cap reached after 5 samples" in short.warnings
     cut = _cell_result(CELL, _timed([[100] * 3] * 2), measure)
     assert "interrupted after 2 of 5 rounds" in cut.warnings and cut.memory == {}
+
+
+def test_why_the_rounds_ended_is_kept_and_a_time_sliced_two_thread_cell_is_marked() -> None:
+    from bench.rounds import INTERVAL
+
+    measure = MeasureSpec(min_samples=3, rounds=12, min_rounds=4)
+    timed = _timed([[100] * 3] * 4)
+    timed.stopped = INTERVAL
+    result = _cell_result(CELL, timed, measure)
+    assert result.stopped == INTERVAL and not any("interrupted" in w for w in result.warnings)
+    sliced = _timed([[8_000_000, 8_001_000, 7_999_000]] * 4)
+    two = Cell("m", "static", "cpu", "fp32", 8, 2)
+    marked = _cell_result(two, sliced, measure, one_thread=150_000)
+    assert any(
+        w.startswith("scheduler time slices: 53x the 1-thread cell, 100% of samples at multiples of 4 ms")
+        for w in marked.warnings
+    )
+    assert not any("time slices" in w for w in _cell_result(two, sliced, measure).warnings)
