@@ -8,6 +8,7 @@ Model, tokenizer, pair and collection references are checked for form only: the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -480,11 +481,13 @@ def _existing_file(t: Table, key: str) -> Path:
 def _parse_gate(t: Table) -> GateSpec:
     cells = t.value("cell_thresholds", {})
     if not isinstance(cells, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in cells.values()
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+        for v in cells.values()
     ):
         t.fail(
             "cell_thresholds",
-            f'expected a table of cell-id globs to non-negative numbers, e.g. {{ "L0/*" = 0.25 }}, got {show(cells)}',
+            "expected a table of cell-id globs to finite non-negative numbers, "
+            f'e.g. {{ "L0/*" = 0.25 }}, got {show(cells)}',
         )
     return GateSpec(
         latency_threshold=t.number("latency_threshold", positive=False),

@@ -4,11 +4,12 @@ a missing cell, 2 unusable input, 3 a bug)."""
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from rich.markup import escape
 
-from bench.compare import KINDS, Thresholds, check_complete, compare
+from bench.compare import KINDS, Thresholds, check_complete, compare, workload_differences
 from bench.report import comparison as render
 from bench.report import schema
 from bench.suite import GateSpec
@@ -33,17 +34,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     # The defaults shown are GateSpec's, the ones in force when the baseline suite has no [gate] table.
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=_threshold,
         help=f"relative latency change that counts ({GATE.latency_threshold:g}, or the baseline's [gate])",
     )
     parser.add_argument(
         "--noise-floor-us",
-        type=float,
+        type=_threshold,
         help=f"absolute latency change below which nothing counts ({GATE.noise_floor_us:g}, or [gate])",
     )
     parser.add_argument(
         "--quality-threshold",
-        type=float,
+        type=_threshold,
         help=f"nDCG-style drop that counts ({GATE.quality_threshold:g}, or the baseline's [gate])",
     )
     parser.add_argument(
@@ -58,9 +59,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="judge a partial or skipped report on what it has: what the candidate lacks is listed, not failed",
     )
+    parser.add_argument(
+        "--allow-other-workload",
+        action="store_true",
+        help="compare reports whose suites measure different things (queries, max_length, collection, ...)",
+    )
     parser.add_argument("--markdown", type=Path, help="write a Markdown summary (for a CI job summary)")
     parser.add_argument("--json", type=Path, help="write the JSON verdict")
     parser.set_defaults(func=run_from_args)
+
+
+def _threshold(text: str) -> float:
+    """A threshold from the command line: a finite number >= 0 (a NaN compares false and passes anything)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
 
 
 def _cell_thresholds(items: list[str]) -> dict[str, float]:
@@ -68,11 +85,11 @@ def _cell_thresholds(items: list[str]) -> dict[str, float]:
     for item in items:
         pattern, _, value = item.rpartition("=")
         try:
-            out[pattern] = float(value)
-        except ValueError:
-            raise UserError(f"--cell-threshold {item!r}: expected GLOB=NUMBER") from None
-        if not pattern or out[pattern] < 0:
-            raise UserError(f"--cell-threshold {item!r}: expected GLOB=NUMBER with a non-negative number")
+            out[pattern] = _threshold(value)
+        except argparse.ArgumentTypeError:
+            pattern = ""
+        if not pattern:
+            raise UserError(f"--cell-threshold {item!r}: expected GLOB=NUMBER with a finite number >= 0")
     return out
 
 
@@ -84,6 +101,15 @@ def run_from_args(args: argparse.Namespace) -> int:
         check_complete(cand, "candidate", args.candidate)
     if base.suite_name != cand.suite_name:
         stdout.print(f"note: comparing suite {cand.suite_name!r} with {base.suite_name!r}")
+    if differences := workload_differences(base, cand):
+        if not args.allow_other_workload:
+            raise UserError(
+                f"{args.candidate}: measured another workload than {args.baseline} "
+                f"({'; '.join(differences)}); --allow-other-workload compares them anyway"
+            )
+        stdout.print(
+            f"[bold yellow]WARNING: the runs measured different workloads:[/] {escape('; '.join(differences))}"
+        )
     thresholds = Thresholds.from_gate(
         base.gate,
         latency=args.threshold,
