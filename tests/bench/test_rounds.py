@@ -226,3 +226,18 @@ def test_a_one_thread_cell_tokenises_serially_and_the_others_as_the_user_asked(m
     )  # a user's own setting is what multi-thread cells keep
     cells[1].visit(1)
     assert os.environ["TOKENIZERS_PARALLELISM"] == "true"
+
+
+def test_a_rounds_summary_is_the_median_of_its_samples_not_the_mean() -> None:
+    clock = Clock()
+    calls = iter(range(10**9))
+    step = Fake(
+        clock, 100 * US, load=lambda t: 20.0 if next(calls) % 5 == 0 else 1.0
+    )  # one call in 5 is slow
+    cell = timed(step, rounds=3)
+    interleave([cell], 3, seed=0)
+    start = 0
+    for visit in cell.visits:
+        mine = np.asarray(cell.samples.end_to_end[start : start + visit.n])
+        start += visit.n
+        assert visit.median == np.median(mine) == 100 * US and mine.mean() > 100 * US
