@@ -180,6 +180,21 @@ def tiny_beir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def under_hash_seeds(code: str, seeds: tuple[str, ...] = ("1", "2")) -> list[str]:
+    """What `code` prints in fresh interpreters, one per PYTHONHASHSEED: a hash that must be stable
+    across processes cannot be shown stable by calling it twice in one."""
+    return [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in seeds
+    ]
+
+
 @pytest.fixture
 def dead_pid() -> int:
     """The pid of a process that has exited (what a killed run leaves in its staging names)."""
