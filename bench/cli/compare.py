@@ -14,8 +14,9 @@ from bench.report import comparison as render
 from bench.report import schema
 from bench.suite import GateSpec
 from daft.cache import atomic_write_text
+from daft.destination import writable_file
 from daft.errors import UserError
-from daft.progress import output_console
+from daft.progress import console, output_console
 
 stdout = output_console()
 GATE = GateSpec()
@@ -95,6 +96,9 @@ def _cell_thresholds(items: list[str]) -> dict[str, float]:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Load, compare, print, write; the exit code is the verdict."""
+    for path, flag in ((args.markdown, "--markdown"), (args.json, "--json")):
+        if path is not None:
+            writable_file(path, flag)
     base, cand = schema.load(args.baseline, per_query=True), schema.load(args.candidate, per_query=True)
     if not args.allow_partial:
         check_complete(base, "baseline", args.baseline)
@@ -125,8 +129,22 @@ def run_from_args(args: argparse.Namespace) -> int:
         stdout.print(render.quality_table(result, fail_on))
     for line in render.summary_lines(result, fail_on):
         stdout.print(escape(line), highlight=False, soft_wrap=True)
-    if args.markdown:
-        atomic_write_text(args.markdown, render.markdown(result, fail_on))
-    if args.json:
-        atomic_write_text(args.json, schema.dumps(result.to_dict(fail_on)))
-    return result.exit_code(fail_on)
+    code = result.exit_code(fail_on)
+    outputs = (
+        (args.markdown, lambda: render.markdown(result, fail_on)),
+        (args.json, lambda: schema.dumps(result.to_dict(fail_on))),
+    )
+    for path, text in outputs:
+        if path is not None and not _written(path, text()):
+            code = code or 2  # a regression stays exit 1; a pass whose verdict file is lost is not a pass
+    return code
+
+
+def _written(path: Path, text: str) -> bool:
+    """Write one output of the verdict; a failure (checked before, so a race) is one line, not a crash."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as err:
+        console.print(f"error: {path}: could not write ({err.strerror or err})", highlight=False)
+        return False
+    return True

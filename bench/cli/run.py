@@ -18,6 +18,7 @@ from bench.retrieval.precision import AUTO, REFERENCE, resolve_precision
 from bench.retrieval.tuning import describe_request
 from bench.runners.retrieval import system_ids
 from bench.suite import Suite, load_suite
+from daft.destination import writable_dir
 from daft.progress import console
 
 
@@ -44,6 +45,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.dry_run:
         dry_run(suite)
         return 0
+    writable_dir(args.results, "--results")  # before the run: its report must not be lost at the end
     if suite.overrides:
         console.print(escape(overrides_line(suite.overrides, quick_look=not args.as_latest)), highlight=False)
     try:

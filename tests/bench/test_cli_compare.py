@@ -331,3 +331,26 @@ def test_a_suite_gate_threshold_that_is_infinite_is_refused(tmp_path):
     (tmp_path / "q.txt").write_text("a query\n")
     with pytest.raises(UserError, match="finite non-negative"):
         load_suite(suite)
+
+
+def test_a_verdict_destination_is_checked_before_the_comparison(tmp_path, base, capsys):
+    slower = _write(tmp_path / "slow.json", _report(3.0, 3.0))
+    for flag in ("--json", "--markdown"):
+        assert main(["compare", str(base), str(slower), flag, str(tmp_path)]) == 2
+        captured = capsys.readouterr()
+        assert f"{flag} {tmp_path}: is a directory" in captured.err and "latency" not in captured.out
+
+
+@pytest.mark.parametrize(("scale", "code"), [(3.0, 1), (1.0, 2)])
+def test_a_verdict_file_lost_at_the_end_never_turns_the_verdict_into_a_crash(
+    tmp_path, base, capsys, monkeypatch, scale, code
+):
+    from bench.cli import compare as cli
+
+    def full_disk(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "atomic_write_text", full_disk)
+    cand = _write(tmp_path / "cand.json", _report(scale, scale))
+    assert main(["compare", str(base), str(cand), "--json", str(tmp_path / "v.json")]) == code
+    assert "v.json: could not write (No space left on device)" in capsys.readouterr().err
