@@ -205,7 +205,7 @@ def building(final: Path, meta: dict[str, Any]) -> Iterator[Path]:
         raise
 
 
-def sweep(parent: Path, *, older_than_s: float = 3600.0) -> None:
+def sweep(parent: Path, *, older_than_s: float = 3600.0, patterns: tuple[str, ...] = LEFTOVERS) -> None:
     """Remove what killed builds, fetches and writes (e.g. by SIGKILL) left under `parent`.
 
     A leftover whose name records a pid is removed as soon as that process is gone; one whose process
@@ -216,7 +216,7 @@ def sweep(parent: Path, *, older_than_s: float = 3600.0) -> None:
     if not parent.is_dir():
         return
     now = time.time()
-    for pattern in LEFTOVERS:
+    for pattern in patterns:
         for leftover in parent.glob(pattern):
             pid = owner_pid(leftover)
             with contextlib.suppress(FileNotFoundError):

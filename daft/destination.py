@@ -28,19 +28,19 @@ def _probe(folder: Path, what: str, path: Path) -> None:
 
 
 def _folder(folder: Path, what: str, path: Path) -> Path:
-    """`folder`, created with its parents if missing; a UserError naming `path` when that is impossible."""
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{what} {path}: {folder} is not a directory")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"{what} {path}: cannot create {folder} ({err.strerror or err})") from None
-    _probe(folder, what, path)
+    """`folder`, or where it would be made, writable; a UserError naming `path` when it is not. Nothing is
+    created: a missing folder is checked at its nearest existing ancestor, which the write will extend."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{what} {path}: {existing} is not a directory")
+    _probe(existing, what, path)
     return folder
 
 
 def writable_dir(path: Path, what: str) -> Path:
-    """`path` as a directory this process can write in (created if missing), or a UserError naming
+    """`path` as a directory this process can write in (or make), or a UserError naming
     `what` (e.g. "--results") and the path."""
     path = Path(path)
     return _folder(path, what, path)

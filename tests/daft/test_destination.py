@@ -22,17 +22,17 @@ def read_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(destination.tempfile, "mkstemp", refuse)
 
 
-def test_a_missing_folder_is_made_and_probed_without_a_trace(tmp_path: Path) -> None:
+def test_a_missing_folder_is_checked_where_it_would_be_made_without_a_trace(tmp_path: Path) -> None:
     assert writable_dir(tmp_path / "a" / "b", "--results") == tmp_path / "a" / "b"
     assert writable_file(tmp_path / "c" / "out.json", "--json") == tmp_path / "c" / "out.json"
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "c"]
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda t: writable_dir(_file(t), "--results"), "--results .*: .* is not a directory"),
-        (lambda t: writable_dir(_file(t) / "sub", "--results"), r"cannot create .* \(Not a directory\)"),
+        (lambda t: writable_dir(_file(t) / "sub", "--results"), "a-file is not a directory"),
         (lambda t: writable_file(t, "--json"), "--json .*: is a directory, not a file"),
         (lambda t: writable_file(_file(t) / "x.png", "--out"), "--out .*x.png: .*a-file is not a directory"),
         (
