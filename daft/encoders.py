@@ -99,7 +99,7 @@ class Encoder(nn.Module):
             special_tokens=self.special_tokens,
         )
         if not self.special_tokens:
-            check_not_empty(arrays["attention_mask"].sum(axis=1))
+            check_not_empty(arrays["attention_mask"].sum(axis=1), texts)
         return {name: arrays[name] for name in self.input_names}
 
     @property

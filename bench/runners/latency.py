@@ -28,7 +28,7 @@ from bench import environment, memory, reference
 from bench.backends import backend, prepare
 from bench.backends.base import Target, parity
 from bench.plan import Cell, Plan
-from bench.queries import load_queries
+from bench.queries import load_queries, origin
 from bench.results import PHASES, CellResult, EncoderInfo, Exclusion, PhaseStats, SetupResult, Warmup
 from bench.rounds import TimedCell, interleave
 from bench.stats import Stats, is_noisy
@@ -36,6 +36,8 @@ from bench.timing import batches, calibrate_overhead, rotation_length, timed_cal
 from daft import assets, encoders
 from daft.cache import weights_fingerprint
 from daft.config import jsonable
+from daft.errors import UserError
+from daft.tokenization import NoTokens
 
 PARITY_QUERIES = 64
 MEMORY_CALLS = 3
@@ -186,6 +188,18 @@ def run_latency(
     """
     query = suite.queries
     texts = load_queries(query.source, query.file, query.limit)
+    try:
+        yield from _measure(suite, plan, texts, workdir, on_visit)
+    except NoTokens as err:
+        raise UserError(
+            f"{suite.path}: [queries] {origin(query.source, query.file, err.text)}: {err}"
+        ) from None
+
+
+def _measure(
+    suite: Any, plan: Plan, texts: list[str], workdir: Path, on_visit: Callable[[str], None] | None
+) -> Iterator[Any]:
+    """`run_latency` on its query texts."""
     with ExitStack() as opened:
         timed: list[tuple[Cell, TimedCell]] = []
         for item in _prepare_all(suite, plan, texts, opened, workdir):

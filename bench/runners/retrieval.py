@@ -34,6 +34,7 @@ from daft.collections.collection import Collection
 from daft.errors import UserError
 from daft.evaluation import evaluate_run
 from daft.pair import EncoderPair
+from daft.tokenization import NoTokens
 
 RUN_TAG = "daft-bench"
 
@@ -172,9 +173,13 @@ def _query_vectors(
 ) -> tuple[list[str], np.ndarray]:
     """(qids, the query encoder's vectors of them), in `queries`' order: what `_dense_run` searches with."""
     with _timed(timings, "encode_queries_s"):
-        vectors = pair.query.encode(
-            list(queries.values()), batch_size=spec.batch_size, max_length=spec.query_max_length
-        )
+        try:
+            vectors = pair.query.encode(
+                list(queries.values()), batch_size=spec.batch_size, max_length=spec.query_max_length
+            )
+        except NoTokens as err:  # its batch position means nothing: batches are length-sorted
+            qid = next((q for q, text in queries.items() if text == err.text), None)
+            raise UserError(f"collection {spec.collection}: query {qid!r}: {err}") from None
     return list(queries), vectors
 
 

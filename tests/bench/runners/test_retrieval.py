@@ -217,3 +217,33 @@ def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):
     folder = results / report["artifacts"]["dir"]
     for plot in ("frontier.png", "latency_vs_batch.png"):
         assert (folder / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_query_without_tokens_is_named_by_its_id_and_collection(write_suite, tmp_path, tiny_beir, capsys):
+    import shutil
+
+    beir = tmp_path / "zw-beir"
+    shutil.copytree(tiny_beir, beir)
+    lines = (beir / "queries.jsonl").read_text().splitlines()
+    row = json.loads(lines[35])  # a test query
+    lines[35] = json.dumps({**row, "text": "\u200b\u200b"})
+    (beir / "queries.jsonl").write_text("\n".join(lines) + "\n")
+    suite = write_suite(beir=beir, extra='systems = ["dense"]\nencoders = ["pair"]\n')  # the L0 query side
+    assert main(["run", str(suite), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(
+        f"error: collection {beir}: query {row['_id']!r}: text '\\u200b\\u200b' yields no tokens"
+    )
+
+
+def test_a_query_line_without_tokens_is_named_by_its_file_and_line(write_suite, tmp_path, capsys):
+    suite = write_suite(latency=True)
+    (tmp_path / "queries.txt").write_text("potter wheel\nbank river\n\u200b\u200b\nplay guitar\n")
+    text = suite.read_text().replace("[retrieval]", "[ignored]").split("[ignored]")[0]
+    suite.write_text(text.replace('name = "mean"\nmodel', 'name = "mean"\ntype = "static"\nmodel', 1))
+    assert main(["run", str(suite), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        "[queries] " + str(tmp_path / "queries.txt") + " line 3: text '\\u200b\\u200b' yields no tokens"
+        in err[-1]
+    )
