@@ -31,12 +31,14 @@ from bench.plan import Cell, Plan
 from bench.queries import load_queries, origin
 from bench.results import PHASES, CellResult, EncoderInfo, Exclusion, PhaseStats, SetupResult, Warmup
 from bench.rounds import TimedCell, interleave
+from bench.sources import describe
 from bench.stats import Stats, is_noisy
 from bench.timing import batches, calibrate_overhead, rotation_length, timed_call
 from daft import assets, encoders
 from daft.cache import weights_fingerprint
 from daft.config import jsonable
 from daft.errors import UserError
+from daft.finite import require_finite
 from daft.tokenization import NoTokens
 
 PARITY_QUERIES = 64
@@ -239,7 +241,10 @@ def _prepare_all(
         build_s = time.perf_counter() - start
         features = encoder.tokenize(parity_texts, max_length=query.max_length, padding=query.padding)
         with torch.inference_mode():
-            expected = encoder.embed(**features).numpy()
+            # Checked here, where the encoder's source is known: a pair's NaN weights name the pair.
+            expected = require_finite(
+                encoder.embed(**features).numpy(), f"encoder {name!r} ({describe(specs[name])})"
+            )
         yield EncoderInfo(
             name=name,
             type=encoder.kind,

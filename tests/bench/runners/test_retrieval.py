@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.__main__ import main
@@ -247,3 +248,14 @@ def test_a_query_line_without_tokens_is_named_by_its_file_and_line(write_suite, 
         "[queries] " + str(tmp_path / "queries.txt") + " line 3: text '\\u200b\\u200b' yields no tokens"
         in err[-1]
     )
+
+
+def test_a_pair_with_nan_weights_is_named_not_blamed_on_the_assets(write_suite, tmp_path, capsys):
+    from safetensors.numpy import load_file, save_file
+
+    suite = write_suite(latency=True)
+    for weights in (tmp_path / "pair" / "query").glob("*.safetensors"):
+        save_file({k: np.full_like(v, np.nan) for k, v in load_file(weights).items()}, weights)
+    assert main(["run", str(suite), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"encoder 'pair' (pair {tmp_path / 'pair'}): 4 of 4 embeddings contain NaN" in err
