@@ -64,6 +64,11 @@ SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
 # --- the resolved suite ------------------------------------------------------------------------------------
 
 
+# A batch is built in memory at once (texts, ids, activations): far past any measured size (1024 on a GPU),
+# a typo such as 10**9 would end in a MemoryError after the run began.
+MAX_BATCH = 65_536
+
+
 @dataclass(frozen=True)
 class SuiteInfo:
     """[suite]: what the suite is called and what it is for."""
@@ -372,7 +377,7 @@ def _parse_latency(t: Table, encoders: tuple[EncoderSpec, ...]) -> LatencySpec:
         backends=t.choices("backends", backend_names(), "backend"),
         devices=t.choices("devices", DEVICES, "device"),
         dtypes=t.choices("dtypes", DTYPES, "dtype"),
-        batch_sizes=t.integers("batch_sizes", minimum=1),
+        batch_sizes=t.integers("batch_sizes", minimum=1, maximum=MAX_BATCH),
         threads=t.integers("threads", minimum=0),
         baseline=baseline,
     )
@@ -456,7 +461,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         query_max_length=t.integer("query_max_length", minimum=1),
         doc_max_length=t.integer("doc_max_length", minimum=1),
         doc_precision=t.choice("doc_precision", SETTINGS, "document precision"),
-        batch_size=t.integer("batch_size", minimum=1),
+        batch_size=t.integer("batch_size", minimum=1, maximum=MAX_BATCH),
         bm25_k1=t.number("bm25_k1", positive=False),
         bm25_b=b,
         normalization=t.choice("normalization", NORMALIZATIONS, "normalisation"),
