@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from daft.cache import readable
 from daft.encoder_source import POOLINGS
 from daft.errors import UserError
 from daft.finite import require_finite
@@ -170,6 +171,7 @@ class Encoder(nn.Module):
             weight = self.projection.weight.detach().cpu().contiguous()
             save_file({"weight": weight}, directory / PROJECTION_FILE)
         (directory / ENCODER_FILE).write_text(json.dumps(self.config(), indent=2), "utf-8")
+        readable(directory)
 
     def _save_body(self, directory: Path) -> None:
         raise NotImplementedError
