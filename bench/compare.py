@@ -307,7 +307,7 @@ def check_complete(report: Report, role: str, path: Path) -> None:
 _WORKLOAD_TABLES = ("queries", "encoders", "retrieval")
 _NOT_WORKLOAD = frozenset(
     {"encoders", "systems", "measures", "baseline", "run_depth", "batch_size", "latency_report"}
-    | {"significance_level", "test"}
+    | {"significance_level", "test", "max_precision_loss", "precision_loss"}
 )
 
 

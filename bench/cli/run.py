@@ -11,6 +11,7 @@ from bench import sources
 from bench.pipeline import Interrupted, run_suite
 from bench.plan import plan, plan_table
 from bench.report import schema
+from bench.report.quality import precision_losses
 from bench.report.render import render
 from bench.report.tables import overrides_line
 from bench.results import Report
@@ -54,6 +55,10 @@ def run_from_args(args: argparse.Namespace) -> int:
         show(stop.report, args.results)
         raise
     show(report, args.results)
+    if suite.retrieval and suite.retrieval.precision_loss == "fail" and report.retrieval:
+        for line in (losses := precision_losses(report.retrieval)):
+            console.print(f"error: {suite.path}: [retrieval] {line}", highlight=False)
+        return 1 if losses else 0
     return 0
 
 

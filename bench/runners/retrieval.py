@@ -294,7 +294,18 @@ def _precision_check(
     reference = _dense_run(index, doc_ids, queries, spec, name, {}, table)
     got = evaluate_run(test_dense, qrels, [measure])[0][measure]
     want = evaluate_run(reference, qrels, [measure])[0][measure]
-    return {"measure": measure, spec.doc_precision: got, REFERENCE: want, "delta": got - want}
+    return precision_verdict(measure, spec.doc_precision, got, want, spec.max_precision_loss)
+
+
+def precision_verdict(
+    measure: str, precision: str, got: float, want: float, bound: float | None
+) -> dict[str, Any]:
+    """The precision check as reported: both values, their difference, and whether the loss (fp32's value
+    minus this precision's) is past the suite's `max_precision_loss`."""
+    check = {"measure": measure, precision: got, REFERENCE: want, "delta": got - want}
+    if bound is not None:
+        check |= {"max_loss": bound, "exceeded": want - got > bound}
+    return check
 
 
 def _hybrid(
