@@ -259,3 +259,12 @@ def test_a_pair_with_nan_weights_is_named_not_blamed_on_the_assets(write_suite, 
     assert main(["run", str(suite), "--results", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"encoder 'pair' (pair {tmp_path / 'pair'}): 4 of 4 embeddings contain NaN" in err
+
+
+def test_a_query_known_only_by_its_batch_position_names_its_source(tmp_path):
+    from bench.queries import origin
+
+    (tmp_path / "q.txt").write_text("a\n\u200b\n")
+    assert origin(None, tmp_path / "q.txt", "\u200b") == f"{tmp_path / 'q.txt'} line 2"
+    assert origin(None, tmp_path / "q.txt", None) == str(tmp_path / "q.txt")
+    assert origin("wordnet:test", None, None) == "wordnet:test"
