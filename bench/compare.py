@@ -218,6 +218,10 @@ def _cells(report: Report) -> dict[CellKey, CellResult]:
     return {c.cell.key: c for c in report.cells}
 
 
+def _judgeable(cell: CellResult) -> bool:
+    return bool(cell.samples.get("end_to_end"))
+
+
 def _verdict(significant: bool, big: bool, worse: bool) -> str:
     if significant and big:
         return "regression" if worse else "improvement"
@@ -321,16 +325,45 @@ def check_complete(report: Report, role: str, path: Path) -> None:
     )
 
 
+# Suite settings that make two runs measure different things, so that matched cells and measures would
+# compare unlike with unlike. Not among them: what is matched by name (encoders, systems, measures, the
+# sweep's lists, each missing one listed), the budget ([measure]) and what only the report shows.
+_WORKLOAD_TABLES = ("queries", "encoders", "retrieval")
+_NOT_WORKLOAD = frozenset(
+    {"encoders", "systems", "measures", "baseline", "run_depth", "batch_size", "latency_report"}
+    | {"significance_level", "test", "max_precision_loss", "precision_loss"}
+)
+
+
+def _flat(table: Any, prefix: str) -> dict[str, Any]:
+    """A suite table as dotted keys; encoders by name."""
+    if isinstance(table, list):  # [[encoders]]
+        return {f"{prefix}.{e.get('name')}.{k}": v for e in table for k, v in e.items() if k != "name"}
+    return {f"{prefix}.{k}": v for k, v in (table or {}).items() if k not in _NOT_WORKLOAD}
+
+
+def workload_differences(base: Report, cand: Report) -> list[str]:
+    """How the two runs' workloads differ ("queries.max_length: 32 -> 64"): keys both suites have, of the
+    queries, the encoders both name and the retrieval settings, and the collection's content."""
+    found = []
+    for table in _WORKLOAD_TABLES:
+        a, b = _flat(base.suite.get(table), table), _flat(cand.suite.get(table), table)
+        found += [f"{key}: {a[key]!r} -> {b[key]!r}" for key in a if key in b and a[key] != b[key]]
+    if base.retrieval and cand.retrieval:
+        prints = base.retrieval.collection_fingerprint, cand.retrieval.collection_fingerprint
+        if prints[0] != prints[1]:
+            found.append(f"collection content: {prints[0][:12]} -> {prints[1][:12]}")
+    return found
+
+
 def compare(base: Report, cand: Report, thresholds: Thresholds, *, allow_missing: bool = False) -> Comparison:
     """Compare a candidate report with a baseline report (per-query values read with them, for the quality
     tests: `schema.load(path, per_query=True)`); no overlapping cell at all is a UserError. What the
     candidate lacks fails the gate unless `allow_missing`."""
     mine, theirs = _cells(base), _cells(cand)
-    common = [
-        key
-        for key in mine
-        if key in theirs and mine[key].samples.get("end_to_end") and theirs[key].samples.get("end_to_end")
-    ]
+    common = [key for key in mine if key in theirs and _judgeable(mine[key]) and _judgeable(theirs[key])]
+    # A cell in both that cannot be judged (no samples on a side) is missing, never silently dropped.
+    unjudged = [f"{mine[key].id} (no samples)" for key in mine if key in theirs and key not in common]
     digests = [environment.fingerprint_digest(r.environment) for r in (base, cand)]
     normalised = digests[0] != digests[1] and bool(common)
     scale = (1.0, 1.0)
@@ -351,7 +384,7 @@ def compare(base: Report, cand: Report, thresholds: Thresholds, *, allow_missing
         quality,
         environment.differences(base.environment, cand.environment),
         normalised,
-        sorted(mine[key].id for key in mine.keys() - theirs.keys()),
+        sorted(mine[key].id for key in mine.keys() - theirs.keys()) + unjudged,
         sorted(theirs[key].id for key in theirs.keys() - mine.keys()),
         thresholds,
         missing_quality(base, cand),

@@ -20,9 +20,12 @@ from bench.results import CellResult, EncoderInfo, Exclusion, Report, SetupResul
 from bench.runners.latency import environment_section, run_latency
 from bench.runners.retrieval import run_retrieval
 from bench.suite import Suite
+from daft import cache
 from daft.progress import progress
 
 __all__ = ["Interrupted", "run_suite"]
+
+WORKDIR = "daft-bench"  # the run's scratch folder in the temp dir (models saved for a backend, ...)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -65,6 +68,8 @@ def run_suite(
     A suite whose every cell this machine cannot run (and no [retrieval]) writes a `skipped` report. On
     Ctrl-C the finished part is written marked `partial` and `Interrupted` (a KeyboardInterrupt) carries it.
     """
+    # The work folder names its process, so one that a killed run (kill -9) left is removed by the next.
+    cache.sweep(Path(tempfile.gettempdir()), patterns=(f".{WORKDIR}.pid*",))
     suite_plan = plan(suite)
     excluded, measured, reasons = _exclusions(suite_plan)
     report = replace(
@@ -93,7 +98,8 @@ def run_suite(
         )
 
     steps = len(measured.cells) + (len(suite.retrieval.encoders) + 1 if suite.retrieval else 0)
-    with progress() as bar, tempfile.TemporaryDirectory(prefix="daft-bench-") as workdir:
+    workspace = tempfile.TemporaryDirectory(prefix=cache.staging_prefix(WORKDIR))
+    with progress() as bar, workspace as workdir:
         task = bar.add_task(f"{suite.name}: environment", total=steps)
 
         def advance(step: str) -> None:

@@ -64,9 +64,13 @@ class Cell:
         names = [f.name for f in fields(cls)]
         if not isinstance(data, Mapping) or set(data) != set(names):
             raise UserError(f"not a cell record (expected keys {', '.join(names)}): {data!r}")
-        ints = {"batch_size": data["batch_size"], "threads": data["threads"]}
-        bad = [k for k in names if k not in ints and not isinstance(data[k], str)]
-        bad += [k for k, v in ints.items() if not (_is_int(v) or (v is None and k == "threads"))]
+        minimum = {"batch_size": 1, "threads": 0}  # threads 0: every core
+        bad = [k for k in names if k not in minimum and not isinstance(data[k], str)]
+        bad += [
+            k
+            for k, low in minimum.items()
+            if not ((_is_int(data[k]) and data[k] >= low) or (data[k] is None and k == "threads"))
+        ]
         if bad:
             raise UserError(f"cell record {data!r}: bad {', '.join(bad)}")
         return cls(**{k: data[k] for k in names})

@@ -46,7 +46,7 @@ from daft.collections.collection import Collection
 from daft.collections.lines import LineError, read_lines, write_lines
 from daft.errors import UserError
 from daft.progress import console, progress
-from daft.ranked import RankedRun
+from daft.ranked import RankedRun, strictly_decreasing
 
 # Bump when what goes into the index changes (fields, analyzer, options), so cached indexes are rebuilt.
 INDEX_FORMAT = 1
@@ -680,14 +680,19 @@ def _check_token(kind: str, value: str) -> None:
 
 
 def trec_lines(run: Mapping[str, Sequence[tuple[str, float]]], tag: str = RUN_TAG) -> Iterator[str]:
-    """`run` (qid -> ranked (doc id, score)) as `qid Q0 docid rank score tag` lines, ranks from 1, in order."""
+    """`run` (qid -> ranked (doc id, score)) as `qid Q0 docid rank score tag` lines, ranks from 1, in order.
+
+    The score column is `strictly_decreasing` in rank order, so trec_eval (which re-sorts by score, ties
+    by doc id descending) scores the ranking of the rank column, the one the harness evaluates.
+    """
     _check_token("tag", tag)
     for qid, hits in run.items():
         _check_token("query id", qid)
-        for rank, (doc_id, score) in enumerate(hits, start=1):
+        final = strictly_decreasing(np.array([score for _, score in hits], dtype=np.float64))
+        for rank, ((doc_id, _), score) in enumerate(zip(hits, final.tolist(), strict=True), start=1):
             _check_token("document id", doc_id)
-            # repr round-trips the float exactly; Anserini's tie-breaking nudges differ in the 7th digit.
-            yield f"{qid} Q0 {doc_id} {rank} {float(score)!r} {tag}"
+            # repr round-trips the float32 exactly; Anserini's tie-breaking nudges differ in the 7th digit.
+            yield f"{qid} Q0 {doc_id} {rank} {score!r} {tag}"
 
 
 def write_trec_run(run: Mapping[str, Sequence[tuple[str, float]]], path: Path, tag: str = RUN_TAG) -> None:

@@ -95,14 +95,27 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         # mkstemp makes the file private; a written result should read like any file the user creates.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def readable(directory: Path) -> None:
+    """Give `directory` and everything under it the modes the user's own new files get (the umask's):
+    writers such as safetensors (0600) and mkdtemp (0700) make them private, and an exported model or a
+    pair is meant to be shared."""
+    umask = _umask()
+    for path in (Path(directory), *Path(directory).rglob("*")):
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -214,7 +227,7 @@ def staged(final: Path) -> Iterator[Path]:
         raise
 
 
-def sweep(parent: Path, *, older_than_s: float = 3600.0) -> None:
+def sweep(parent: Path, *, older_than_s: float = 3600.0, patterns: tuple[str, ...] = LEFTOVERS) -> None:
     """Remove what killed builds, fetches and writes (e.g. by SIGKILL) left under `parent`.
 
     A leftover whose name records a pid is removed as soon as that process is gone; one whose process
@@ -225,7 +238,7 @@ def sweep(parent: Path, *, older_than_s: float = 3600.0) -> None:
     if not parent.is_dir():
         return
     now = time.time()
-    for pattern in LEFTOVERS:
+    for pattern in patterns:
         for leftover in parent.glob(pattern):
             pid = owner_pid(leftover)
             with contextlib.suppress(FileNotFoundError):

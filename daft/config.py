@@ -388,24 +388,24 @@ class Table:
         self._distinct(key, value)
         return tuple(value)
 
-    def integer(self, key: str, default: int = MISSING, *, minimum: int) -> int:
-        """An integer (not a boolean) >= `minimum`."""
+    def integer(self, key: str, default: int = MISSING, *, minimum: int, maximum: int | None = None) -> int:
+        """An integer (not a boolean) >= `minimum` (and <= `maximum`, if given)."""
         value = self.value(key, default)
-        if not is_int(value) or value < minimum:
-            self.fail(key, f"expected {int_phrase(minimum)}, got {show(value)}")
+        if not _int_within(value, minimum, maximum):
+            self.fail(key, f"expected {int_phrase(minimum)}{_at_most(maximum)}, got {show(value)}")
         return value
 
-    def integers(self, key: str, *, minimum: int) -> tuple[int, ...]:
-        """A non-empty list of distinct integers >= `minimum`."""
+    def integers(self, key: str, *, minimum: int, maximum: int | None = None) -> tuple[int, ...]:
+        """A non-empty list of distinct integers >= `minimum` (and <= `maximum`, if given)."""
         value = self.value(key)
         if (
             not isinstance(value, list | tuple)
             or not value
-            or not all(is_int(v) and v >= minimum for v in value)
+            or not all(_int_within(v, minimum, maximum) for v in value)
         ):
             phrase = int_phrase(minimum).removeprefix("a ").removeprefix("an ")
             phrase = phrase.replace("integer", "integers", 1)
-            self.fail(key, f"expected a non-empty list of {phrase}, got {show(value)}")
+            self.fail(key, f"expected a non-empty list of {phrase}{_at_most(maximum)}, got {show(value)}")
         self._distinct(key, value)
         return tuple(value)
 
@@ -469,6 +469,14 @@ def check_top_level(loader: Loader, raw: Mapping[str, Any], schema: Schema) -> N
 def is_int(value: Any) -> bool:
     """Whether `value` is an integer and not a boolean (`batch_sizes = [true]` is a mistake, not a 1)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_within(value: Any, minimum: int, maximum: int | None) -> bool:
+    return is_int(value) and value >= minimum and (maximum is None or value <= maximum)
+
+
+def _at_most(maximum: int | None) -> str:
+    return "" if maximum is None else f" up to {maximum:,}"
 
 
 def int_phrase(minimum: int) -> str:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from daft.cache import readable
 from daft.encoder_source import POOLINGS
 from daft.errors import UserError
 from daft.finite import require_finite
@@ -99,7 +100,7 @@ class Encoder(nn.Module):
             special_tokens=self.special_tokens,
         )
         if not self.special_tokens:
-            check_not_empty(arrays["attention_mask"].sum(axis=1))
+            check_not_empty(arrays["attention_mask"].sum(axis=1), texts)
         return {name: arrays[name] for name in self.input_names}
 
     @property
@@ -170,6 +171,7 @@ class Encoder(nn.Module):
             weight = self.projection.weight.detach().cpu().contiguous()
             save_file({"weight": weight}, directory / PROJECTION_FILE)
         (directory / ENCODER_FILE).write_text(json.dumps(self.config(), indent=2), "utf-8")
+        readable(directory)
 
     def _save_body(self, directory: Path) -> None:
         raise NotImplementedError

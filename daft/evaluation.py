@@ -5,23 +5,28 @@ measures named by their ir-measures strings. Aggregates are means over *every ju
 misses counts 0 (trec_eval's `-c`), where ir-measures on its own would leave it out and flatter a system that
 returns nothing for hard queries. ir-measures (pytrec_eval) wants the run as dicts; they are made for
 `EVAL_CHUNK` queries at a time, so a compact run at depth 1000 is never a dict as a whole.
+
+Every measure scores the run's one ranking (`daft.ranked`): a dict run is ranked first (ties by doc id),
+and the scores handed over strictly decrease in rank order, so pytrec_eval's measures and ir-measures'
+own (RR) cannot order tied hits differently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import ir_measures
 import numpy as np
 import torch
 
 from daft.errors import UserError
+from daft.ranked import RankedRun
 
 Run = dict[str, dict[str, float]]  # qid -> doc id -> score, higher is better
 Qrels = Mapping[str, Mapping[str, int]]
 PerQuery = dict[str, dict[str, float]]  # measure -> qid -> value
-# What evaluate_run takes: qid -> doc id -> score, or qid -> ranked (doc id, score) (a daft.ranked.RankedRun).
-AnyRun = Mapping[str, Mapping[str, float] | Iterable[tuple[str, float]]]
+# What evaluate_run takes: a RankedRun, or qid -> doc id -> score.
+AnyRun = RankedRun | Mapping[str, Mapping[str, float]]
 DEPTH = 100
 # Queries per ir-measures call: each query's measures depend on its own hits and judgements alone.
 EVAL_CHUNK = 512
@@ -40,12 +45,13 @@ def parse_measures(names: Sequence[str]) -> list[ir_measures.Measure]:
     return measures
 
 
-def _chunks(run: AnyRun, qrels: Qrels, size: int) -> Iterator[tuple[dict, dict]]:
-    """(qrels, run) as dicts for up to `size` judged queries the run has hits for, chunk by chunk."""
+def _chunks(run: RankedRun, qrels: Qrels, size: int) -> Iterator[tuple[dict, dict]]:
+    """(qrels, run) as dicts for up to `size` judged queries the run has hits for, chunk by chunk; each
+    query's hits with its final (strictly decreasing) scores."""
     judged: dict[str, dict[str, int]] = {}
     hits: dict[str, dict[str, float]] = {}
     for qid in run:
-        if qid in qrels and (found := dict(run[qid])):
+        if qid in qrels and (found := dict(run.final(qid))):
             judged[qid], hits[qid] = dict(qrels[qid]), found
             if len(hits) == size:
                 yield judged, hits
@@ -57,6 +63,7 @@ def _chunks(run: AnyRun, qrels: Qrels, size: int) -> Iterator[tuple[dict, dict]]
 def evaluate_run(run: AnyRun, qrels: Qrels, names: Sequence[str]) -> tuple[dict[str, float], PerQuery]:
     """(measure -> mean, measure -> qid -> value) over every judged query of `qrels`; missed queries count 0."""
     measures = parse_measures(names)
+    run = run if isinstance(run, RankedRun) else RankedRun.from_scores(run)
     per_query: PerQuery = {str(m): dict.fromkeys(qrels, 0.0) for m in measures}
     for judged, hits in _chunks(run, qrels, EVAL_CHUNK):
         for metric in ir_measures.iter_calc(measures, judged, hits):

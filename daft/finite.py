@@ -16,6 +16,7 @@ def require_finite(vectors: np.ndarray, source: str) -> np.ndarray:
     if bad.any():
         raise UserError(
             f"{source}: {int(bad.sum())} of {len(vectors)} embeddings contain NaN or inf; the encoder's "
-            "weights are corrupt or overflow (for a cached model: python -m daft assets verify --repair)"
+            "weights are corrupt or overflow (a trained pair or model folder: its weights files; a cached "
+            "model asset: python -m daft assets verify --repair)"
         )
     return vectors

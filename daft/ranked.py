@@ -5,6 +5,12 @@ hundred bytes per hit; here a hit is 8 bytes (int32 index into one table of doc 
 Lucene and FAISS scores are float32, so nothing is lost) or 12 (float64 scores, kept as given: fused
 scores are sums of float64 terms, and rounding them to float32 would make new ties). Per-query lists are
 made only when a query is asked for. The table of doc ids is a tuple, so runs can share one safely.
+
+One ranking per run: a run's hit order is decided once, when it is made (score descending, ties by doc id
+ascending: `rank`), and everything downstream sees that order and no other. Measures and TREC files see
+it through `strictly_decreasing` scores: evaluators re-sort hits by score and break ties each their own
+way (trec_eval and pytrec_eval by doc id descending, ir-measures' msmarco provider ascending), so a run
+with tied scores would otherwise be scored on two orderings at once.
 """
 
 from __future__ import annotations
@@ -18,6 +24,31 @@ import numpy as np
 from daft.errors import UserError
 
 Hits = list[tuple[str, float]]
+
+_MAGNITUDE = np.int32(np.iinfo(np.int32).max)
+_SIGN = np.int32(np.iinfo(np.int32).min)
+
+
+def rank(docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The order of one query's hits: score descending, ties by doc index (doc id order on a sorted table)."""
+    return np.lexsort((docs, -scores))
+
+
+def strictly_decreasing(scores: np.ndarray) -> np.ndarray:
+    """Ranked `scores` (best first) as float32s that strictly decrease, each as close to its own as that allows.
+
+    A score keeps its float32 value unless that ties (or is out of order with) the one above; then it is
+    lowered to the float32 just below that one: an Anserini-like tie adjuster at the scale of one float32
+    step. float32, because trec_eval (and so pytrec_eval) holds scores as C floats: float64 scores that
+    differ only past float32's precision are ties there. In the integers that order float32s, this is
+    t[i] = min(s[i], t[i-1] - 1).
+    """
+    values = np.asarray(scores).astype(np.float32)
+    bits = values.view(np.int32).astype(np.int64)
+    ordered = np.where(bits < 0, -(bits & _MAGNITUDE), bits)
+    steps = np.arange(len(values), dtype=np.int64)
+    adjusted = (np.minimum.accumulate(ordered + steps) - steps).astype(np.int32)
+    return np.where(adjusted < 0, (-adjusted) | _SIGN, adjusted).view(np.float32)
 
 
 class RankedRun(Mapping[str, Hits]):
@@ -52,6 +83,13 @@ class RankedRun(Mapping[str, Hits]):
 
     def __contains__(self, qid: object) -> bool:
         return qid in self._row
+
+    def final(self, qid: str) -> Hits:
+        """Query `qid`'s hits in rank order with `strictly_decreasing` scores: what every evaluator and TREC
+        file sees, so that none can re-order ties its own way."""
+        docs, scores = self.row(qid)
+        table = self.doc_table
+        return list(zip([table[d] for d in docs.tolist()], strictly_decreasing(scores).tolist(), strict=True))
 
     def row(self, qid: str) -> tuple[np.ndarray, np.ndarray]:
         """Query `qid`'s hits as views: document indices into `doc_table`, and scores; best first."""
@@ -107,6 +145,21 @@ class RankedRun(Mapping[str, Hits]):
         flat_docs = np.concatenate(docs) if len(docs) else np.zeros(0, np.int32)
         flat_scores = np.concatenate(scores) if len(scores) else np.zeros(0, empty)
         return cls(qids, doc_table, offsets, flat_docs, flat_scores)
+
+    @classmethod
+    def from_scores(cls, run: Mapping[str, Mapping[str, float]]) -> RankedRun:
+        """A qid -> doc id -> score run ranked by `rank` on a sorted table of its doc ids, scores exact
+        (float64)."""
+        table = tuple(sorted({doc for hits in run.values() for doc in hits}))
+        position = {doc: i for i, doc in enumerate(table)}
+        docs, scores = [], []
+        for hits in run.values():
+            row_docs = np.fromiter(map(position.__getitem__, hits), dtype=np.int32, count=len(hits))
+            row_scores = np.fromiter(hits.values(), dtype=np.float64, count=len(hits))
+            order = rank(row_docs, row_scores)
+            docs.append(row_docs[order])
+            scores.append(row_scores[order])
+        return cls.from_rows(list(run), table, docs, scores, empty=np.float64)
 
     @classmethod
     def from_ranked(cls, ranked: Mapping[str, Sequence[tuple[str, float]]]) -> RankedRun:

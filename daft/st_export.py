@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from daft.cache import readable
 from daft.encoders import Encoder, StaticEncoder, TransformerEncoder
 from daft.errors import UserError
 from daft.pair import EncoderPair
@@ -79,6 +80,7 @@ def export(pair: EncoderPair, directory: Path) -> None:
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:
             model.save(str(staging))
+            readable(staging)
             if directory.exists():
                 directory.rmdir()
             staging.rename(directory)

@@ -33,8 +33,8 @@ def _model2vec_config(path: Path) -> dict[str, Any] | None:
         return None
     try:
         found = json.loads(config.read_text("utf-8"))
-    except ValueError:
-        return None
+    except ValueError as err:  # a garbled config would otherwise be ignored, and the folder misread
+        raise UserError(f"{config}: invalid JSON ({err})") from None
     if not isinstance(found, dict):
         return None
     # Older model2vec versions name the type; newer ones write only their own keys (no transformers type).
@@ -119,15 +119,19 @@ def load(ref: str | Path, *, side: str = "query") -> SentenceTransformerEncoder:
     found = detect(path)
     if side not in ROUTES:
         raise UserError(f"unknown side {side!r}; known: {', '.join(ROUTES)}")
+    if found is None:
+        raise UserError(f"{path}: neither a sentence-transformers nor a model2vec model directory")
     try:
         if found == "sentence-transformers":
             model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        elif found == "model2vec":
-            model = _model2vec(path)
         else:
-            raise UserError(f"{path}: neither a sentence-transformers nor a model2vec model directory")
-    except (OSError, ValueError, KeyError) as err:
-        raise UserError(f"{path}: cannot load it ({_first_line(err)})") from None
+            model = _model2vec(path)
+    # What the libraries raise on a damaged folder has no common base (safetensors' and tokenizers' errors
+    # are plain Exceptions; a garbled modules.json a TypeError): whatever this call raises is the folder's.
+    except Exception as err:
+        raise UserError(
+            f"{path}: cannot load it as a {found} model ({type(err).__name__}: {_first_line(err)})"
+        ) from None
     route = ROUTES[side] if is_asymmetric(path) else None
     return SentenceTransformerEncoder(model, route=route, source=str(path)).eval()
 

@@ -101,11 +101,12 @@ class LeanTokenizer:
     def ragged(self, texts: Sequence[str], *, max_length: int, special_tokens: bool = False) -> Ragged:
         """Unpadded ids of `texts`, concatenated, with each row's offset and length."""
         found = self.encodings(texts, max_length=max_length, padding="none", special_tokens=special_tokens)
-        return ragged_from([e.ids for e in found])
+        return ragged_from([e.ids for e in found], texts)
 
 
-def ragged_from(rows: list[list[int]]) -> Ragged:
-    """A `Ragged` from per-row id lists; UserError when a row is empty (`check_not_empty`).
+def ragged_from(rows: list[list[int]], texts: Sequence[str] | None = None) -> Ragged:
+    """A `Ragged` from per-row id lists (of `texts`, if given: named in the error); NoTokens when a row
+    is empty (`check_not_empty`).
 
     One row is the latency-critical case (a query), so it skips the cumsum and iterators a batch needs.
     """
@@ -120,7 +121,7 @@ def ragged_from(rows: list[list[int]]) -> Ragged:
         # chain.from_iterable and fromiter both iterate in C: no Python-level loop over tokens.
         ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
     if not all(rows):  # the numpy check only where it will fail: it costs about a microsecond
-        check_not_empty(lengths)
+        check_not_empty(lengths, texts)
     return Ragged(ids, offsets, lengths)
 
 
@@ -142,16 +143,27 @@ def check_texts(texts: Sequence[str]) -> None:
             raise UserError(f"empty text at position {index} of the batch: every query/document needs text")
 
 
-def check_not_empty(lengths: np.ndarray) -> None:
-    """UserError when a text yielded no tokens (NUL, zero-width or control characters only).
+class NoTokens(UserError):
+    """A text that yields no tokens; `text` is it (when the caller gave the texts), so that whoever knows
+    where the texts came from can name its file and line or its query id."""
+
+    def __init__(self, message: str, text: str | None = None) -> None:
+        super().__init__(message)
+        self.text = text
+
+
+def check_not_empty(lengths: np.ndarray, texts: Sequence[str] | None = None) -> None:
+    """NoTokens when a text yielded no tokens (NUL, zero-width or control characters only).
 
     Without special tokens such a text would average nothing and silently become a zero vector.
     """
     empty = np.flatnonzero(lengths == 0)
     if empty.size:
-        raise UserError(
-            f"text at position {int(empty[0])} of the batch yields no tokens (only control, zero-width or "
-            "unknown characters?): nothing to encode"
+        text = None if texts is None else texts[int(empty[0])]
+        shown = f"text {text!r}" if text is not None else f"text at position {int(empty[0])} of the batch"
+        raise NoTokens(
+            f"{shown} yields no tokens (only control, zero-width or unknown characters?): nothing to encode",
+            text,
         )
 
 

@@ -239,7 +239,7 @@ class Trainer:
             checkpoint.save(self._best_dir(stage.name), {"query": cpu_state(self.query), **docs.best_state()})
         else:
             state.bad_validations += 1
-            state.done = state.bad_validations > stage.patience
+            state.done = stage.stops(state.bad_validations)
         append_log(
             self.log_path,
             {

@@ -3,12 +3,49 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from daft import cache
+
+# Where a test session writes: a private folder of its own, never the user's cache (`~/.cache/daft`, the
+# Hugging Face and XDG caches) nor `/tmp/pytest-of-<user>`; removed when the session ends.
+_PRIVATE = Path(tempfile.mkdtemp(prefix="daft-tests-"))
+
+
+def _share_assets(user_cache: Path, private_cache: Path) -> None:
+    """Link each intact model asset of the user's cache into the private one: read, never written (a
+    rebuild replaces the link in the private cache, not the entry it points to); others are fetched
+    privately on first use."""
+    entries = sorted(
+        p for p in (user_cache / "assets").glob("*") if p.is_dir() and not p.name.startswith(".")
+    )
+    (private_cache / "assets").mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        if cache.check(entry) is None:
+            (private_cache / "assets" / entry.name).symlink_to(entry, target_is_directory=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path plugin reads --basetemp
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.basetemp is None:
+        config.option.basetemp = str(_PRIVATE / "tmp")
+    user_cache = cache.cache_root()
+    for variable, folder in (("DAFT_CACHE", "daft"), ("HF_HOME", "huggingface"), ("XDG_CACHE_HOME", "xdg")):
+        os.environ[variable] = str(_PRIVATE / folder)
+    _share_assets(user_cache, _PRIVATE / "daft")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_PRIVATE, ignore_errors=True)
+
 
 WORDS = [
     "a",
@@ -141,6 +178,21 @@ def tiny_beir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for split, lines in splits.items():
         (folder / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(lines))
     return folder
+
+
+def under_hash_seeds(code: str, seeds: tuple[str, ...] = ("1", "2")) -> list[str]:
+    """What `code` prints in fresh interpreters, one per PYTHONHASHSEED: a hash that must be stable
+    across processes cannot be shown stable by calling it twice in one."""
+    return [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in seeds
+    ]
 
 
 @pytest.fixture

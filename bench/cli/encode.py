@@ -8,10 +8,12 @@ the same cache entry. A retrieval suite over that collection and encoder then fi
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.cli.args import positive_int
 from bench.retrieval.precision import PRECISIONS, encode_documents
 from bench.suite import EncoderSpec, RetrievalSpec
 from daft.errors import UserError
@@ -52,8 +54,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda (each rank its own GPU); default: cpu")
     parser.add_argument(
         "--limit",
-        type=int,
-        default=0,
+        type=positive_int,
+        default=None,
         help="a speed check: encode the first N documents (sorted ids) after a warm-up, print docs/s, cache nothing",
     )
     parser.set_defaults(func=run)
@@ -83,6 +85,18 @@ def _speed_check(
     )
 
 
+def check_device(device: str | None) -> None:
+    """A UserError unless `device` is cpu, or cuda[:N] with a CUDA device torch can see."""
+    if device is None or device == "cpu":
+        return
+    if not re.fullmatch(r"cuda(:\d+)?", device):
+        raise UserError(f"--device {device!r}: expected cpu, cuda or cuda:N")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UserError(f"--device {device}: torch sees no CUDA device on this machine")
+
+
 def run(args: argparse.Namespace) -> int:
     """Encode (this rank's slice), merge on rank 0, print what was done."""
     import torch  # here, and the modules that run it: `--help` needs none of them
@@ -92,10 +106,11 @@ def run(args: argparse.Namespace) -> int:
     from daft import collections, distributed
     from daft import embeddings as daft_embeddings
 
-    if args.max_length < 1 or args.batch_size < 1 or args.limit < 0:
-        raise UserError("--max-length and --batch-size must be positive, --limit not negative")
+    if args.max_length < 1 or args.batch_size < 1:
+        raise UserError("--max-length and --batch-size must be positive")
+    check_device(args.device)
     world = distributed.init()
-    if args.limit and world.size > 1:
+    if args.limit is not None and world.size > 1:
         distributed.finish(world)
         raise UserError("--limit is a one-process speed check; run it without torchrun")
     try:
@@ -107,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         device = args.device
         if device and device.startswith("cuda"):
             device = str(distributed.device(world, torch.device(device)))
-        if args.limit:
+        if args.limit is not None:
             _speed_check(encoder, collection, args, device)
             return 0
         started = time.perf_counter()

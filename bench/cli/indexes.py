@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from bench.cli.args import positive_int
 from bench.suite import EncoderSpec, RetrievalSpec
 from daft.progress import output_console
 
@@ -25,7 +26,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--pair", type=Path, help="an encoder pair")
     parser.add_argument("--pooling", default="mean", help="pooling of a plain transformers --model (mean)")
     parser.add_argument("--split", default=DEFAULTS.split, help=f"whose queries search ({DEFAULTS.split})")
-    parser.add_argument("--depth", type=int, default=100, help="k of recall@k against flat (100)")
+    parser.add_argument("--depth", type=positive_int, default=100, help="k of recall@k against flat (100)")
     parser.set_defaults(func=run)
 
 

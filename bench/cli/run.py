@@ -14,6 +14,7 @@ from bench.report.render import WIDE_HELP
 from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.retrieval.tuning import describe_request
 from bench.suite import Suite, load_suite
+from daft.destination import writable_dir
 from daft.progress import console
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     from bench.pipeline import Interrupted, run_suite
     from bench.report.tables import overrides_line
 
+    writable_dir(args.results, "--results")  # before the run: its report must not be lost at the end
     if suite.overrides:
         console.print(escape(overrides_line(suite.overrides, quick_look=not args.as_latest)), highlight=False)
     try:
@@ -58,6 +60,12 @@ def run_from_args(args: argparse.Namespace) -> int:
         show(stop.report, args.results, wide=args.wide)
         raise
     show(report, args.results, wide=args.wide)
+    if suite.retrieval and suite.retrieval.precision_loss == "fail" and report.retrieval:
+        from bench.report.quality import precision_losses
+
+        for line in (losses := precision_losses(report.retrieval)):
+            console.print(f"error: {suite.path}: [retrieval] {line}", highlight=False)
+        return 1 if losses else 0
     return 0
 
 

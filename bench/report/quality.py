@@ -135,8 +135,23 @@ def precision_lines(r: RetrievalResult) -> list[str]:
                 f": dense {check['measure']} {check[precision]:.4f} vs fp32 {check['fp32']:.4f} "
                 f"({check['delta']:+.4f}) on {r.collection}:{r.split}"
             )
+            if check.get("exceeded"):
+                line += f"; WARNING: beyond max_precision_loss {check['max_loss']:g}"
         lines.append(line)
     return lines
+
+
+def precision_losses(r: RetrievalResult) -> list[str]:
+    """The encoders whose index lost more against fp32 than the suite's `max_precision_loss`, one line each."""
+    found = {}
+    for entry in r.systems:
+        check = entry.pair.precision_check if entry.pair else None
+        if check and check.get("exceeded"):
+            found[entry.encoder] = (
+                f"{entry.encoder}: dense {check['measure']} lost {-check['delta']:.4f} in "
+                f"{entry.pair.doc_precision}, beyond max_precision_loss {check['max_loss']:g}"
+            )
+    return list(found.values())
 
 
 def timing_lines(r: RetrievalResult) -> list[str]:

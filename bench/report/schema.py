@@ -18,7 +18,9 @@ This module alone knows that layout: it turns a `bench.results.Report` into it a
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import itertools
 import json
 import math
 import re
@@ -418,8 +420,39 @@ def _stamp(text: str) -> str:
 
 
 def artifacts_dir(report: Report, results_dir: Path) -> Path:
-    """Where a report's run files, per-query values and plots go: `<suite>-<timestamp>/` beside it."""
-    return Path(results_dir) / f"{report.suite_name}-{_stamp(report.started_at)}"
+    """Where a report's run files, per-query values and plots go: `<name>/` beside it (its name without
+    `.json`: `<suite>-<timestamp>`, or with `-2`, `-3`, ... when another run of that second took it)."""
+    return Path(results_dir) / (report.artifacts.dir if report.artifacts else _base_name(report))
+
+
+def _base_name(report: Report) -> str:
+    return f"{report.suite_name}-{_stamp(report.started_at)}"
+
+
+def _suffix(report: Report) -> str:
+    """A partial run is kept as `.partial.json` and a quick look as `.quick.json`: names that `bench
+    history` does not read and that never become `-latest`."""
+    return ".partial.json" if report.status == "partial" else ".quick.json" if report.quick_look else ".json"
+
+
+def _claim(report: Report, results_dir: Path) -> str:
+    """A report name no other run has (two runs of a suite can start in one second): its folder is made
+    exclusively (mkdir is atomic) and the name taken only if no report of it exists once the folder is
+    ours; the folder stays while the report is written, then goes if nothing was put in it."""
+    base = _base_name(report)
+    for n in itertools.count(1):
+        name = base if n == 1 else f"{base}-{n}"
+        try:
+            (Path(results_dir) / name).mkdir(parents=True)
+        except FileExistsError:
+            continue
+        if not any((Path(results_dir) / f"{name}{s}").exists() for s in _SUFFIXES):
+            return name
+        (Path(results_dir) / name).rmdir()
+    raise AssertionError("unreachable")
+
+
+_SUFFIXES = (".json", ".quick.json", ".partial.json")
 
 
 # A file beside a report: its bytes, its text, or its lines (made as they are written: a run file's
@@ -440,30 +473,35 @@ def _write_files(folder: Path, files: Mapping[str, FileContent]) -> None:
 
 
 def paths(report: Report, results_dir: Path) -> tuple[Path, Path | None]:
-    """Where `write` puts a report: `<suite>-<timestamp>.json` and `<suite>-latest.json`; a quick look
-    only as `<suite>-<timestamp>.quick.json` (a name `bench history` does not read)."""
-    stem = Path(results_dir) / report.suite_name
-    stamp = _stamp(report.started_at)
-    if report.quick_look:
-        return stem.with_name(f"{stem.name}-{stamp}.quick.json"), None
-    return stem.with_name(f"{stem.name}-{stamp}.json"), stem.with_name(f"{stem.name}-latest.json")
+    """Where `write` put a report: its own name and `<suite>-latest.json`; a quick look or a partial run
+    only under its own name (`.quick.json`, `.partial.json`: names `bench history` does not read), so
+    `-latest` is always a complete run the user asked for."""
+    folder = artifacts_dir(report, results_dir)
+    own = folder.with_name(folder.name + _suffix(report))
+    if report.quick_look or report.status == "partial":
+        return own, None
+    return own, Path(results_dir) / f"{report.suite_name}-latest.json"
 
 
 def write(report: Report, results_dir: Path, files: Mapping[str, FileContent] | None = None) -> Report:
-    """Write the report atomically to both `paths`, `files` and the per-query values first, beside them;
-    returns the report as written (with its artifacts)."""
+    """Write the report atomically to both `paths` under a name of its own (`_claim`), `files` and the
+    per-query values first, beside them; returns the report as written (its artifacts name where)."""
     results_dir = Path(results_dir)
     files = dict(files or {})
     if text := per_query_text(report.retrieval):
         files[PER_QUERY] = text
-    if files:
-        folder = artifacts_dir(report, results_dir)
+    name = _claim(report, results_dir)
+    report = replace(report, artifacts=Artifacts(name, tuple(sorted(files))))
+    folder = artifacts_dir(report, results_dir)
+    try:
         _write_files(folder, files)
-        report = replace(report, artifacts=Artifacts(folder.name, tuple(sorted(files))))
-    text = _text(report)
-    for path in paths(report, results_dir):
-        if path is not None:
-            atomic_write_text(path, text)
+        text = _text(report)
+        for path in paths(report, results_dir):
+            if path is not None:
+                atomic_write_text(path, text)
+    finally:
+        with contextlib.suppress(OSError):  # the folder held the name; empty, it goes
+            folder.rmdir()
     return report
 
 

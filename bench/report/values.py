@@ -13,6 +13,8 @@ from typing import Any
 
 __all__ = ["finite", "mapping", "number", "pair", "samples", "scores"]
 
+_FLOAT_BITS = 1024  # the largest finite float is below 2**1024
+
 
 def number(value: Any, where: str, *, optional: bool = False) -> float | None:
     """A JSON number (a bool is not one); None only when `optional`."""
@@ -20,6 +22,9 @@ def number(value: Any, where: str, *, optional: bool = False) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{where} is {value!r}, not a number")
+    if isinstance(value, int) and value.bit_length() > _FLOAT_BITS:
+        # JSON integers have no bound; the statistics convert to float, which would overflow.
+        raise ValueError(f"{where} is a {value.bit_length()}-bit integer, too large for a number")
     return value
 
 

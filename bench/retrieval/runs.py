@@ -7,9 +7,11 @@ Evaluation with ir-measures", ECIR 2022; E. Bassani, "ranx: A Blazing-Fast Pytho
 Evaluation and Comparison", ECIR 2022) costs some hundred bytes a hit: a depth-1000 run over 10k queries
 would be about a gigabyte. Dict runs are still accepted wherever a run goes in (`compact`).
 
-Ties in score are broken by doc id ascending, so that a ranking never depends on input order and fused
-runs are reproducible across processes and input files. Runs that are combined share one *sorted* table
-(`DocIndex`), where index order is doc id order, so sorting hits by (score descending, index) is that rule.
+Ties in score are broken by doc id ascending (`daft.ranked.rank`), so that a ranking never depends on input
+order and fused runs are reproducible across processes and input files. Runs that are combined share one
+*sorted* table (`DocIndex`), where index order is doc id order, so sorting hits by (score descending, index)
+is that rule. That order is the run's one ranking: evaluation and TREC files see it through
+`daft.ranked.strictly_decreasing` scores.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TypeAlias
 import numpy as np
 
 from daft.errors import UserError
-from daft.ranked import RankedRun
+from daft.ranked import RankedRun, rank
 
 __all__ = [
     "AnyRun",
@@ -50,11 +52,6 @@ def check_cutoff(name: str, value: int | None) -> None:
     """Raise a UserError unless `value` is None (no cut-off) or a positive integer."""
     if value is not None and (not isinstance(value, int) or value < 1):
         raise UserError(f"{name} must be a positive integer or None, got {value!r}")
-
-
-def rank(docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """The order of one query's hits: score descending, ties by doc index (doc id order on a `DocIndex`)."""
-    return np.lexsort((docs, -scores))
 
 
 class DocIndex:
@@ -106,16 +103,7 @@ def _is_sorted(table: Sequence[str]) -> bool:
 
 def compact(run: AnyRun) -> RankedRun:
     """`run` as a RankedRun: a dict run ranked (ties by doc id), scores kept exactly (float64)."""
-    if isinstance(run, RankedRun):
-        return run
-    table = DocIndex(doc for hits in run.values() for doc in hits)
-    rows = Rows()
-    for qid, hits in run.items():
-        docs = table.positions(list(hits), "run")
-        scores = np.fromiter(hits.values(), dtype=np.float64, count=len(hits))
-        order = rank(docs, scores)
-        rows.add(qid, docs[order], scores[order])
-    return rows.build(table.ids)
+    return run if isinstance(run, RankedRun) else RankedRun.from_scores(run)
 
 
 def on_one_table(runs: Sequence[RankedRun]) -> list[RankedRun]:

@@ -28,9 +28,10 @@ from bench import environment, memory, reference
 from bench.backends import backend, prepare
 from bench.backends.base import Target, parity
 from bench.plan import Cell, Plan
-from bench.queries import load_queries
+from bench.queries import load_queries, origin
 from bench.results import PHASES, CellResult, EncoderInfo, Exclusion, PhaseStats, SetupResult, Warmup
 from bench.rounds import INTERRUPTED, Stopping, TimedCell, interleave
+from bench.sources import describe
 from bench.speedup import compares
 from bench.stats import Stats, is_noisy
 from bench.suite import LatencySpec
@@ -39,6 +40,9 @@ from bench.timing import batches, calibrate_overhead, rotation_length, timed_cal
 from daft import assets, encoders
 from daft.cache import weights_fingerprint
 from daft.config import jsonable
+from daft.errors import UserError
+from daft.finite import require_finite
+from daft.tokenization import NoTokens
 
 PARITY_QUERIES = 64
 MEMORY_CALLS = 3
@@ -194,6 +198,18 @@ def run_latency(
     """
     query = suite.queries
     texts = load_queries(query.source, query.file, query.limit)
+    try:
+        yield from _measure(suite, plan, texts, workdir, on_visit)
+    except NoTokens as err:
+        raise UserError(
+            f"{suite.path}: [queries] {origin(query.source, query.file, err.text)}: {err}"
+        ) from None
+
+
+def _measure(
+    suite: Any, plan: Plan, texts: list[str], workdir: Path, on_visit: Callable[[str], None] | None
+) -> Iterator[Any]:
+    """`run_latency` on its query texts."""
     with ExitStack() as opened:
         timed: list[tuple[Cell, TimedCell]] = []
         for item in _prepare_all(suite, plan, texts, opened, workdir):
@@ -261,7 +277,10 @@ def _prepare_all(
         build_s = time.perf_counter() - start
         features = encoder.tokenize(parity_texts, max_length=query.max_length, padding=query.padding)
         with torch.inference_mode():
-            expected = encoder.embed(**features).numpy()
+            # Checked here, where the encoder's source is known: a pair's NaN weights name the pair.
+            expected = require_finite(
+                encoder.embed(**features).numpy(), f"encoder {name!r} ({describe(specs[name])})"
+            )
         yield EncoderInfo(
             name=name,
             type=encoder.kind,

@@ -35,6 +35,7 @@ from daft.errors import UserError
 from daft.evaluation import evaluate_run
 from daft.pair import EncoderPair
 from daft.progress import console
+from daft.tokenization import NoTokens
 
 RUN_TAG = "daft-bench"
 
@@ -167,9 +168,13 @@ def _query_vectors(
 ) -> tuple[list[str], np.ndarray]:
     """(qids, the query encoder's vectors of them), in `queries`' order: what `_dense_run` searches with."""
     with _timed(timings, "encode_queries_s"):
-        vectors = pair.query.encode(
-            list(queries.values()), batch_size=spec.batch_size, max_length=spec.query_max_length
-        )
+        try:
+            vectors = pair.query.encode(
+                list(queries.values()), batch_size=spec.batch_size, max_length=spec.query_max_length
+            )
+        except NoTokens as err:  # its batch position means nothing: batches are length-sorted
+            qid = next((q for q, text in queries.items() if text == err.text), None)
+            raise UserError(f"collection {spec.collection}: query {qid!r}: {err}") from None
     return list(queries), vectors
 
 
@@ -287,7 +292,18 @@ def _precision_check(
     reference = _dense_run(index, doc_ids, queries, spec, name, {}, table)
     got = evaluate_run(test_dense, qrels, [measure])[0][measure]
     want = evaluate_run(reference, qrels, [measure])[0][measure]
-    return {"measure": measure, spec.doc_precision: got, REFERENCE: want, "delta": got - want}
+    return precision_verdict(measure, spec.doc_precision, got, want, spec.max_precision_loss)
+
+
+def precision_verdict(
+    measure: str, precision: str, got: float, want: float, bound: float | None
+) -> dict[str, Any]:
+    """The precision check as reported: both values, their difference, and whether the loss (fp32's value
+    minus this precision's) is past the suite's `max_precision_loss`."""
+    check = {"measure": measure, precision: got, REFERENCE: want, "delta": got - want}
+    if bound is not None:
+        check |= {"max_loss": bound, "exceeded": want - got > bound}
+    return check
 
 
 def _hybrid(

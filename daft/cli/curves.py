@@ -24,11 +24,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the PNG and say where."""
     from daft.curves import CURVES_FILE, write
+    from daft.destination import writable_file
     from daft.errors import UserError
 
     if args.out is None:
         if len(args.pairs) != 1 or not args.pairs[0].is_dir():
             raise UserError("--out is required unless one pair directory is given")
         args.out = args.pairs[0] / CURVES_FILE
+    writable_file(args.out, "--out")
     console.print(f"curves written to {write(args.pairs, args.out, title=args.title)}", highlight=False)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from daft.destination import writable_file
 from daft.errors import UserError
 from daft.progress import console
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         from daft.pair import load_pair
         from daft.st_export import export_checked as export_st
 
-        output = args.sentence_transformers
+        output = writable_file(args.sentence_transformers, "--sentence-transformers", new_dir=True)
         diff = export_st(load_pair(args.pair), output, tolerance=TOLERANCE)
         console.print(
             f"{output}: SentenceTransformer({output}) max abs diff vs daft {diff:.2e} "
@@ -49,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from daft.onnx_export import export_checked
     from daft.pair import load_pair_side
 
+    output = writable_file(args.output or Path(args.pair) / f"{args.side}.onnx", "--output")
     encoder = load_pair_side(args.pair, args.side)
-    output = args.output or Path(args.pair) / f"{args.side}.onnx"
     diff = export_checked(encoder, output, tolerance=TOLERANCE)
     console.print(f"{output}: max abs diff vs torch {diff:.2e} (tolerance {TOLERANCE:.0e})", highlight=False)
     return 0

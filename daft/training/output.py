@@ -15,6 +15,7 @@ from daft.errors import UserError
 from daft.evaluation import evaluate_dense
 from daft.manifest import MANIFEST
 from daft.pair import EncoderPair
+from daft.progress import console
 from daft.recipe import Recipe
 from daft.training.data import TrainingData
 from daft.validation import MEASURES, validate
@@ -30,12 +31,26 @@ def check_output(output: Path, *, resume: bool, overwrite: bool) -> None:
         return
     if (output / MANIFEST).exists():
         raise UserError(f"{output}: a trained pair is already there; pass --overwrite to replace it")
+    if _killed_before_its_first_checkpoint(output / CHECKPOINT_DIR):
+        # Nothing was saved to resume from: both a rerun and --resume start from the beginning.
+        console.print(f"{output}: the last run was killed before its first checkpoint; starting afresh")
+        remove(output)
+        return
     if (output / CHECKPOINT_DIR).exists() and not resume:
         raise UserError(
             f"{output}: holds an interrupted run; pass --resume to continue it or --overwrite to start over"
         )
     if resume and not (output / CHECKPOINT_DIR / checkpoint.STATE_FILE).exists():
         raise UserError(f"{output}: no checkpoint to resume from")
+
+
+def _killed_before_its_first_checkpoint(folder: Path) -> bool:
+    """Whether `folder` holds no training state once a killed writer's temporary file is swept: a run
+    killed during its first checkpoint write leaves only that (and maybe its best weights so far)."""
+    if not folder.is_dir():
+        return False
+    checkpoint.sweep(folder)
+    return not (folder / checkpoint.STATE_FILE).exists()
 
 
 def append_log(path: Path, record: dict[str, Any]) -> None:

@@ -48,6 +48,11 @@ class Stage:
         margin = self.min_delta * abs(best)
         return value < best - margin if self.lower_is_better else value > best + margin
 
+    def stops(self, bad_validations: int) -> bool:
+        """Whether the stage ends after `bad_validations` validations in a row without improvement: once
+        more of them than `patience` tolerates (patience 1: the second in a row)."""
+        return bad_validations > self.patience
+
 
 def align(train: TrainSpec) -> Stage:
     """DAFT stage 1: the document side frozen; best and stop by `align_metric` (KL by default)."""

@@ -216,3 +216,141 @@ def test_counts_are_worded_and_a_pass_reads_as_a_pass(tmp_path, capsys):
     assert "latency: 0 regressions, 1 improvement, 4 unchanged" in lines
     assert lines[-1] == "verdict: pass (failing on latency, quality)"
     assert "**✅ pass (failing on latency, quality)**" in markdown.read_text()
+
+
+# --- issue 21: odd thresholds, unjudgeable cells, other workloads, huge numbers --------------------------------
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--threshold", "nan"],
+        ["--threshold", "-0.1"],
+        ["--threshold", "inf"],
+        ["--noise-floor-us", "nan"],
+        ["--noise-floor-us", "-5"],
+        ["--quality-threshold", "nan"],
+        ["--cell-threshold", "*=nan"],
+        ["--cell-threshold", "*=-1"],
+        ["--cell-threshold", "*=inf"],
+    ],
+)
+def test_a_non_finite_or_negative_threshold_is_refused_not_a_pass(tmp_path, base, capsys, flags):
+    slower = _write(tmp_path / "slow.json", _report(3.0, 3.0))
+    assert main(["compare", str(base), str(slower)]) == 1  # a 3x slowdown, judged
+    try:
+        code = main(["compare", str(base), str(slower), *flags])
+    except SystemExit as stop:  # argparse refuses a bad value of a typed option
+        code = stop.code
+    assert code == 2 and "finite number >= 0" in capsys.readouterr().err
+
+
+def test_a_cell_threshold_that_is_nan_or_negative_is_one_line_exit_2(tmp_path, base, capsys):
+    slower = _write(tmp_path / "slow.json", _report(3.0, 3.0))
+    assert main(["compare", str(base), str(slower), "--cell-threshold", "e*=nan"]) == 2
+    assert "finite number >= 0" in capsys.readouterr().err
+
+
+def test_a_candidate_cell_with_no_samples_is_missing_not_dropped(tmp_path, base, capsys):
+    data = _set(json.loads(base.read_text()), ("cells", 1, "samples", "end_to_end"), [])
+    empty = _write(tmp_path / "empty.json", data)
+    assert main(["compare", str(base), str(empty)]) == 1
+    out = capsys.readouterr().out
+    assert "missing from the candidate: 1 latency cell" in out and "(no samples)" in out
+
+
+@pytest.mark.parametrize("field, value", [("batch_size", -1), ("batch_size", 0), ("threads", -2)])
+def test_a_cell_record_with_a_negative_size_is_malformed(tmp_path, base, capsys, field, value):
+    data = json.loads(base.read_text())
+    for where in ("cells", "excluded"):
+        for record in data[where]:
+            record["cell"][field] = value
+    bad = _write(tmp_path / "bad.json", data)
+    assert main(["compare", str(base), str(bad)]) == 2
+    assert "malformed report" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("cells", 0, "samples", "end_to_end", 0),
+        ("cells", 0, "end_to_end", "median"),
+        ("reference", "median_ns"),
+    ],
+)
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_a_400_digit_integer_is_malformed_not_a_crash(tmp_path, base, capsys, path, command):
+    bad = _write(tmp_path / "bad.json", _set(json.loads(base.read_text()), path, 10**400))
+    args = [str(base), str(bad)] if command == "compare" else [str(bad)]
+    assert main([command, *args]) == 2
+    assert "too large" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "table, key, value",
+    [
+        ("queries", "source", "wordnet-small:dev"),
+        ("queries", "max_length", 64),
+        ("retrieval", "collection", "/data/scifact"),
+    ],
+)
+def test_reports_of_different_workloads_are_refused_unless_allowed(tmp_path, capsys, table, key, value):
+    suite = {
+        "suite": {"name": "s"},
+        "queries": {"source": "wordnet-small:test", "max_length": 32},
+        "retrieval": {"collection": "wordnet-small", "split": "test", "systems": ["bm25"]},
+    }
+    other = copy.deepcopy(suite)
+    other[table][key] = value
+    base = _write(tmp_path / "base.json", replace(_report(1.0), suite=suite))
+    cand = _write(tmp_path / "cand.json", replace(_report(3.0), suite=other))
+    assert main(["compare", str(base), str(cand)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{table}.{key}" in err[0] and "--allow-other-workload" in err[0]
+    assert main(["compare", str(base), str(cand), "--allow-other-workload"]) == 1
+    assert f"different workloads: {table}.{key}" in " ".join(capsys.readouterr().out.split())
+
+
+def test_another_collection_content_is_another_workload(tmp_path, capsys):
+    base = _write(tmp_path / "base.json", _report(1.0))
+    changed = _report(1.0)
+    changed = replace(changed, retrieval=replace(changed.retrieval, collection_fingerprint="e" * 16))
+    assert main(["compare", str(base), str(_write(tmp_path / "cand.json", changed))]) == 2
+    assert "collection content" in capsys.readouterr().err
+
+
+def test_a_suite_gate_threshold_that_is_infinite_is_refused(tmp_path):
+    from bench.suite import load_suite
+    from daft.errors import UserError
+
+    suite = tmp_path / "s.toml"
+    suite.write_text(
+        '[suite]\nname = "s"\n[queries]\nfile = "q.txt"\n[[encoders]]\nname = "e"\nmodel = "minilm-l6"\n'
+        '[gate]\ncell_thresholds = { "L0/*" = inf }\n'
+    )
+    (tmp_path / "q.txt").write_text("a query\n")
+    with pytest.raises(UserError, match="finite non-negative"):
+        load_suite(suite)
+
+
+def test_a_verdict_destination_is_checked_before_the_comparison(tmp_path, base, capsys):
+    slower = _write(tmp_path / "slow.json", _report(3.0, 3.0))
+    for flag in ("--json", "--markdown"):
+        assert main(["compare", str(base), str(slower), flag, str(tmp_path)]) == 2
+        captured = capsys.readouterr()
+        assert f"{flag} {tmp_path}: is a directory" in captured.err and "latency" not in captured.out
+
+
+@pytest.mark.parametrize(("scale", "code"), [(3.0, 1), (1.0, 2)])
+def test_a_verdict_file_lost_at_the_end_never_turns_the_verdict_into_a_crash(
+    tmp_path, base, capsys, monkeypatch, scale, code
+):
+    from bench.cli import compare as cli
+
+    def full_disk(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "atomic_write_text", full_disk)
+    cand = _write(tmp_path / "cand.json", _report(scale, scale))
+    assert main(["compare", str(base), str(cand), "--json", str(tmp_path / "v.json")]) == code
+    assert "v.json: could not write (No space left on device)" in capsys.readouterr().err

@@ -36,6 +36,29 @@ def test_limit_times_without_caching(setup, tiny_model_dir, tiny_beir, capsys):
     assert embeddings.cached(encoder, collection, 16, "onnx-int8") == "missing"
 
 
-def test_a_negative_limit_is_an_error(tiny_model_dir, tiny_beir, capsys):
-    assert main(["encode", str(tiny_beir), "--model", str(tiny_model_dir), "--limit", "-1"]) == 2
-    assert "--limit not negative" in capsys.readouterr().err
+@pytest.mark.parametrize("limit", ["-1", "0"])
+def test_a_limit_below_one_is_an_error_not_the_whole_corpus(tiny_model_dir, tiny_beir, capsys, limit):
+    with pytest.raises(SystemExit) as stop:
+        main(["encode", str(tiny_beir), "--model", str(tiny_model_dir), "--limit", limit])
+    assert stop.value.code == 2 and "--limit: expected a positive integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("tpu", "expected cpu, cuda or cuda:N"), ("cuda", "torch sees no CUDA device"), ("cuda:1", "no CUDA")],
+)
+def test_a_device_this_machine_lacks_is_one_line_exit_2(
+    tiny_model_dir, tiny_beir, capsys, monkeypatch, device, message
+):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["encode", str(tiny_beir), "--model", str(tiny_model_dir), "--device", device]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--device {device}" in err[0].replace("'", "") and message in err[0]
+
+
+def test_indexes_depth_zero_is_an_error(tiny_model_dir, tiny_beir, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["indexes", str(tiny_beir), "--model", str(tiny_model_dir), "--depth", "0"])
+    assert stop.value.code == 2 and "--depth: expected a positive integer" in capsys.readouterr().err

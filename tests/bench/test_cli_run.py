@@ -178,8 +178,10 @@ def test_ctrl_c_saves_partial_report(suite: Path, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(TimedCell, "visit", interrupted)
     results = tmp_path / "results"
     assert main(["run", str(suite), "--results", str(results)]) == 130
-    report = schema.load(results / "tiny-latest.json")
+    (kept,) = results.glob("tiny-*.partial.json")
+    report = schema.load(kept)
     assert report.status == "partial" and len(report.cells) == 1
+    assert not (results / "tiny-latest.json").exists()  # a partial run never becomes -latest
 
 
 def test_missing_model_is_one_line_exit_2_and_writes_nothing(

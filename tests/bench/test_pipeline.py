@@ -43,7 +43,8 @@ def test_ctrl_c_writes_the_finished_part_and_carries_it(suite: Path, tmp_path: P
     assert isinstance(caught.value, Interrupted)
     partial = caught.value.report
     assert partial.status == "partial" and len(partial.cells) == 1 and len(partial.setups) == 2
-    assert schema.load(schema.paths(partial, tmp_path)[1]) == partial
+    own, latest = schema.paths(partial, tmp_path)
+    assert schema.load(own) == partial and latest is None and not list(tmp_path.glob("*-latest.json"))
 
 
 def test_an_error_leaves_no_frozen_progress_line(suite: Path, tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: F811
@@ -57,3 +58,23 @@ def test_an_error_leaves_no_frozen_progress_line(suite: Path, tmp_path: Path, mo
     with pytest.raises(UserError):
         run_suite(load_suite(suite, []), tmp_path)
     assert "tiny: " not in capsys.readouterr().err  # no "tiny: preparing bert-tiny ... 0/8" left behind
+
+
+def test_a_killed_runs_work_folder_is_removed_by_the_next_run(
+    suite: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch,
+    dead_pid: int,
+) -> None:
+    import os
+    import tempfile
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    killed = temp / f".{pipeline.WORKDIR}.pid{dead_pid}.abc"
+    alive = temp / f".{pipeline.WORKDIR}.pid{os.getppid()}.def"  # a run still going: kept
+    for folder in (killed, alive):
+        (folder / "model").mkdir(parents=True)
+    run_suite(load_suite(suite, ["latency.devices=cuda"]), tmp_path / "results")  # skipped here: no CUDA
+    assert sorted(p.name for p in temp.iterdir()) == [alive.name]

@@ -287,3 +287,18 @@ def test_ctrl_c_marks_the_running_cells_interrupted() -> None:
     with pytest.raises(KeyboardInterrupt):
         interleave(cells, 6, 0, stop)
     assert [(c.stopped, len(c.visits)) for c in cells] == [(INTERRUPTED, 2), (INTERRUPTED, 2)]
+
+
+def test_a_rounds_summary_is_the_median_of_its_samples_not_the_mean() -> None:
+    clock = Clock()
+    calls = iter(range(10**9))
+    step = Fake(
+        clock, 100 * US, load=lambda t: 20.0 if next(calls) % 5 == 0 else 1.0
+    )  # one call in 5 is slow
+    cell = timed(step, rounds=3)
+    interleave([cell], 3, seed=0)
+    start = 0
+    for visit in cell.visits:
+        mine = np.asarray(cell.samples.end_to_end[start : start + visit.n])
+        start += visit.n
+        assert visit.median == np.median(mine) == 100 * US and mine.mean() > 100 * US

@@ -252,11 +252,11 @@ ERRORS = {
     "float for int": (_MEASURE + "min_samples = 2.5\n", "[measure] min_samples: expected a positive integer, got 2.5"),
     "bool as int": (_MEASURE + "min_samples = true\n", "[measure] min_samples: expected a positive integer, got true"),
     "bool as float": (_MEASURE + "min_time_s = false\n", "[measure] min_time_s: expected a non-negative number, got false"),
-    "bool in list": (_LATENCY + "batch_sizes = [1, true]\n", "[latency] batch_sizes: expected a non-empty list of positive integers, got [1, true]"),
+    "bool in list": (_LATENCY + "batch_sizes = [1, true]\n", "[latency] batch_sizes: expected a non-empty list of positive integers up to 65,536, got [1, true]"),
     "nan": (_MEASURE + "cv_warn = nan\n", "[measure] cv_warn: expected a positive number, got nan"),
     "negative seed": (_MEASURE + "seed = -1\n", "[measure] seed: expected a non-negative integer, got -1"),
     "zero rounds": (_MEASURE + "rounds = 0\n", "[measure] rounds: expected a positive integer, got 0"),
-    "empty batch sizes": (_LATENCY + "batch_sizes = []\n", "[latency] batch_sizes: expected a non-empty list of positive integers, got []"),
+    "empty batch sizes": (_LATENCY + "batch_sizes = []\n", "[latency] batch_sizes: expected a non-empty list of positive integers up to 65,536, got []"),
     "empty backends": (_LATENCY + "backends = []\n", "[latency] backends: expected a non-empty list of backend names, got []"),
     "scalar sweep": (_LATENCY + "threads = 2\n", "[latency] threads: expected a non-empty list of non-negative integers, got 2"),
     "negative threads": (_LATENCY + "threads = [-1]\n", "[latency] threads: expected a non-empty list of non-negative integers"),
@@ -316,7 +316,7 @@ def test_exact_message_of_an_empty_sweep(tmp_path: Path) -> None:
     path = _write(tmp_path, _LATENCY + "batch_sizes = []\n")
     assert (
         _error(path)
-        == f"{path}: [latency] batch_sizes: expected a non-empty list of positive integers, got []"
+        == f"{path}: [latency] batch_sizes: expected a non-empty list of positive integers up to 65,536, got []"
     )
 
 
@@ -400,8 +400,8 @@ def test_override_can_replace_model_by_arch(tmp_path: Path) -> None:
 
 BAD_OVERRIDES = {
     "latency.batchsize=1": "unknown key 'batchsize'; did you mean 'batch_sizes'?",
-    "latency.batch_sizes=[]": "expected a non-empty list of positive integers, got []",
-    "latency.batch_sizes=[0]": "expected a non-empty list of positive integers, got [0]",
+    "latency.batch_sizes=[]": "expected a non-empty list of positive integers up to 65,536, got []",
+    "latency.batch_sizes=[0]": "expected a non-empty list of positive integers up to 65,536, got [0]",
     "latency.backends=onnx": "unknown backend 'onnx'; did you mean 'onnxruntime'?",
     "latency.baseline=x": "no encoder named 'x' (encoders: m)",
     "measure.min_samples=true": "expected a positive integer, got true",
@@ -571,3 +571,18 @@ def test_a_suite_includes_another_and_overrides_its_values(tmp_path: Path) -> No
     main = load_suite(SUITES / "cpu_latency.toml")
     assert shipped.latency.threads == (1, 2) and main.latency.threads == (1,)
     assert shipped.measure == main.measure and shipped.latency.baseline_backend == "torch"
+
+
+@pytest.mark.parametrize(
+    ("table", "line"),
+    [("latency", "batch_sizes = [1, 1000000000]"), ("retrieval", "batch_size = 1000000000")],
+)
+def test_a_batch_size_past_any_machine_is_refused_before_the_run(
+    tmp_path: Path, table: str, line: str
+) -> None:
+    text = (
+        MINIMAL + ("[latency]\nbatch_sizes = [1]\n" if table == "retrieval" else "") + f"[{table}]\n{line}\n"
+    )
+    assert f"[{table}] batch_size" in _error(_write(tmp_path, text)) and "up to 65,536" in _error(
+        _write(tmp_path, text)
+    )

@@ -448,7 +448,7 @@ def test_rebuilding_the_index_drops_its_runs(own_cache: Path, tiny: Collection) 
 def test_trec_run_round_trip(tmp_path: Path) -> None:
     run = {
         "q1": [("d3", 12.5), ("d1", 7.25), ("d2", 7.249999523162842)],
-        "q2": [("d9", 0.1)],
+        "q2": [("d9", 0.125)],
         "q3": [],
     }
     path = tmp_path / "sub" / "run.trec"
@@ -457,6 +457,16 @@ def test_trec_run_round_trip(tmp_path: Path) -> None:
     assert lines[0] == "q1 Q0 d3 1 12.5 mine"
     assert [line.split()[3] for line in lines] == ["1", "2", "3", "1"]
     assert bm25.read_trec_run(path) == {"q1": run["q1"], "q2": run["q2"]}
+
+
+def test_trec_scores_are_the_float32s_trec_eval_reads_strictly_decreasing_in_rank_order(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "run.trec"
+    bm25.write_trec_run({"q1": [("b", 0.1), ("a", 0.1), ("c", 0.05)]}, path)
+    scores = [float(line.split()[4]) for line in path.read_text().splitlines()]
+    assert scores[0] == float(np.float32(0.1)) and scores[2] == float(np.float32(0.05))
+    assert scores[1] == float(np.nextafter(np.float32(0.1), np.float32(0)))
 
 
 def test_trec_run_is_read_in_rank_order(tmp_path: Path) -> None:

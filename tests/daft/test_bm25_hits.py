@@ -108,3 +108,10 @@ def test_a_decimal_whose_double_is_halfway_between_two_float32s() -> None:
     odd_above = np.nextafter(above, np.float32(2.0))
     halfway = (Decimal(float(odd_below)) + Decimal(float(odd_above))) / 2
     assert exact_float32([str(halfway - tiny), str(halfway)]).tolist() == [odd_below, odd_above]
+
+
+def test_a_score_at_an_exact_half_rounds_up_as_javas_math_round() -> None:
+    # 1/32 * 1e4 = 312.5 exactly (a float32 and its float64 product): Math.round gives 313, and -312 below 0.
+    raw = np.array([[np.float32(1 / 32)], [np.float32(-1 / 32)], [np.float32(3 / 32)]], dtype=np.float32)
+    adjusted = adjust_ties(raw)[:, 0]
+    assert adjusted.tolist() == [np.float32(0.0313), np.float32(-0.0312), np.float32(0.0938)]

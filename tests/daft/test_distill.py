@@ -54,6 +54,14 @@ def test_static_init_choices_give_different_tables(tiny_model_dir: Path, tiny_be
     )
 
 
+def test_idf_multiplies_each_row_by_its_tokens_idf(tiny_model_dir: Path, tiny_beir: Path) -> None:
+    plain = static_from_model(tiny_model_dir).embedding.weight.detach()
+    weighted = static_from_model(tiny_model_dir, token_weights="idf", idf_collection=str(tiny_beir))
+    idf = distill.idf_weights(weighted.tokenizer, distill.corpus_texts(str(tiny_beir)))
+    # a rare token's row grows more than a frequent one's: scaled by the idf, not divided by it
+    torch.testing.assert_close(weighted.embedding.weight.detach(), plain * idf.unsqueeze(1))
+
+
 def test_build_passes_the_init_through(tiny_model_dir: Path) -> None:
     spec = {"type": "static", "model": str(tiny_model_dir), "init": "distilled"}
     expected = static_from_model(tiny_model_dir, init="distilled").embedding.weight

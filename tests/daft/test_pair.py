@@ -110,3 +110,18 @@ def test_malformed_pair_is_one_line_naming_the_file(
     assert main(["export", str(directory), "--onnx", "--side", side]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {directory / culprit}: ") and err.count("\n") == 1, err
+
+
+def test_a_saved_pairs_files_have_the_users_modes(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o027)
+    try:
+        pair = EncoderPair(
+            build({"type": "static", "model": str(tiny_model_dir)}), build({"model": str(tiny_model_dir)}), {}
+        )
+        pair.save(tmp_path / "pair")
+    finally:
+        os.umask(umask)
+    weights = sorted((tmp_path / "pair").rglob("*.safetensors"))
+    assert len(weights) == 2 and {oct(p.stat().st_mode & 0o777) for p in weights} == {"0o640"}

@@ -54,3 +54,23 @@ def test_from_ranked_and_mismatched_arrays():
     assert RankedRun.from_ranked({"q": [("x", 1.5)]}) == {"q": [("x", 1.5)]}
     with pytest.raises(UserError, match="do not fit together"):
         RankedRun(["q"], ["a"], [0, 2], [0], [1.0])
+
+
+def test_strictly_decreasing_keeps_distinct_scores_and_lowers_ties_by_one_float32_step() -> None:
+    from daft.ranked import strictly_decreasing
+
+    one_below = np.nextafter(np.float32(0.5), np.float32(-1))
+    got = strictly_decreasing(np.array([2.0, 0.5, 0.5, 0.5 - 1e-12, -1.0, -1.0, 0.0 - 3.0]))
+    assert got.dtype == np.float32
+    assert got[:2].tolist() == [2.0, 0.5]
+    # a float64 below 0.5 by less than float32's precision is a float32 tie: lowered one more step
+    assert got[2] == one_below and got[3] == np.nextafter(one_below, np.float32(-1))
+    assert got[4] == -1.0 and got[5] == np.nextafter(np.float32(-1.0), np.float32(-2)) and got[6] == -3.0
+    assert (np.diff(got) < 0).all()
+
+
+def test_final_scores_follow_the_rank_order_of_a_dict_run_ties_by_doc_id() -> None:
+    run = RankedRun.from_scores({"q": {"b": 1.0, "c": 2.0, "a": 1.0}})
+    assert [doc for doc, _ in run.final("q")] == ["c", "a", "b"]
+    assert [s for _, s in run.final("q")] == sorted((s for _, s in run.final("q")), reverse=True)
+    assert len({s for _, s in run.final("q")}) == 3

@@ -60,3 +60,16 @@ def test_a_non_empty_directory_is_refused(pair_dir: Path, tmp_path: Path) -> Non
     (tmp_path / "full" / "x").write_text("")
     with pytest.raises(UserError, match="not empty"):
         export(load_pair(pair_dir), tmp_path / "full")
+
+
+def test_an_exported_folder_and_its_files_have_the_users_modes(pair_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        assert main(["export", str(pair_dir), "--sentence-transformers", str(tmp_path / "st")]) == 0
+    finally:
+        os.umask(umask)
+    found = [tmp_path / "st", *(tmp_path / "st").rglob("*")]
+    assert {oct(p.stat().st_mode & 0o777) for p in found if p.is_dir()} == {"0o755"}
+    assert {oct(p.stat().st_mode & 0o777) for p in found if p.is_file()} == {"0o644"}

@@ -85,3 +85,46 @@ def test_a_plain_directory_is_not_taken_for_one(tiny_model_dir: Path, tmp_path: 
     assert st_models.detect(tmp_path / "missing") is None
     with pytest.raises(UserError, match="neither"):
         st_models.load(tiny_model_dir)
+
+
+@pytest.fixture
+def m2v_dir(tiny_tokenizer_dir: Path, tmp_path: Path) -> Path:
+    from model2vec import StaticModel
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir).backend_tokenizer
+    vectors = np.random.default_rng(0).normal(size=(tokenizer.get_vocab_size(), 16)).astype(np.float32)
+    StaticModel(vectors, tokenizer, normalize=True).save_pretrained(tmp_path / "m2v")
+    return tmp_path / "m2v"
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _rename_tensor(path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    save_file({f"renamed.{k}": v for k, v in load_file(path).items()}, path)
+
+
+DAMAGE = {
+    "st: truncated weights": ("st", "model.safetensors", _truncate),
+    "st: modules.json an object": ("st", "modules.json", lambda p: p.write_text('{"0": "x"}')),
+    "m2v: garbled config": ("m2v", "config.json", lambda p: p.write_text('{"normalize": tru')),
+    "m2v: garbled tokenizer": ("m2v", "tokenizer.json", lambda p: p.write_text('{"model": 3}')),
+    "m2v: truncated weights": ("m2v", "model.safetensors", _truncate),
+    "m2v: wrong tensor key": ("m2v", "model.safetensors", _rename_tensor),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGE))
+def test_a_damaged_model_folder_is_one_user_error_naming_it(
+    case: str, cls_st_dir: Path, m2v_dir: Path, capsys
+) -> None:
+
+    kind, name, damage = DAMAGE[case]
+    folder = cls_st_dir if kind == "st" else m2v_dir
+    damage(folder / name)
+    with pytest.raises(UserError, match=str(folder)):
+        build({"model": str(folder)})

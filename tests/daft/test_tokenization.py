@@ -41,6 +41,24 @@ def test_ids_equal_the_transformers_tokenizer(
             assert got[name].dtype == np.int64
 
 
+@pytest.mark.parametrize("special_tokens", [True, False])
+def test_max_length_padding_pads_a_batch_of_short_texts_to_max_length(
+    reference: Any, special_tokens: bool
+) -> None:
+    # No text comes near 64 tokens, so "longest" would give a narrower batch: only real padding reaches 64.
+    batch = ["a potter's wheel", "x", "the quick brown fox"]
+    want = reference(
+        batch, padding="max_length", truncation=True, max_length=64, add_special_tokens=special_tokens,
+        return_tensors="np",
+    )  # fmt: skip
+    got = LeanTokenizer(reference).encode(
+        batch, max_length=64, padding="max_length", special_tokens=special_tokens
+    )
+    assert got["input_ids"].shape == (3, 64)
+    for name in ("input_ids", "attention_mask", "token_type_ids"):
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
 def test_ragged_rows_are_the_unpadded_ids(texts: list[str], reference: Any) -> None:
     tokenizer = LeanTokenizer(reference)
     batch = texts[:300]
@@ -62,7 +80,7 @@ def test_the_wrappers_own_backend_is_never_reconfigured(reference: Any) -> None:
 def test_static_text_without_tokens_is_a_user_error() -> None:
     encoder: StaticEncoder = static_random(assets.ensure("minilm-l6"), 8)
     assert encoder.tokenize(["fine", "also fine"])["input_ids"].shape[0] == 2
-    with pytest.raises(UserError, match=r"text at position 1 of the batch yields no tokens"):
+    with pytest.raises(UserError, match=r"text '\\x00\\u200b\\x01' yields no tokens"):
         encoder.tokenize(["fine", "\x00\u200b\x01"])
 
 

@@ -280,3 +280,24 @@ def test_torchrun_two_processes(recipe_file, tmp_path):
     manifest = json.loads((tmp_path / "ddp" / "pair.json").read_text())
     assert manifest["training"]["processes"] == 2
     assert load_pair(tmp_path / "ddp").query.encode(["potter wheel"]).shape == (1, 32)
+
+
+@pytest.mark.parametrize(("patience", "validations"), [(0, 2), (1, 3), (2, 4)])
+def test_finetune_stops_at_the_first_bad_validation_past_its_patience(
+    recipe_file, monkeypatch, patience, validations
+):
+    # One improvement, then none: a stage with patience p validates p + 1 more times before it stops.
+    scripted = iter([0.5] + [0.4] * 10)
+
+    def fake_validate(*args, **kwargs):
+        value = next(scripted)
+        return {"kl": 1.0, "effective_rank": 2.0, "mean_cosine": 0.1, "nDCG@10": value, "RR@10": value}
+
+    monkeypatch.setattr(train_module, "validate", fake_validate)
+    recipe = load_recipe(
+        recipe_file("standard"),
+        [f"train.finetune_patience={patience}", "train.finetune_max_epochs=8", "negatives.k=0"],
+    )
+    output = train_module.train(recipe)
+    log = [json.loads(line) for line in (output / "train_log.jsonl").read_text().splitlines()]
+    assert [r["stop"] for r in log if r["event"] == "validation"] == [False] * (validations - 1) + [True]

@@ -111,12 +111,14 @@ def test_names_partial_and_strict_json(tmp_path):
     nan = report([CellResult(CELL, replace(STATS, cv=math.nan))], overrides=("latency.batch_sizes=[1]",))
     written = schema.write(nan, tmp_path / "results")
     stamped, latest = schema.paths(written, tmp_path / "results")
-    assert latest.name == "s-latest.json" and stamped.name.startswith("s-2") and stamped != latest
+    # a report is partial until a run finishes it: kept under its own name, never as -latest
+    assert latest is None and stamped.name.startswith("s-2") and stamped.name.endswith(".partial.json")
     loaded = schema.load(stamped)
     assert loaded.overrides == ("latency.batch_sizes=[1]",)
-    assert loaded.status == "partial"  # a report is partial until a run finishes it
+    assert loaded.status == "partial"
     assert loaded.cells[0].end_to_end.cv is None  # strict JSON: NaN is written as null
-    assert "artifacts" not in json.loads(stamped.read_text())  # nothing beside a latency-only report
+    assert json.loads(stamped.read_text())["artifacts"]["files"] == []  # nothing beside a latency-only report
+    assert [p.name for p in (tmp_path / "results").iterdir()] == [stamped.name]
 
 
 def test_interrupted_write_keeps_previous_report(tmp_path, monkeypatch):
@@ -184,3 +186,27 @@ def test_a_malformed_cell_is_exit_2_naming_the_file(tmp_path, capsys):
     path.write_text(json.dumps(data))
     assert main(["report", str(path)]) == 2
     assert "hand-edited.json: malformed report" in capsys.readouterr().err
+
+
+def test_runs_of_one_suite_started_in_one_second_never_share_a_name(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = replace(report(), status="complete")  # every copy has the same started_at, to the second
+    results = tmp_path / "results"
+    with ThreadPoolExecutor(4) as pool:
+        written = list(pool.map(lambda _: schema.write(done, results, {"runs/a.trec": "x\n"}), range(8)))
+    names = [schema.paths(w, results)[0] for w in written]
+    assert len(set(names)) == 8 and all(
+        schema.load(n).artifacts == w.artifacts for n, w in zip(names, written, strict=True)
+    )
+    assert len({w.artifacts.dir for w in written}) == 8  # each run's files in a folder of its own
+    assert schema.load(results / "s-latest.json").status == "complete"
+
+
+def test_a_partial_run_never_replaces_latest(tmp_path):
+    results = tmp_path / "results"
+    complete = schema.write(replace(report(), status="complete"), results)
+    partial = schema.write(report(), results)  # interrupted, the same second
+    assert schema.load(results / "s-latest.json") == complete
+    own, latest = schema.paths(partial, results)
+    assert latest is None and own.name.endswith(".partial.json") and schema.load(own).status == "partial"

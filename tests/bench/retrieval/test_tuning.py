@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from bench.retrieval.fusion import interpolate
 from bench.retrieval.tuning import Tuning, cross_validate, fold_of, resolve
 from bench.suite import RetrievalSpec
 from daft.errors import UserError
+from tests.conftest import under_hash_seeds
 
 # No 0.5: there both sides tie per query, and trec_eval breaks ties by document id.
 SPEC = RetrievalSpec(measures=("nDCG@10",), alpha_grid=(0.0, 1.0), depth=10)
@@ -61,20 +64,23 @@ def _runs(qids: list[str], prefer_lexical: set[str]) -> tuple[dict, dict, dict]:
 
 
 def test_each_held_out_fold_is_fused_at_the_alpha_of_the_other_folds() -> None:
-    qids = [f"q{i}" for i in range(40)]
-    # Fold 0's queries want alpha 1 (lexical), everyone else alpha 0: fold 0 is tuned on the others, so it
-    # gets alpha 0 and ranks badly; every other fold sees a majority for alpha 0 as well.
+    # 40 queries in fold 0 want alpha 1 (lexical), 10 in each other fold alpha 0. Tuned without its own
+    # queries, fold 0 gets alpha 0 (the others all want it) and every other fold alpha 1 (fold 0's 40
+    # outvote the 20 left); a fold that leaked into its own tuning would get alpha 1 everywhere.
+    pool = [f"q{i}" for i in range(400)]
+    qids = [q for q in pool if fold_of(q, 4) == 0][:40]
+    qids += [q for f in (1, 2, 3) for q in [q for q in pool if fold_of(q, 4) == f][:10]]
     fold0 = {q for q in qids if fold_of(q, 4) == 0}
     lexical, dense, qrels = _runs(qids, fold0)
     fused, folds = cross_validate(lexical, dense, qrels, SPEC, 4, "w")
-    assert [f["fold"] for f in folds] == [0, 1, 2, 3] and sum(f["queries"] for f in folds) == 40
-    assert all(f["alpha"] == 0.0 for f in folds)
+    assert [f["fold"] for f in folds] == [0, 1, 2, 3] and [f["queries"] for f in folds] == [40, 10, 10, 10]
+    assert [f["alpha"] for f in folds] == [0.0, 1.0, 1.0, 1.0]
     assert set(fused) == set(qids)
     for q in qids:  # the assembled run: held-out queries ranked at their fold's alpha
         alpha = folds[fold_of(q, 4)]["alpha"]
         assert fused[q] == interpolate({q: lexical[q]}, dense, alpha, k=10)[q]
-    # Tuned on itself, fold 0 would have chosen alpha 1: its own queries never vote for it.
-    assert all(fused[q][0][0].endswith("-non") for q in fold0)
+    # Every query is ranked by the alpha its own fold did not choose: none of them voted for it.
+    assert all(fused[q][0][0].endswith("-non") for q in qids)
 
 
 def test_the_curve_of_a_fold_excludes_its_queries() -> None:
@@ -93,3 +99,11 @@ def test_too_few_queries_for_two_folds_is_an_error() -> None:
     lexical, dense, qrels = _runs(["q1"], set())
     with pytest.raises(UserError, match="w cv_folds: the 1 judged queries fall into fewer than two of 5"):
         cross_validate(lexical, dense, qrels, SPEC, 5, "w")
+
+
+def test_folds_are_the_same_in_every_process_and_follow_sha256():
+    qids = [f"q{i}" for i in range(50)]
+    code = f"from bench.retrieval.tuning import fold_of; print([fold_of(q, 5) for q in {qids!r}])"
+    first, second = under_hash_seeds(code)
+    want = [int(hashlib.sha256(q.encode()).hexdigest()[:16], 16) % 5 for q in qids]
+    assert first == second == f"{want}\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.__main__ import main
@@ -225,3 +226,53 @@ def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):
     folder = results / report["artifacts"]["dir"]
     for plot in ("frontier.png", "latency_vs_batch.png"):
         assert (folder / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_query_without_tokens_is_named_by_its_id_and_collection(write_suite, tmp_path, tiny_beir, capsys):
+    import shutil
+
+    beir = tmp_path / "zw-beir"
+    shutil.copytree(tiny_beir, beir)
+    lines = (beir / "queries.jsonl").read_text().splitlines()
+    row = json.loads(lines[35])  # a test query
+    lines[35] = json.dumps({**row, "text": "\u200b\u200b"})
+    (beir / "queries.jsonl").write_text("\n".join(lines) + "\n")
+    suite = write_suite(beir=beir, extra='systems = ["dense"]\nencoders = ["pair"]\n')  # the L0 query side
+    assert main(["run", str(suite), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(
+        f"error: collection {beir}: query {row['_id']!r}: text '\\u200b\\u200b' yields no tokens"
+    )
+
+
+def test_a_query_line_without_tokens_is_named_by_its_file_and_line(write_suite, tmp_path, capsys):
+    suite = write_suite(latency=True)
+    (tmp_path / "queries.txt").write_text("potter wheel\nbank river\n\u200b\u200b\nplay guitar\n")
+    text = suite.read_text().replace("[retrieval]", "[ignored]").split("[ignored]")[0]
+    suite.write_text(text.replace('name = "mean"\nmodel', 'name = "mean"\ntype = "static"\nmodel', 1))
+    assert main(["run", str(suite), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        "[queries] " + str(tmp_path / "queries.txt") + " line 3: text '\\u200b\\u200b' yields no tokens"
+        in err[-1]
+    )
+
+
+def test_a_pair_with_nan_weights_is_named_not_blamed_on_the_assets(write_suite, tmp_path, capsys):
+    from safetensors.numpy import load_file, save_file
+
+    suite = write_suite(latency=True)
+    for weights in (tmp_path / "pair" / "query").glob("*.safetensors"):
+        save_file({k: np.full_like(v, np.nan) for k, v in load_file(weights).items()}, weights)
+    assert main(["run", str(suite), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"encoder 'pair' (pair {tmp_path / 'pair'}): 4 of 4 embeddings contain NaN" in err
+
+
+def test_a_query_known_only_by_its_batch_position_names_its_source(tmp_path):
+    from bench.queries import origin
+
+    (tmp_path / "q.txt").write_text("a\n\u200b\n")
+    assert origin(None, tmp_path / "q.txt", "\u200b") == f"{tmp_path / 'q.txt'} line 2"
+    assert origin(None, tmp_path / "q.txt", None) == str(tmp_path / "q.txt")
+    assert origin("wordnet:test", None, None) == "wordnet:test"

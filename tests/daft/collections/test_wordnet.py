@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from pathlib import Path
@@ -10,6 +11,7 @@ from daft.collections import wordnet
 from daft.collections.collection import Collection
 from daft.collections.wordnet import Synset, parse_line, parse_wordnet, split_gloss, split_of
 from daft.errors import UserError
+from tests.conftest import under_hash_seeds
 
 LICENCE = (
     "  1 This software and database is being provided to you, the LICENSEE, by  \n  2 Princeton University\n"
@@ -263,3 +265,12 @@ def test_wordnet_small_is_stable(wordnet_synsets, wordnet_full: Collection, word
     again = wordnet.wordnet_small_collection(list(reversed(wordnet_synsets)), wordnet_full)
     assert set(again.corpus) == set(wordnet_small.corpus)
     assert again.fingerprint == wordnet_small.fingerprint
+
+
+def test_the_split_of_a_synset_is_the_same_in_every_process_and_follows_sha256():
+    ids = [f"{i:08d}-n" for i in range(0, 5000, 97)]
+    code = f"from daft.collections.wordnet import split_of; print([split_of(i) for i in {ids!r}])"
+    first, second = under_hash_seeds(code)
+    buckets = [int(hashlib.sha256(i.encode()).hexdigest()[:16], 16) % 10 for i in ids]
+    want = ["train" if b < 8 else "dev" if b == 8 else "test" for b in buckets]
+    assert first == second == f"{want}\n"

@@ -34,6 +34,12 @@ def test_a_relative_margin(lower, best, value, improves):
     assert _stage(lower, min_delta=0.05).improves(value, best) is improves
 
 
+@pytest.mark.parametrize("patience", [0, 1, 3])
+def test_a_stage_stops_at_the_first_bad_validation_past_its_patience(patience):
+    stage = Stage("s", FrozenDocs, "m", False, max_epochs=1, patience=patience)
+    assert [stage.stops(bad) for bad in range(patience + 2)] == [False] * (patience + 1) + [True]
+
+
 def test_methods_run_their_stages_configured_by_train():
     train = TrainSpec(align_metric="nDCG@10", align_min_delta=0.02, align_patience=2, align_max_epochs=7)
     align, finetune = stages("daft", train)
