@@ -61,13 +61,12 @@ def _file(folder: Path) -> Path:
 
 def test_commands_check_their_destinations_before_any_work(tmp_path: Path, capsys, monkeypatch) -> None:
     from bench.__main__ import main as bench_main
-    from bench.cli import run as bench_run
     from daft.__main__ import main as daft_main
 
     def no_work(*args, **kwargs):
         raise AssertionError("the work started before its destination was checked")
 
-    monkeypatch.setattr(bench_run, "run_suite", no_work)
+    monkeypatch.setattr("bench.pipeline.run_suite", no_work)
     blocker = _file(tmp_path)
     suite = Path(__file__).parents[2] / "suites" / "ci_smoke.toml"
     cases = [

@@ -77,11 +77,10 @@ def test_bad_bounds_are_one_line(tmp_path: Path, extra: str, message: str) -> No
 def test_a_run_fails_past_the_bound_only_when_asked(
     tmp_path: Path, monkeypatch, capsys, policy, got, code
 ) -> None:
-    from bench.cli import run as cli
 
     path = _suite(tmp_path, f'max_precision_loss = 0.002\nprecision_loss = "{policy}"')
     written = replace(report(retrieval=_result(got, 0.002)), status="complete")
-    monkeypatch.setattr(cli, "run_suite", lambda *args, **kwargs: written)
+    monkeypatch.setattr("bench.pipeline.run_suite", lambda *args, **kwargs: written)
     assert main(["run", str(path), "--results", str(tmp_path / "r")]) == code
     err = capsys.readouterr().err
     assert ("lost 0.0064 in onnx-int8, beyond max_precision_loss 0.002" in err) == (code == 1)
