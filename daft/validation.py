@@ -28,6 +28,7 @@ class ValidationSet:
     qrels: Mapping[str, Mapping[str, int]]
     doc_ids: Sequence[str]
     doc_texts: Sequence[str]
+    kl_ids: Sequence[str]  # the documents of the KL estimator (a fixed index looks their vectors up)
     kl_texts: Sequence[str]
 
 

@@ -80,6 +80,7 @@ def prepare_data(recipe: Recipe) -> TrainingData:
         qrels=dev_qrels,
         doc_ids=doc_ids,
         doc_texts=[text[d].full_text for d in doc_ids],
+        kl_ids=kl_ids,
         kl_texts=[text[d].full_text for d in kl_ids],
     )
     return TrainingData(

@@ -38,9 +38,10 @@ class IndexDocs:
         )
         self.row = {d: i for i, d in enumerate(doc_ids)}
         self.table = torch.from_numpy(np.array(vectors, dtype=np.float32)).to(ctx.device)
-        # Validation ranks the validation corpus with these same vectors; only the KL sample is encoded.
+        # Validation ranks the validation corpus and estimates the KL with these same vectors: nothing more
+        # is encoded on the document side.
         self.validation = np.asarray(vectors)[[self.row[d] for d in data.vset.doc_ids]]
-        self.kl = ctx.doc.encode(list(data.vset.kl_texts), device=str(ctx.device))
+        self.kl = np.asarray(vectors)[[self.row[d] for d in data.vset.kl_ids]]
         self.positives = {q: [self.row[d] for d in data.positives[q]] for q in data.qids}
         self.negatives, self.sampled = spec.negatives, spec.sampled_negatives
         self.seconds = time.perf_counter() - start

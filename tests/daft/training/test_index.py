@@ -91,6 +91,8 @@ def test_the_index_vectors_are_the_cached_entry(context):
     ids, vectors, _ = embeddings.doc_embeddings(ctx.doc, ctx.data.collection, max_length=16)
     assert torch.equal(docs.table, torch.tensor(vectors)) and IndexDocs(ctx).cache_status == "cached"
     assert docs.validation.shape == (len(ctx.data.vset.doc_ids), ctx.doc.dim)
+    # The KL documents are looked up in the index too, never encoded again.
+    assert (docs.kl == vectors[[ids.index(d) for d in ctx.data.vset.kl_ids]]).all()
 
 
 def test_sampled_candidates_start_with_the_batch_and_never_count_a_positive_as_negative(context):
