@@ -332,6 +332,8 @@ _WORKLOAD_TABLES = ("queries", "encoders", "retrieval")
 _NOT_WORKLOAD = frozenset(
     {"encoders", "systems", "measures", "baseline", "run_depth", "batch_size", "latency_report"}
     | {"significance_level", "test", "max_precision_loss", "precision_loss"}
+    # What the request resolved to is compared instead: "auto" that tuned on dev is a run tuned on dev.
+    | {"tune_split", "cv_folds"}
 )
 
 
@@ -353,6 +355,9 @@ def workload_differences(base: Report, cand: Report) -> list[str]:
         prints = base.retrieval.collection_fingerprint, cand.retrieval.collection_fingerprint
         if prints[0] != prints[1]:
             found.append(f"collection content: {prints[0][:12]} -> {prints[1][:12]}")
+        tunings = base.retrieval.tuning, cand.retrieval.tuning
+        if tunings[0] != tunings[1]:
+            found.append(f"hybrid tuning: {tunings[0]} -> {tunings[1]}")
     return found
 
 

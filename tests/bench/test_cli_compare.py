@@ -319,6 +319,21 @@ def test_another_collection_content_is_another_workload(tmp_path, capsys):
     assert "collection content" in capsys.readouterr().err
 
 
+def test_a_requested_tuning_is_judged_by_what_it_resolved_to(tmp_path, capsys):
+    """The CI baseline said tune_split = "dev"; the default became "auto", which tuned on dev: same workload."""
+    suite = {"suite": {"name": "s"}, "retrieval": {"collection": "wordnet-small", "tune_split": "dev"}}
+    auto = copy.deepcopy(suite)
+    auto["retrieval"]["tune_split"] = "auto"
+    report = _report(1.0)
+    report = replace(report, retrieval=replace(report.retrieval, tune_split="dev"))
+    base = _write(tmp_path / "base.json", replace(report, suite=suite))
+    assert main(["compare", str(base), str(_write(tmp_path / "auto.json", replace(report, suite=auto)))]) == 0
+    capsys.readouterr()
+    cv = replace(report, suite=auto, retrieval=replace(report.retrieval, tune_split="test", tune_folds=5))
+    assert main(["compare", str(base), str(_write(tmp_path / "cv.json", cv))]) == 2
+    assert "hybrid tuning: alpha tuned on dev -> alpha by 5-fold CV on test" in capsys.readouterr().err
+
+
 def test_a_suite_gate_threshold_that_is_infinite_is_refused(tmp_path):
     from bench.suite import load_suite
     from daft.errors import UserError
