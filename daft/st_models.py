@@ -13,8 +13,11 @@ Nothing is fetched: the loaders only read local directories (a hub id never reac
 from __future__ import annotations
 
 import json
+import logging
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,12 @@ from daft.errors import UserError
 
 MODULES_FILE = "modules.json"
 ROUTES = {"query": "query", "doc": "document"}
+# Where `from_pretrained` reports the weights a checkpoint lacked (and it initialised at random, loading on).
+LOAD_REPORT_LOGGER = "transformers.modeling_utils"
+# BERT's pooler (the [CLS] dense + tanh of next-sentence prediction) is never used by sentence-transformers'
+# pooling, and many sentence-transformers checkpoints leave it out: its absence changes no vector.
+UNUSED_WEIGHTS = ("pooler.",)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _model2vec_config(path: Path) -> dict[str, Any] | None:
@@ -122,18 +131,55 @@ def load(ref: str | Path, *, side: str = "query") -> SentenceTransformerEncoder:
     if found is None:
         raise UserError(f"{path}: neither a sentence-transformers nor a model2vec model directory")
     try:
-        if found == "sentence-transformers":
-            model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        else:
-            model = _model2vec(path)
+        with _missing_weights() as missing:
+            if found == "sentence-transformers":
+                model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            else:
+                model = _model2vec(path)
     # What the libraries raise on a damaged folder has no common base (safetensors' and tokenizers' errors
     # are plain Exceptions; a garbled modules.json a TypeError): whatever this call raises is the folder's.
     except Exception as err:
         raise UserError(
             f"{path}: cannot load it as a {found} model ({type(err).__name__}: {_first_line(err)})"
         ) from None
+    if missing:
+        missing.sort()
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise UserError(
+            f"{path}: its checkpoint lacks weights the model needs ({shown}); transformers would have "
+            "initialised them at random"
+        )
     route = ROUTES[side] if is_asymmetric(path) else None
     return SentenceTransformerEncoder(model, route=route, source=str(path)).eval()
+
+
+class _LoadReports(logging.Handler):
+    """The keys that transformers' load reports (a `Key | Status` table) name MISSING."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.missing: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for line in _ANSI.sub("", record.getMessage()).splitlines():
+            key, _, status = (cell.strip() for cell in line.partition(" | "))
+            if status.startswith("MISSING") and not key.startswith(UNUSED_WEIGHTS):
+                self.missing.append(key)
+
+
+@contextmanager
+def _missing_weights() -> Iterator[list[str]]:
+    """The weights the loads inside lacked: transformers only logs them, so its report is listened to (at
+    warning level even where the user silenced transformers' warnings)."""
+    logger = logging.getLogger(LOAD_REPORT_LOGGER)
+    reports, level = _LoadReports(), logger.level
+    logger.addHandler(reports)
+    logger.setLevel(min(level or logging.WARNING, logging.WARNING))
+    try:
+        yield reports.missing
+    finally:
+        logger.removeHandler(reports)
+        logger.setLevel(level)
 
 
 def _model2vec(path: Path) -> Any:

@@ -110,6 +110,7 @@ def _rename_tensor(path: Path) -> None:
 
 DAMAGE = {
     "st: truncated weights": ("st", "model.safetensors", _truncate),
+    "st: wrong tensor key": ("st", "model.safetensors", _rename_tensor),
     "st: modules.json an object": ("st", "modules.json", lambda p: p.write_text('{"0": "x"}')),
     "m2v: garbled config": ("m2v", "config.json", lambda p: p.write_text('{"normalize": tru')),
     "m2v: garbled tokenizer": ("m2v", "tokenizer.json", lambda p: p.write_text('{"model": 3}')),
@@ -128,3 +129,26 @@ def test_a_damaged_model_folder_is_one_user_error_naming_it(
     damage(folder / name)
     with pytest.raises(UserError, match=str(folder)):
         build({"model": str(folder)})
+
+
+def test_missing_weights_are_named_even_with_transformers_warnings_silenced(cls_st_dir: Path) -> None:
+    from transformers.utils import logging as hf_logging
+
+    _rename_tensor(cls_st_dir / "model.safetensors")
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        with pytest.raises(UserError, match=r"lacks weights the model needs \(embeddings\..*initialised them"):
+            build({"model": str(cls_st_dir)})
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+def test_a_checkpoint_without_the_unused_bert_pooler_loads(cls_st_dir: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    weights = cls_st_dir / "model.safetensors"
+    kept = {k: v for k, v in load_file(weights).items() if not k.startswith("pooler.")}
+    assert len(kept) < len(load_file(weights))
+    save_file(kept, weights)
+    assert build({"model": str(cls_st_dir)}).encode(TEXTS).shape == (3, 32)
