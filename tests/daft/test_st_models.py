@@ -138,7 +138,9 @@ def test_missing_weights_are_named_even_with_transformers_warnings_silenced(cls_
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
-        with pytest.raises(UserError, match=r"lacks weights the model needs \(embeddings\..*initialised them"):
+        with pytest.raises(
+            UserError, match=r"lacks weights the model needs \(embeddings\..*initialised them"
+        ):
             build({"model": str(cls_st_dir)})
     finally:
         hf_logging.set_verbosity(level)
