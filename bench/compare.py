@@ -35,11 +35,10 @@ from typing import Any
 import numpy as np
 
 from bench import environment
-from bench.plan import CellKey
-from bench.results import CellResult, Report
+from bench.results import CellKey, CellResult, Report
 from bench.retrieval.significance import permutation_test
+from bench.specs import GateSpec
 from bench.stats import mann_whitney, ratio_ci
-from bench.suite import GateSpec
 from daft.errors import UserError
 
 VERDICTS = ("regression", "improvement", "no change")

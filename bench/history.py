@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import schema
 from bench.environment import differences, fingerprint_digest
-from bench.report import schema
 from bench.results import CellResult, Report
 from daft.errors import UserError
 from daft.plots import png, pyplot

@@ -1,6 +1,6 @@
 """What a run produces, as frozen types: the runners return them, the readers use them.
 
-`bench.report.schema` alone turns them into the JSON report (and `per_query.jsonl`) and back; nothing else
+`bench.schema` alone turns them into the JSON report (and `per_query.jsonl`) and back; nothing else
 knows a key of the report. A `Report` is one run: the suite as resolved, the machine, and its results.
 """
 
@@ -8,29 +8,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bench.plan import Cell
-from bench.retrieval.significance import SystemComparison
-from bench.suite import GateSpec
+from bench.specs import GateSpec
+from daft.errors import UserError
 
 __all__ = [
     "PHASES",
     "STATUSES",
     "AlphaCurve",
     "Artifacts",
+    "Cell",
+    "CellKey",
     "CellResult",
     "CellRound",
     "EncoderInfo",
     "Exclusion",
     "FrontierEntry",
     "FrontierLatency",
+    "Harness",
     "PairInfo",
     "PhaseStats",
     "Report",
     "RetrievalResult",
     "SetupResult",
+    "SystemComparison",
     "SystemResult",
     "Warmup",
     "beir_block",
@@ -38,6 +41,83 @@ __all__ = [
 
 PHASES = ("tokenize", "forward", "end_to_end")
 STATUSES = ("complete", "partial", "skipped")
+
+CellKey = tuple[str, str, str, str, int, int | None]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measured combination; `threads` is None on cuda, where intra-op threads do not apply."""
+
+    encoder: str
+    backend: str
+    device: str
+    dtype: str
+    batch_size: int
+    threads: int | None
+
+    @property
+    def key(self) -> CellKey:
+        """The identity used to match this cell across reports."""
+        return (self.encoder, self.backend, self.device, self.dtype, self.batch_size, self.threads)
+
+    @property
+    def pairing(self) -> tuple:
+        """What this cell shares with every cell a speed-up may compare it with, across encoders and
+        backends (`bench.speedup`): device, dtype, batch size and threads."""
+        return (self.device, self.dtype, self.batch_size, self.threads)
+
+    @property
+    def id(self) -> str:
+        """A readable, stable id: `encoder/backend/device/dtype/b<batch>[/t<threads>]`."""
+        parts = [self.encoder, self.backend, self.device, self.dtype, f"b{self.batch_size}"]
+        if self.threads is not None:
+            parts.append(f"t{self.threads}")
+        return "/".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cell as a JSON-ready dict (field name -> value)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Cell:
+        """The cell written by `to_dict`; a malformed record (e.g. a hand-edited report) is a UserError."""
+        names = [f.name for f in fields(cls)]
+        if not isinstance(data, Mapping) or set(data) != set(names):
+            raise UserError(f"not a cell record (expected keys {', '.join(names)}): {data!r}")
+        minimum = {"batch_size": 1, "threads": 0}  # threads 0: every core
+        bad = [k for k in names if k not in minimum and not isinstance(data[k], str)]
+        bad += [
+            k
+            for k, low in minimum.items()
+            if not ((_is_int(data[k]) and data[k] >= low) or (data[k] is None and k == "threads"))
+        ]
+        if bad:
+            raise UserError(f"cell record {data!r}: bad {', '.join(bad)}")
+        return cls(**{k: data[k] for k in names})
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class SystemComparison:
+    """System A against system B on one measure; `p_adjusted` and `significant` come from the Holm step."""
+
+    system_a: str
+    system_b: str
+    measure: str
+    mean_a: float
+    mean_b: float
+    delta: float
+    wins: int
+    ties: int
+    losses: int
+    p_t_test: float
+    p_permutation: float
+    p_adjusted: float = math.nan
+    significant: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +232,16 @@ class SetupResult:
 
 
 @dataclass(frozen=True)
+class Harness:
+    """The timing loop's own cost per call (`bench.timing.calibrate_overhead`) and its share of a 50 µs
+    operation, the yardstick it must stay within 2% of."""
+
+    overhead_ns: float
+    percent_of_50us: float
+    method: str
+
+
+@dataclass(frozen=True)
 class Exclusion:
     """A cell that is not measured, and why (plan rules, or what this machine cannot run)."""
 
@@ -167,7 +257,7 @@ class PairInfo:
     documents: str  # how the document vectors were had: computed, or read from the cache
     index: str
     timings: Mapping[str, float] = field(default_factory=dict)  # stage -> seconds
-    doc_precision: str = "fp32"  # how the document vectors were computed (bench.retrieval.precision)
+    doc_precision: str = "fp32"  # how the document vectors were computed (bench.documents.precision)
     # Off fp32: the dense first measure at this precision and at fp32 on the suite's split, and the delta.
     precision_check: Mapping[str, Any] | None = None
     doc_precision_setting: str | None = None  # the suite's doc_precision ("auto" resolves per machine)
@@ -300,7 +390,7 @@ class Report:
     environment: Mapping[str, Any] = field(default_factory=dict)
     noise_warnings: tuple[str, ...] = ()
     reference: Mapping[str, Any] | None = None
-    harness: Mapping[str, Any] | None = None
+    harness: Harness | None = None
     encoders: Mapping[str, EncoderInfo] = field(default_factory=dict)
     setups: tuple[SetupResult, ...] = ()
     cells: tuple[CellResult, ...] = ()

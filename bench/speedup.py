@@ -14,8 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.plan import Cell
-from bench.results import CellResult, Report
+from bench.results import Cell, CellResult, Report
 from bench.stats import paired_ratio_ci, ratio_ci
 
 __all__ = ["WIDE", "Speedup", "baseline_cell", "compares", "paired_speedup", "speedup"]

@@ -29,6 +29,15 @@ ENCODER_KINDS = ("transformer", "static")
 
 
 @dataclass(frozen=True)
+class WarmTexts:
+    """Texts a tokenizer cache may learn before timing, never the measured ones: where they come from
+    (`source`, for the setup's info) and how to read them (`load`; a UserError when they cannot be)."""
+
+    source: str
+    load: Callable[[], Sequence[str]]
+
+
+@dataclass(frozen=True)
 class Target:
     """Where and how to run an encoder: backend, device ("cpu", "cuda", "cuda:N"), dtype, threads, inputs."""
 
@@ -38,8 +47,7 @@ class Target:
     threads: int | None = None  # None or 0: the backend's default
     max_length: int = 256
     padding: str = "longest"  # "longest" | "max_length"
-    # A `collection:split` whose queries may warm a tokenizer cache: never the measured split.
-    warm_source: str | None = None
+    warm: WarmTexts | None = None  # what a tokenizer cache may learn (the runner's choice)
 
 
 def _always_available(device: str) -> str | None:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.cli.args import positive_int
-from bench.retrieval.precision import PRECISIONS, encode_documents
-from bench.suite import EncoderSpec, RetrievalSpec
+from bench.documents.precision import PRECISIONS, encode_documents
+from bench.specs import EncoderSpec, RetrievalSpec
 from daft.errors import UserError
 from daft.progress import console
 
@@ -68,7 +68,7 @@ def _speed_check(
     overheads) and print docs/s; nothing is cached."""
     import torch
 
-    from bench.retrieval import embeddings
+    from bench.documents import embeddings
 
     doc_ids = sorted(collection.corpus)[: args.limit]
     texts = [collection.corpus[d].full_text for d in doc_ids]
@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
     """Encode (this rank's slice), merge on rank 0, print what was done."""
     import torch  # here, and the modules that run it: `--help` needs none of them
 
+    from bench.documents.sharded import encode_sharded
     from bench.pairs import load_retrieval_pair
-    from bench.retrieval.sharded import encode_sharded
     from daft import collections, distributed
     from daft import embeddings as daft_embeddings
 

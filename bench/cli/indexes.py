@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from bench.cli.args import positive_int
-from bench.suite import EncoderSpec, RetrievalSpec
+from bench.specs import EncoderSpec, RetrievalSpec
 from daft.progress import output_console
 
 DEFAULTS = RetrievalSpec()
@@ -32,8 +32,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Embed (cached) corpus and queries, measure every index, print the table."""
+    from bench.documents import embeddings
     from bench.pairs import load_retrieval_pair  # torch and faiss: not for `--help`
-    from bench.retrieval import embeddings
     from bench.retrieval.dense import INDEXES
     from bench.retrieval.index_choice import measure
     from daft import collections

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 
 from bench import sources
+from bench.documents.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.plan import plan, plan_table
 from bench.report.render import WIDE_HELP
-from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.retrieval.tuning import describe_request
-from bench.suite import Suite, load_suite
+from bench.specs import Suite
+from bench.suite import load_suite
 from daft.destination import writable_dir
 from daft.progress import console
 
@@ -101,7 +102,7 @@ def dry_run(suite: Suite) -> None:
 
 def show(report: Report, results: Path, *, wide: bool = False) -> None:
     """The report's tables, then where it was written."""
-    from bench.report import schema
+    from bench import schema
     from bench.report.render import render
 
     render(report, wide=wide)

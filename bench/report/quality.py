@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from bench.results import FrontierEntry, RetrievalResult
-from bench.retrieval.precision import describe
-from bench.retrieval.significance import SystemComparison
+from bench.documents.precision import describe
+from bench.results import FrontierEntry, RetrievalResult, SystemComparison
 from bench.stats import format_ns
 
 

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from bench.plan import Cell
 from bench.report.noise import cell_warning_lines, stopping_line, wide_speedup_line
-from bench.results import CellResult, Report
+from bench.results import Cell, CellResult, Report
 from bench.speedup import Speedup, speedup
 from bench.stats import format_ns
 from bench.timeslice import is_marked
@@ -269,8 +268,8 @@ def summary_lines(report: Report) -> list[str]:
         lines.append(overrides_line(report.overrides, quick_look=report.quick_look))
     if harness := report.harness:
         lines.append(
-            f"harness overhead: {format_ns(harness['overhead_ns'])} per call "
-            f"({harness['percent_of_50us']:.2f}% of a 50 µs operation)"
+            f"harness overhead: {format_ns(harness.overhead_ns)} per call "
+            f"({harness.percent_of_50us:.2f}% of a 50 µs operation)"
         )
     if reference := report.reference:
         lines.append(f"reference workload ({reference['name']}): {format_ns(reference['median_ns'])}")

@@ -14,9 +14,10 @@ of large models would need its rounds per encoder group, and lose the pairing ac
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from itertools import groupby
 from pathlib import Path
@@ -24,20 +25,20 @@ from typing import Any
 
 import torch
 
-from bench import environment, memory, reference
+from bench import memory
 from bench.backends import backend, prepare
-from bench.backends.base import Target, parity
-from bench.plan import Cell, Plan
+from bench.backends.base import Target, WarmTexts, parity
+from bench.plan import Plan
 from bench.queries import load_queries, origin
-from bench.results import PHASES, CellResult, EncoderInfo, Exclusion, PhaseStats, SetupResult, Warmup
+from bench.results import PHASES, Cell, CellResult, EncoderInfo, Exclusion, PhaseStats, SetupResult, Warmup
 from bench.rounds import INTERRUPTED, Stopping, TimedCell, interleave
 from bench.sources import describe
+from bench.specs import LatencySpec, QueriesSpec
 from bench.speedup import compares
 from bench.stats import Stats, is_noisy
-from bench.suite import LatencySpec
 from bench.timeslice import detect
-from bench.timing import batches, calibrate_overhead, rotation_length, timed_call
-from daft import assets, encoders
+from bench.timing import batches, rotation_length, timed_call
+from daft import encoders
 from daft.cache import weights_fingerprint
 from daft.config import jsonable
 from daft.errors import UserError
@@ -47,7 +48,6 @@ from daft.tokenization import NoTokens
 PARITY_QUERIES = 64
 MEMORY_CALLS = 3
 MEMORY_BUDGET_S = 0.1
-OVERHEAD_REFERENCE_NS = 50_000  # the issue's yardstick: overhead must stay <= 2% of a 50 µs operation
 MIN_ROUNDS_SPREAD = 3  # round medians are compared for a "rounds disagree" warning from this many rounds
 
 
@@ -56,34 +56,8 @@ def _encoder_spec(spec: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None and k not in ("name", "recipe")}
 
 
-def _asset_pins(specs: Iterable[Any]) -> dict[str, list[str]]:
-    pins = {}
-    for spec in specs:
-        for key in ("model", "tokenizer"):
-            name = getattr(spec, key, None)
-            if isinstance(name, str) and name in assets.ASSETS:
-                pins[name] = [a.sha256 for a in assets.ASSETS[name].artifacts]
-    return pins
-
-
 def _state_bytes(encoder: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in encoder.state_dict().values())
-
-
-def environment_section(suite: Any) -> dict[str, Any]:
-    """The `Report` fields of the machine: fingerprint, noise warnings, reference workload, harness overhead."""
-    fingerprint = environment.fingerprint(_asset_pins(suite.encoders))
-    overhead = Stats(calibrate_overhead().end_to_end).median
-    return {
-        "environment": fingerprint,
-        "noise_warnings": tuple(environment.noise_warnings(fingerprint)),
-        "reference": reference.measure_reference(),
-        "harness": {
-            "overhead_ns": overhead,
-            "percent_of_50us": 100 * overhead / OVERHEAD_REFERENCE_NS,
-            "method": "median of the timed loop around no-op tokenize/forward/fetch",
-        },
-    }
 
 
 def _cell_result(
@@ -174,11 +148,12 @@ def _batch_shapes(encoder: Any, texts: list[str], batch_size: int, query: Any) -
     ]
 
 
-def _warm_source(query: Any) -> str | None:
+def _warm_texts(query: QueriesSpec) -> WarmTexts | None:
     """The training split of the measured collection (what a tokenizer cache may learn), if distinct."""
     if query.source is None or query.split == "train":
         return None
-    return f"{query.collection}:train"
+    source = f"{query.collection}:train"
+    return WarmTexts(source, functools.partial(load_queries, source, None, limit=10**9))
 
 
 def _setup_key(cell: Cell) -> tuple:
@@ -299,7 +274,7 @@ def _prepare_all(
                 yield from (Exclusion(c, reason) for c in group)
                 continue
             target = Target(
-                backend_name, device, dtype, threads, query.max_length, query.padding, _warm_source(query)
+                backend_name, device, dtype, threads, query.max_length, query.padding, _warm_texts(query)
             )
             start = time.perf_counter()
             prepared = prepare(encoder, target, workdir=workdir)

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.plan import Cell
-from bench.report import schema
-from bench.results import CellResult, PhaseStats, Report, RetrievalResult, SystemResult
+from bench import schema
+from bench.results import Cell, CellResult, PhaseStats, Report, RetrievalResult, SystemResult
 
 
 def cell_result(

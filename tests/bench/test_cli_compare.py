@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench import schema
 from bench.__main__ import CRASH, main
-from bench.report import schema
 from bench.results import Report
 from tests.bench.support import cell_result, report, retrieval, system
 

@@ -10,8 +10,10 @@ import pytest
 from rich.console import Console
 
 from bench.backends.onnxruntime import INT8_ON_CUDA
-from bench.plan import HALF_ON_CPU, Cell, Plan, exclusion, plan, plan_table
-from bench.suite import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo, load_suite
+from bench.plan import HALF_ON_CPU, Plan, exclusion, plan, plan_table
+from bench.results import Cell
+from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo
+from bench.suite import load_suite
 from daft.errors import UserError
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"

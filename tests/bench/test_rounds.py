@@ -10,8 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from bench.plan import Cell
-from bench.results import CellResult, PhaseStats
+from bench.results import Cell, CellResult, PhaseStats
 from bench.rounds import BASELINE, CEILING, INTERRUPTED, INTERVAL, Stopping, TimedCell, interleave, schedule
 from bench.speedup import speedup
 from bench.timing import Budget, Step, batches

@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.suite import (
-    EncoderSpec,
-    LatencySpec,
-    MeasureSpec,
-    QueriesSpec,
-    Suite,
-    SuiteInfo,
-    load_suite,
-)
+from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo
+from bench.suite import load_suite
 from daft.errors import UserError
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"

@@ -13,11 +13,18 @@ from typing import Any
 
 import numpy as np
 
+from bench import schema
 from bench.frontier import frontier
-from bench.plan import Cell
-from bench.report import schema
-from bench.results import CellResult, EncoderInfo, PhaseStats, Report, RetrievalResult, SystemResult
-from bench.retrieval.significance import SystemComparison
+from bench.results import (
+    Cell,
+    CellResult,
+    EncoderInfo,
+    PhaseStats,
+    Report,
+    RetrievalResult,
+    SystemComparison,
+    SystemResult,
+)
 from bench.stats import Stats
 
 SUITE = "demo"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from bench.plan import Cell
-from bench.results import CellRound
+from bench.results import Cell, CellRound
 from bench.rounds import TimedCell
 from bench.runners.latency import _cell_result
-from bench.suite import MeasureSpec
+from bench.specs import MeasureSpec
 from bench.timing import Samples, Step
 
 CELL = Cell("m", "torch", "cpu", "fp32", 1, 1)

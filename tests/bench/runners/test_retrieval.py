@@ -190,7 +190,7 @@ def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, 
 def test_auto_precision_prints_and_records_what_it_resolved_to_and_is_not_checked(
     write_suite, tmp_path, monkeypatch, capsys, native
 ):
-    from bench.retrieval import precision
+    from bench.documents import precision
 
     monkeypatch.setattr(precision, "native_bf16", lambda device_type="cpu": native)
     suite = write_suite(extra='doc_precision = "auto"\nsystems = ["dense"]\n')

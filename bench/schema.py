@@ -30,12 +30,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.plan import Cell
-from bench.report import values
+from bench import values
 from bench.results import (
     PHASES,
     STATUSES,
     Artifacts,
+    Cell,
     CellResult,
     CellRound,
     EncoderInfo,
@@ -47,11 +47,11 @@ from bench.results import (
     Report,
     RetrievalResult,
     SetupResult,
+    SystemComparison,
     SystemResult,
     Warmup,
     beir_block,
 )
-from bench.retrieval.significance import SystemComparison
 from daft.cache import atomic_write_bytes, atomic_write_text
 from daft.collections.lines import write_lines
 from daft.errors import UserError

@@ -2,7 +2,7 @@
 
 A report is read by the gate, whose exit code 1 means "regression": a hand-edited or truncated report must
 therefore fail here, as one line naming the value (exit 2), and never later as a crash deep in the
-statistics. These helpers know types, not keys; `bench.report.schema` says which key is which.
+statistics. These helpers know types, not keys; `bench.schema` says which key is which.
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bench import schema
 from bench.__main__ import main
-from bench.plan import Cell
-from bench.report import schema
 from bench.results import (
     Artifacts,
+    Cell,
     CellResult,
     CellRound,
     EncoderInfo,
@@ -21,9 +21,9 @@ from bench.results import (
     PairInfo,
     PhaseStats,
     SetupResult,
+    SystemComparison,
     Warmup,
 )
-from bench.retrieval.significance import SystemComparison
 from daft.errors import UserError
 from tests.bench.support import report, retrieval, system
 
