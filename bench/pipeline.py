@@ -73,7 +73,7 @@ def run_suite(
     suite_plan = plan(suite)
     excluded, measured, reasons = _exclusions(suite_plan)
     report = replace(
-        schema.new_report(suite.to_dict(), suite_file or str(suite.path), suite.overrides),
+        schema.new_report(suite, suite_file or str(suite.path), suite.overrides),
         excluded=excluded,
         quick_look=bool(suite.overrides) and not as_latest,
     )

@@ -43,22 +43,9 @@ class Plan:
     cells: tuple[Cell, ...]
     excluded: tuple[tuple[Cell, str], ...] = ()
 
-    @property
-    def needs_cuda(self) -> bool:
-        """Whether any cell runs on cuda."""
-        return any(c.device == "cuda" for c in self.cells)
-
     def only(self, keep: Callable[[Cell], bool]) -> Plan:
         """This plan with only the cells for which `keep` is true (e.g. no cuda cells on a CPU machine)."""
         return Plan(tuple(c for c in self.cells if keep(c)), self.excluded)
-
-    def describe(self) -> list[str]:
-        """Plain lines for `--dry-run` or logs: a count, every cell id, then each exclusion group once."""
-        lines = [f"{len(self.cells)} cells, {len(self.excluded)} excluded"]
-        lines += [f"  {c.id}" for c in self.cells]
-        for (backend, device, dtype, reason), count in _exclusion_groups(self).items():
-            lines.append(f"  excluded {backend}/{device}/{dtype} ({count} cells): {reason}")
-        return lines
 
 
 def plan(suite: Suite) -> Plan:

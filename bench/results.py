@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bench.specs import GateSpec
+from bench.specs import GateSpec, Suite
 from daft.errors import UserError
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "FrontierEntry",
     "FrontierLatency",
     "Harness",
+    "MemoryUse",
     "PairInfo",
     "PhaseStats",
     "Report",
@@ -168,6 +169,20 @@ class CellRound:
 
 
 @dataclass(frozen=True)
+class MemoryUse:
+    """A cell's memory pass in bytes (`bench.memory`): the process's peak RSS over its entry, and on CUDA the
+    caching allocator's counters on `device`; None where not measured (an interrupted run, the host)."""
+
+    rss_delta: int | None = None
+    rss_peak: int | None = None
+    device: str | None = None
+    baseline_allocated: int | None = None
+    peak_allocated: int | None = None
+    peak_reserved: int | None = None
+    delta_allocated: int | None = None
+
+
+@dataclass(frozen=True)
 class CellResult:
     """One measured latency cell: statistics per phase, the raw samples, warm-up, memory, warnings."""
 
@@ -179,15 +194,15 @@ class CellResult:
     warmup: Warmup = Warmup()
     capped: bool = False
     wall_s: float = 0.0
-    memory: Mapping[str, Any] = field(default_factory=dict)
+    memory: MemoryUse = MemoryUse()
     warnings: tuple[str, ...] = ()
     # A static backend's word cache during this cell: hit rates of words and of whole texts (None: no cache).
     word_cache: Mapping[str, Any] | None = None
-    # The interleaved rounds in order (empty in reports written before rounds existed); the phase
+    # The interleaved rounds in order (none in reports measured in one go, before rounds); the phase
     # statistics pool every round's samples, a speed-up pairs the rounds of two cells.
     rounds: tuple[CellRound, ...] = ()
-    # Why its rounds ended (`bench.rounds`: interval, ceiling, sample cap, baseline, interrupted); None in
-    # reports written before rounds adapted.
+    # Why its rounds ended (`bench.rounds`: interval, ceiling, sample cap, baseline, interrupted); None
+    # where the rounds did not adapt.
     stopped: str | None = None
 
     @property
@@ -360,9 +375,21 @@ class FrontierEntry:
     parameters: int | None
     measure: str
     latency_from: str
-    latency: Mapping[int, FrontierLatency | None]  # batch size -> fastest cell (None: not measured)
+    # The report's key batch sizes (`Report.key_batches`), smallest first -> fastest cell (None: not measured).
+    latency: Mapping[int, FrontierLatency | None]
     quality: Mapping[str, float | None]  # "dense" | "hybrid" -> the first measure
-    pareto: Mapping[str, bool] = field(default_factory=dict)  # only systems with quality and b1 latency
+    # Only systems with quality and a latency at the smallest batch.
+    pareto: Mapping[str, bool] = field(default_factory=dict)
+
+    @property
+    def batches(self) -> tuple[int, ...]:
+        """The batch sizes of `latency`, smallest first."""
+        return tuple(sorted(self.latency))
+
+    @property
+    def single(self) -> FrontierLatency | None:
+        """The fastest cell at the smallest batch size (one query at a time where batch 1 was measured)."""
+        return self.latency[self.batches[0]] if self.latency else None
 
 
 @dataclass(frozen=True)
@@ -377,7 +404,7 @@ class Artifacts:
 class Report:
     """One run of a suite: the suite as resolved, the machine, and every result."""
 
-    suite: Mapping[str, Any]  # `Suite.to_dict()`: what was asked, overrides included
+    suite: Suite  # what was asked, overrides included
     suite_file: str
     overrides: tuple[str, ...]
     started_at: str
@@ -402,27 +429,31 @@ class Report:
     @property
     def suite_name(self) -> str:
         """The name of the suite the report belongs to."""
-        return str((self.suite.get("suite") or {}).get("name") or "suite")
+        return self.suite.name
 
     @property
     def gate(self) -> GateSpec:
         """The suite's [gate] (GateSpec's defaults where the suite has none)."""
-        gate = dict(self.suite.get("gate") or {})
-        gate["cell_thresholds"] = dict(gate.get("cell_thresholds") or {})
-        return GateSpec(**gate)
+        return self.suite.gate
 
     @property
     def batch_sizes(self) -> tuple[int, ...]:
-        """The suite's [latency] batch sizes, else those of the measured cells."""
-        sizes = (self.suite.get("latency") or {}).get("batch_sizes")
-        return tuple(sizes) if sizes else tuple(dict.fromkeys(c.cell.batch_size for c in self.cells))
+        """The suite's [latency] batch sizes, ascending (none in a suite without latency)."""
+        return tuple(sorted(self.suite.latency.batch_sizes)) if self.suite.latency else ()
+
+    @property
+    def key_batches(self) -> tuple[int, ...]:
+        """The batch sizes that speak for a run, the frontier's and the history's: the smallest (one query
+        at a time) and the largest (throughput)."""
+        sizes = self.batch_sizes
+        return tuple(dict.fromkeys((sizes[0], sizes[-1]))) if sizes else ()
 
     @property
     def latency_baseline(self) -> str | None:
         """The encoder the latency tables compare the others with ([latency] baseline)."""
-        return (self.suite.get("latency") or {}).get("baseline") or None
+        return (self.suite.latency.baseline if self.suite.latency else "") or None
 
     @property
     def latency_baseline_backend(self) -> str | None:
         """The backend of every baseline cell ([latency] baseline_backend), or None: each cell's own."""
-        return (self.suite.get("latency") or {}).get("baseline_backend") or None
+        return (self.suite.latency.baseline_backend if self.suite.latency else "") or None

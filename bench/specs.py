@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench.timing import Budget
-from daft.config import Arch, jsonable
+from daft.config import Arch
 
 __all__ = [
     "ARRAYS",
@@ -162,8 +161,8 @@ class MeasureSpec(Budget):
     target_width: float = 0.1
 
 
-# Top-level table -> (Suite attribute, dataclass of one entry). Known keys, override typing and `to_dict`
-# derive from this; adding a table (e.g. [retrieval]) = a dataclass, an entry here, a parser in `bench.suite._build`.
+# Top-level table -> (Suite attribute, dataclass of one entry). Known keys, override typing and the report's
+# suite (`bench.schema`) derive from this; adding a table (e.g. [retrieval]) = a dataclass, an entry here, a parser in `bench.suite._build`.
 TABLES: dict[str, tuple[str, type]] = {
     "suite": ("info", SuiteInfo),
     "queries": ("queries", QueriesSpec),
@@ -206,11 +205,3 @@ class Suite:
             if spec.name == name:
                 return spec
         raise KeyError(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The suite as resolved, JSON-ready: file path, overrides, then one entry per table."""
-        out: dict[str, Any] = {"path": str(self.path), "overrides": list(self.overrides)}
-        for table, (attr, _) in TABLES.items():
-            if getattr(self, attr) is not None:
-                out[table] = jsonable(getattr(self, attr))
-        return out

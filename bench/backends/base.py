@@ -3,7 +3,8 @@
 The timing loop calls `tokenize` (host work), `forward` (enqueues the model call) and `fetch` (waits and
 copies to the host) in that order, so that each step can be timed on its own. On CUDA a backend whose
 kernels run on torch's current stream offers a `CudaTimer` for the device time of `forward`; one that runs on
-a stream of its own (onnxruntime) offers none, and the loop times it with `sync()` and `perf_counter`.
+a stream of its own (onnxruntime, whose run waits for its stream) offers none, and the loop times its
+`forward` on the host clock.
 """
 
 from __future__ import annotations
@@ -143,10 +144,6 @@ class Prepared(Protocol):
 
     def fetch(self, output: Any) -> np.ndarray:
         """Synchronise and return float32 (batch, dim) L2-normalised rows on the host."""
-        ...
-
-    def sync(self) -> None:
-        """Block until queued device work is done (no-op on CPU)."""
         ...
 
     def close(self) -> None:

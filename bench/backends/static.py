@@ -137,9 +137,6 @@ class StaticPrepared(Closing):
         """Already on the host: the rows as contiguous float32."""
         return np.ascontiguousarray(output, dtype=np.float32)
 
-    def sync(self) -> None:
-        """Nothing runs asynchronously."""
-
     def cache_stats(self) -> dict[str, Any] | None:
         """The word cache's hit rates since the last call (then reset), or None without a cache."""
         return None if self.cache is None else self.cache.stats()

@@ -100,13 +100,6 @@ class TorchPrepared(Closing):
         """Copy to the host as float32 (the copy waits for the device)."""
         return np.ascontiguousarray(output.float().cpu().numpy())
 
-    def sync(self) -> None:
-        """Wait for the device's queued work (no-op on CPU)."""
-        if self._cuda:
-            import torch
-
-            torch.cuda.synchronize(self.device)
-
     def close(self) -> None:
         """Restore the thread count and the caller's train/eval mode; drop the device copy."""
         import torch

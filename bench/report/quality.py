@@ -75,16 +75,24 @@ def comparison_table(r: RetrievalResult) -> Table:
     return table
 
 
+def _ends(entries: Sequence[FrontierEntry]) -> tuple[int, int]:
+    """The frontier's smallest and largest batch size (`Report.key_batches`)."""
+    batches = entries[0].batches if entries else ()
+    return (batches[0], batches[-1]) if batches else (1, 1)
+
+
 def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
-    """Which query encoder to use: size, latency at batch 1 and 256, quality, and the Pareto flags."""
+    """Which query encoder to use: size, latency at the smallest and largest batch, quality, and the Pareto
+    flags."""
     measure = entries[0].measure if entries else "quality"
+    small, large = _ends(entries)
     table = Table(title="the frontier: quality vs query-encoding latency", title_justify="left")
     for column in (
         "encoder",
         "params",
-        "b1 p50",
-        "b1 p99",
-        "b256 p50",
+        f"b{small} p50",
+        f"b{small} p99",
+        f"b{large} p50",
         f"dense {measure}",
         f"hybrid {measure}",
     ):
@@ -106,13 +114,13 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
         table.add_row(
             e.encoder,
             params,
-            latency(e, 1),
-            latency(e, 1, p99=True),
-            latency(e, 256),
+            latency(e, small),
+            latency(e, small, p99=True),
+            latency(e, large),
             quality(e, "dense"),
             quality(e, "hybrid"),
         )
-    table.caption = "◆ on the Pareto frontier (no other encoder both faster at batch 1 and better)"
+    table.caption = f"◆ on the Pareto frontier (no other encoder both faster at batch {small} and better)"
     return table
 
 

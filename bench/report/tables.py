@@ -209,7 +209,7 @@ def phase_table(report: Report) -> Table:
         cache = result.word_cache or {}
         hits = cache.get("word_hit_rate")
         cache_text = "" if hits is None else f"{hits:.0%} words, {cache['text_hit_rate']:.0%} texts"
-        rss = result.memory.get("rss_delta")
+        rss = result.memory.rss_delta
         table.add_row(
             result.id,
             format_ns(tok),
@@ -274,7 +274,7 @@ def summary_lines(report: Report) -> list[str]:
     if reference := report.reference:
         lines.append(f"reference workload ({reference['name']}): {format_ns(reference['median_ns'])}")
     if rounds := max((len(c.rounds) for c in report.cells), default=0):
-        seed = (report.suite.get("measure") or {}).get("seed", 0)
+        seed = report.suite.measure.seed
         fewest = min(len(c.rounds) for c in report.cells)
         counted = f"{fewest} to {rounds}" if fewest < rounds else str(rounds)
         lines.append(

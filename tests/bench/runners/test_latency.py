@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.results import Cell, CellRound
+from bench.results import Cell, CellRound, MemoryUse
 from bench.rounds import TimedCell
 from bench.runners.latency import _cell_result
 from bench.specs import MeasureSpec
@@ -39,7 +39,7 @@ def test_a_round_at_its_time_cap_counts_only_when_the_cell_is_short_and_interrup
     short = _cell_result(CELL, _timed([[100]] * 5, capped=True), measure)
     assert short.capped and "time cap reached after 5 samples" in short.warnings
     cut = _cell_result(CELL, _timed([[100] * 3] * 2), measure)
-    assert "interrupted after 2 of 5 rounds" in cut.warnings and cut.memory == {}
+    assert "interrupted after 2 of 5 rounds" in cut.warnings and cut.memory == MemoryUse()
 
 
 def test_why_the_rounds_ended_is_kept_and_a_time_sliced_two_thread_cell_is_marked() -> None:
