@@ -106,7 +106,8 @@ class RetrievalSpec:
     index: str = "flat"
     query_max_length: int = 32
     doc_max_length: int = 128
-    # How the document side runs when building the index: fp32, bf16, onnx-fp32, onnx-int8.
+    # How the document side runs when building the index (`bench.documents.precision.SETTINGS`): fp32, bf16,
+    # onnx-fp32, onnx-int8, or auto (bf16 where the machine runs it natively, else fp32).
     doc_precision: str = "fp32"
     batch_size: int = 128
     bm25_k1: float = 0.9

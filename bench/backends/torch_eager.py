@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.backends.base import Backend, Closing, CudaTimer, Target, check_target, torch_device, working_copy
+from bench.backends.base import Backend, Closing, Target, check_target, torch_device, working_copy
+from bench.timing import CudaTimer
 from daft.cache import weights_fingerprint
 from daft.errors import UserError
 

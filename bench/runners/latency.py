@@ -27,7 +27,7 @@ import torch
 
 from bench import memory
 from bench.backends import backend, prepare
-from bench.backends.base import Prepared, Target, WarmTexts, parity
+from bench.backends.base import Target, WarmTexts, parity
 from bench.plan import Plan
 from bench.queries import load_queries, origin
 from bench.results import (
@@ -47,7 +47,7 @@ from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suit
 from bench.speedup import compares
 from bench.stats import Stats, is_noisy
 from bench.timeslice import detect
-from bench.timing import batches, rotation_length, timed_call
+from bench.timing import Prepared, batches, rotation_length, timed_call
 from daft import encoders
 from daft.cache import weights_fingerprint
 from daft.config import jsonable

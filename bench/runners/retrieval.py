@@ -24,8 +24,8 @@ from bench.documents.precision import AUTO, REFERENCE, describe, resolve_precisi
 from bench.pairs import load_retrieval_pair
 from bench.results import PairInfo, RetrievalResult, SystemResult
 from bench.retrieval import dense
-from bench.retrieval.evaluation import check_run
 from bench.retrieval.fusion import interpolate, rrf
+from bench.retrieval.run_checks import check_run
 from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from bench.retrieval.significance import compare_systems
 from bench.retrieval.tuning import Tuning, cross_validate, resolve, tune_alpha

@@ -6,7 +6,7 @@ from bench.results import Cell, CellRound, MemoryUse
 from bench.rounds import TimedCell
 from bench.runners.latency import _cell_result
 from bench.specs import MeasureSpec
-from bench.timing import Samples, Step
+from bench.timing import NoOp, Samples
 
 CELL = Cell("m", "torch", "cpu", "fp32", 1, 1)
 
@@ -17,7 +17,7 @@ def _timed(rounds: list[list[int]], *, capped: bool = False) -> TimedCell:
         samples.end_to_end += values
         samples.tokenize += [1] * len(values)
         samples.forward += [v // 2 for v in values]
-    cell = TimedCell(Step(), lambda i: ["q"], MeasureSpec(), rounds=5, samples=samples)
+    cell = TimedCell(NoOp(), lambda i: ["q"], MeasureSpec(), rounds=5, samples=samples)
     cell.visits = [CellRound(float(sorted(v)[len(v) // 2]), len(v), i) for i, v in enumerate(rounds)]
     return cell
 
