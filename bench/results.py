@@ -391,6 +391,15 @@ class FrontierEntry:
         """The fastest cell at the smallest batch size (one query at a time where batch 1 was measured)."""
         return self.latency[self.batches[0]] if self.latency else None
 
+    @property
+    def figures(self) -> tuple[tuple[int, bool], ...]:
+        """The latency columns of a frontier table, as (batch size, p99 rather than p50): p50 and p99 at the
+        smallest batch, p50 at the others."""
+        if not self.batches:
+            return ()
+        small, *others = self.batches
+        return ((small, False), (small, True), *((b, False) for b in others))
+
 
 @dataclass(frozen=True)
 class Artifacts:

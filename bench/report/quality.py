@@ -75,24 +75,16 @@ def comparison_table(r: RetrievalResult) -> Table:
     return table
 
 
-def _ends(entries: Sequence[FrontierEntry]) -> tuple[int, int]:
-    """The frontier's smallest and largest batch size (`Report.key_batches`)."""
-    batches = entries[0].batches if entries else ()
-    return (batches[0], batches[-1]) if batches else (1, 1)
-
-
 def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
     """Which query encoder to use: size, latency at the smallest and largest batch, quality, and the Pareto
     flags."""
     measure = entries[0].measure if entries else "quality"
-    small, large = _ends(entries)
+    figures = entries[0].figures if entries else ()
     table = Table(title="the frontier: quality vs query-encoding latency", title_justify="left")
     for column in (
         "encoder",
         "params",
-        f"b{small} p50",
-        f"b{small} p99",
-        f"b{large} p50",
+        *(f"b{batch} {'p99' if p99 else 'p50'}" for batch, p99 in figures),
         f"dense {measure}",
         f"hybrid {measure}",
     ):
@@ -114,13 +106,12 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
         table.add_row(
             e.encoder,
             params,
-            latency(e, small),
-            latency(e, small, p99=True),
-            latency(e, large),
+            *(latency(e, batch, p99) for batch, p99 in figures),
             quality(e, "dense"),
             quality(e, "hybrid"),
         )
-    table.caption = f"◆ on the Pareto frontier (no other encoder both faster at batch {small} and better)"
+    smallest = f"batch {figures[0][0]}" if figures else "the smallest batch"
+    table.caption = f"◆ on the Pareto frontier (no other encoder both faster at {smallest} and better)"
     return table
 
 

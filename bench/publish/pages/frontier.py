@@ -81,8 +81,8 @@ def frontier_chart(source: Source) -> str:
 
 def frontier_table(entries: Sequence[FrontierEntry]) -> str:
     """The terminal's frontier table, sortable."""
-    measure, batches = entries[0].measure, entries[0].batches
-    small, large = batches[0], batches[-1]
+    measure, columns = entries[0].measure, entries[0].figures
+    small = columns[0][0]
 
     def latency(e: FrontierEntry, batch: int, p99: bool = False) -> Td:
         at = e.latency.get(batch)
@@ -98,16 +98,14 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> str:
         [
             e.encoder,
             Td("-" if e.parameters is None else f"{e.parameters / 1e6:.2f} M", sort=e.parameters),
-            latency(e, small),
-            latency(e, small, p99=True),
-            latency(e, large),
+            *(latency(e, batch, p99) for batch, p99 in columns),
             quality(e, "dense"),
             quality(e, "hybrid"),
             at.cell if (at := e.single) else "-",
         ]
         for e in entries
     ]
-    headers = ["encoder", "params", f"b{small} p50", f"b{small} p99", f"b{large} p50"]
+    headers = ["encoder", "params", *(f"b{batch} {'p99' if p99 else 'p50'}" for batch, p99 in columns)]
     headers += [f"dense {measure}", f"hybrid {measure}", f"b{small} cell"]
     caption = f"◆ on the Pareto frontier (no other encoder both faster at batch {small} and better)"
     return table(headers, rows, caption=caption, table_id="frontier-table")
