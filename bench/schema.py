@@ -239,7 +239,16 @@ _V1_SUITE_DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 _V1_PAIR = ("query_parameters", "documents", "index", "timings")
-_V1_MEMORY = ("rss_delta", "rss_peak", "device", "baseline_allocated", "peak_allocated", "peak_reserved")
+# A version-1 cell's memory held the RSS keys, and the CUDA ones on a GPU (none after an interrupted run).
+_V1_MEMORY = (
+    "rss_delta",
+    "rss_peak",
+    "device",
+    "baseline_allocated",
+    "peak_allocated",
+    "peak_reserved",
+    "delta_allocated",
+)
 
 
 def update_to_2(data: dict[str, Any]) -> dict[str, Any]:
@@ -259,7 +268,7 @@ def update_to_2(data: dict[str, Any]) -> dict[str, Any]:
     for cell in data["cells"]:
         for key, default in (("word_cache", None), ("rounds", []), ("stopped", None)):
             cell.setdefault(key, default)
-        cell["memory"] = dict.fromkeys((*_V1_MEMORY, "delta_allocated")) | cell["memory"]
+        cell["memory"] = dict.fromkeys(_V1_MEMORY) | cell["memory"]
     for info in data["encoders"].values():
         info.setdefault("random_init", False)
     if data["retrieval"] is not None:
