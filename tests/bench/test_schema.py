@@ -283,3 +283,23 @@ def test_a_partial_run_never_replaces_latest(tmp_path):
     assert schema.load(results / "s-latest.json") == complete
     own, latest = schema.paths(partial, results)
     assert latest is None and own.name.endswith(".partial.json") and schema.load(own).status == "partial"
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["suite"]["latency"].update(nope=1), "suite.latency has unknown nope"),
+        (lambda d: d["suite"]["measure"].pop("seed"), "suite.measure lacks seed"),
+        (
+            lambda d: d["suite"]["latency"].update(batch_sizes=["1"]),
+            r"suite.latency.batch_sizes\[0\] is '1', not an int",
+        ),
+        (lambda d: d["cells"][0]["memory"].update(rss_peak="x"), "memory.rss_peak is 'x', not an int"),
+    ],
+)
+def test_a_malformed_suite_or_memory_is_one_line_naming_the_value(tmp_path, edit, message):
+    data = json.loads(schema._text(_full()))
+    edit(data)
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    with pytest.raises(UserError, match=f"r.json: malformed report .*{message}"):
+        schema.load(tmp_path / "r.json")

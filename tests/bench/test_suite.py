@@ -422,9 +422,10 @@ def test_bad_override_names_the_override(tmp_path: Path, override: str, expected
     assert expected in message, message
 
 
-# --- to_dict and the shipped suites -------------------------------------------------------------------------
+# --- the shipped suites --------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", ["cpu_latency", "gpu_latency"])
 def test_shipped_suites_load(name: str) -> None:
     suite = load_suite(SUITES / f"{name}.toml")
     assert suite.name == name

@@ -99,7 +99,7 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
         "pair/hybrid",
         "pair/rrf",
     ]
-    assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8 and "tune_folds" not in r
+    assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8 and r["tune_folds"] == 0
     for system in r["systems"]:
         assert set(system["aggregate"]) == {"nDCG@10", "RR@10", "R@20"}
         assert all(0.0 <= v <= 1.0 for v in system["aggregate"].values())
@@ -123,14 +123,14 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
     assert len(lines) == 10 * 3 * 8
     assert json.loads(lines[0]).keys() == {"system", "measure", "qid", "value"}
     # No latency cells in this suite, nor a latency report: no frontier, no empty table, no plot.
-    assert "frontier" not in report and "frontier.png" not in report["artifacts"]["files"]
+    assert report["frontier"] is None and "frontier.png" not in report["artifacts"]["files"]
     out = capsys.readouterr().out
     assert "the frontier" not in out
     assert "retrieval on tiny-beir" in out.replace("\n", " ") or "retrieval on" in out
     # The document embeddings are cached by encoder: a rerun reuses them, per encoder.
     assert main(["run", str(write_suite()), "--results", str(results)]) == 0
     again = _json(results / "tinyq-latest.json")["retrieval"]["systems"]
-    assert {s["documents"] for s in again if s["encoder"]} == {"cached"}
+    assert {s["pair"]["documents"] for s in again if s["encoder"]} == {"cached"}
     assert [s["aggregate"] for s in again] == [s["aggregate"] for s in r["systems"]]
 
 
