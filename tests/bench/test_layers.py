@@ -25,10 +25,10 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("bench.retrieval",),
         ("bench.environment", "bench.reference", "bench.memory"),
         ("bench.speedup", "bench.rounds", "bench.timeslice"),
-        ("bench.schema",),
         ("bench.queries",),
     ),
     (("bench.documents",),),  # the document side, encoded on a backend's graphs
+    (("bench.schema",),),  # the JSON report: what the blocks produce, written and read
     (("bench.suite", "bench.plan", "bench.sources", "bench.pairs"),),  # a suite read and planned
     (  # running and judging
         (
