@@ -149,6 +149,11 @@ def test_a_version_1_report_is_read_through_update_to_2():
     }
 
 
+def test_one_update_per_version():
+    versions = range(2, schema.SCHEMA_VERSION + 1)
+    assert [update.__name__ for update in schema.UPDATES] == [f"update_to_{n}" for n in versions]
+
+
 def _committed_reports() -> list[Path]:
     found = [p for p in RESULTS.rglob("*") if p.name.endswith((".json", ".json.gz"))]
     return sorted(p for p in found if p.name != "per_query.jsonl")
