@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.suite import EncoderSpec, Suite
+from bench.specs import EncoderSpec, Suite
 from daft import st_models
 from daft.encoders import build
 from daft.errors import UserError

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bench.suite import EncoderSpec, Suite
+from bench.specs import EncoderSpec, Suite
 from daft import assets
 from daft.manifest import MANIFEST
 

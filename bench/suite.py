@@ -13,48 +13,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.backends import backend
 from bench.backends import names as backend_names
 from bench.backends.base import DTYPES, PADDINGS
-from bench.timing import Budget
+from bench.specs import (
+    ARRAYS,
+    TABLES,
+    EncoderSpec,
+    GateSpec,
+    LatencySpec,
+    MeasureSpec,
+    QueriesSpec,
+    RetrievalSpec,
+    Suite,
+    SuiteInfo,
+)
 from daft.collections.collection import is_split_name
 from daft.config import (
     NAME,
-    Arch,
     Loader,
     Schema,
     Table,
     apply_override,
     check_top_level,
-    jsonable,
     read_including,
     show,
     suggest,
 )
-from daft.encoder_source import ENCODER_TYPES, POOLINGS, parse_source
+from daft.encoder_source import parse_source
 
-__all__ = [
-    "DEVICES",
-    "DTYPES",
-    "ENCODER_TYPES",
-    "PADDINGS",
-    "POOLINGS",
-    "Arch",
-    "EncoderSpec",
-    "LatencySpec",
-    "MeasureSpec",
-    "QueriesSpec",
-    "RetrievalSpec",
-    "SYSTEMS",
-    "Suite",
-    "SuiteInfo",
-    "load_suite",
-    "retrieves",
-]
+__all__ = ["DEVICES", "SYSTEMS", "load_suite", "retrieves"]
 
 # Name lists come from the modules that own them (backends: their registry; dtypes and paddings; encoder
 # types and poolings from daft's encoder-source parser; index kinds, fusion and test names where [retrieval]
@@ -65,213 +56,21 @@ SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
 # Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.config.NAME).
 
 
-# --- the resolved suite ------------------------------------------------------------------------------------
-
+# The resolved suite's tables are `bench.specs`'s dataclasses; here, what a value may be.
 
 # A batch is built in memory at once (texts, ids, activations): far past any measured size (1024 on a GPU),
 # a typo such as 10**9 would end in a MemoryError after the run began.
 MAX_BATCH = 65_536
 PRECISION_LOSS_POLICIES = ("warn", "fail")
-
-
-@dataclass(frozen=True)
-class SuiteInfo:
-    """[suite]: what the suite is called and what it is for."""
-
-    name: str
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class QueriesSpec:
-    """[queries]: the texts to encode (a `collection:split` source or a file) and the length policy."""
-
-    source: str | None = None
-    file: Path | None = None
-    limit: int = 512
-    max_length: int = 32
-    padding: str = "longest"
-
-    @property
-    def collection(self) -> str | None:
-        """The collection part of `source` (a built-in name or an absolute path), or None for a file."""
-        return None if self.source is None else self.source.rpartition(":")[0]
-
-    @property
-    def split(self) -> str | None:
-        """The split part of `source`, or None for a file."""
-        return None if self.source is None else self.source.rpartition(":")[2]
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    """One [[encoders]] entry: exactly one of `model`, `arch` (with `tokenizer`) or `pair` is set."""
-
-    name: str
-    type: str = "transformer"
-    model: str | None = None
-    arch: Arch | None = None
-    tokenizer: str | None = None
-    pair: Path | None = None
-    pooling: str = "mean"
-    dim: int | None = None
-    recipe: Path | None = None  # with `pair`: trains the pair with this recipe when the directory is missing
-
-
-@dataclass(frozen=True)
-class LatencySpec:
-    """[latency]: the sweep; `plan` expands it into cells."""
-
-    backends: tuple[str, ...] = ("torch",)
-    devices: tuple[str, ...] = ("cpu",)
-    dtypes: tuple[str, ...] = ("fp32",)
-    batch_sizes: tuple[int, ...] = (1, 32)
-    threads: tuple[int, ...] = (0,)
-    baseline: str = ""
-    # The backend of the baseline encoder's cells that speed-ups divide ("" = each cell's own backend).
-    baseline_backend: str = ""
-
-
-@dataclass(frozen=True)
-class RetrievalSpec:
-    """[retrieval]: the collection and splits, the systems, the measures, and how fusion and tests are set."""
-
-    collection: str = "wordnet"
-    split: str = "test"
-    # Hybrid alpha is tuned here, never on `split` itself: "auto" (dev, else train, else cross-validation
-    # over `split`'s queries), "cv" (always cross-validate), or a split name.
-    tune_split: str = "auto"
-    cv_folds: int = 5
-    encoders: tuple[
-        str, ...
-    ] = ()  # default: every encoder that can retrieve (a pair, or a model on both sides)
-    baseline: str = ""  # the encoder the others are compared with (default: the first that retrieves)
-    systems: tuple[str, ...] = ("bm25", "dense", "hybrid", "rrf")
-    measures: tuple[str, ...] = ("nDCG@10", "RR@10", "R@100", "R@1000")
-    depth: int = 1000
-    run_depth: int = 100  # hits per query written to the TREC run files (depth 1000 x 4k queries is ~200 MB)
-    max_queries: int = 0  # 0: every query of the split
-    index: str = "flat"
-    query_max_length: int = 32
-    doc_max_length: int = 128
-    # How the document side runs when building the index: fp32, bf16, onnx-fp32, onnx-int8.
-    doc_precision: str = "fp32"
-    batch_size: int = 128
-    bm25_k1: float = 0.9
-    bm25_b: float = 0.4
-    normalization: str = "min-max"
-    missing: str = "min"
-    alpha_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-    rrf_k: int = 60
-    test: str = "permutation"
-    significance_level: float = 0.05
-    seed: int = 0
-    latency_report: Path | None = None  # latency cells for the frontier when this suite measures none
-    # How much of the dense first measure an index built off fp32 may lose against fp32 (it depends on the
-    # collection: onnx-int8 lost 0.0011 nDCG@10 on wordnet, 0.0064 on another BEIR set); past it, a
-    # warning, or with precision_loss = "fail" a failed run (exit 1, the report written).
-    max_precision_loss: float | None = None
-    precision_loss: str = "warn"
-
-    def system_ids(self) -> list[str]:
-        """The systems this spec evaluates, in report order."""
-        ids = ["bm25"] if "bm25" in self.systems else []
-        return ids + [
-            f"{name}/{system}" for name in self.encoders for system in self.systems if system != "bm25"
-        ]
-
-
-@dataclass(frozen=True)
-class GateSpec:
-    """[gate]: what `bench compare` counts as a change for this suite (its command line can override)."""
-
-    latency_threshold: float = 0.10
-    noise_floor_us: float = 5.0
-    quality_threshold: float = 0.005
-    cell_thresholds: dict[str, float] = field(default_factory=dict)  # glob on cell id -> relative threshold
-
-
 MIN_ADAPTIVE_ROUNDS = 3  # the fewest round pairs whose bootstrap interval is more than the pairs themselves
-
-
-@dataclass(frozen=True)
-class MeasureSpec(Budget):
-    """[measure]: the time and sample budget of each cell (a `timing.Budget`: its fields, defaults and
-    order, so the TOML keys and the report stay flat), warm-up and warning thresholds."""
-
-    cv_warn: float = 0.10
-    parity_tol: float = 1e-3
-    seed: int = 0  # the bootstrap's and the rounds' shuffle
-    # Interleaved rounds (`bench.rounds`): each cell collects 1/rounds of its budget in each round, every
-    # round visiting every cell once in a shuffled order; 1 measures each cell in one go.
-    rounds: int = 5
-    # Adaptive rounds: from `min_rounds` on, a cell stops once its speed-up's interval (or, for a cell
-    # without one, its median's) is at most `target_width` of the value; `rounds` is then the ceiling.
-    # 0 = every cell takes all `rounds`.
-    min_rounds: int = 0
-    target_width: float = 0.1
-
-
-# Top-level table -> (Suite attribute, dataclass of one entry). Known keys, override typing and `to_dict`
-# derive from this; adding a table (e.g. [retrieval]) = a dataclass, an entry here, a parser in `_build`.
-_TABLES: dict[str, tuple[str, type]] = {
-    "suite": ("info", SuiteInfo),
-    "queries": ("queries", QueriesSpec),
-    "encoders": ("encoders", EncoderSpec),
-    "latency": ("latency", LatencySpec),
-    "measure": ("measure", MeasureSpec),
-    "retrieval": ("retrieval", RetrievalSpec),
-    "gate": ("gate", GateSpec),
-}
-_ARRAYS = frozenset({"encoders"})
-
-
-@dataclass(frozen=True)
-class Suite:
-    """A validated, fully defaulted suite; paths in it are absolute."""
-
-    path: Path
-    info: SuiteInfo
-    queries: QueriesSpec | None  # None when the suite measures no latency
-    encoders: tuple[EncoderSpec, ...]
-    latency: LatencySpec | None  # None: no latency cells (a suite with [retrieval] and no [latency])
-    measure: MeasureSpec
-    retrieval: RetrievalSpec | None = None
-    gate: GateSpec = GateSpec()
-    overrides: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        """The suite's name ([suite] name, by default the file stem)."""
-        return self.info.name
-
-    @property
-    def description(self) -> str:
-        """The suite's description ([suite] description)."""
-        return self.info.description
-
-    def encoder(self, name: str) -> EncoderSpec:
-        """The encoder called `name` (KeyError if there is none)."""
-        for spec in self.encoders:
-            if spec.name == name:
-                return spec
-        raise KeyError(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The suite as resolved, JSON-ready: file path, overrides, then one entry per table."""
-        out: dict[str, Any] = {"path": str(self.path), "overrides": list(self.overrides)}
-        for table, (attr, _) in _TABLES.items():
-            if getattr(self, attr) is not None:
-                out[table] = jsonable(getattr(self, attr))
-        return out
 
 
 # --- loading -----------------------------------------------------------------------------------------------
 
 _SCHEMA = Schema(
     kind="suite",
-    tables={table: cls for table, (_, cls) in _TABLES.items()},
-    arrays=_ARRAYS,
+    tables={table: cls for table, (_, cls) in TABLES.items()},
+    arrays=ARRAYS,
     example="latency.batch_sizes=[1,8] or encoders.<name>.model=x",
 )
 
@@ -432,9 +231,9 @@ def retrieves(spec: EncoderSpec) -> bool:
 def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSpec:
     import ir_measures
 
+    from bench.documents.precision import SETTINGS
     from bench.retrieval.dense import INDEXES
     from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS
-    from bench.retrieval.precision import SETTINGS
     from bench.retrieval.significance import TESTS
 
     able = [e.name for e in encoders if retrieves(e)]

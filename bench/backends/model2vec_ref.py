@@ -77,9 +77,6 @@ class Model2VecPrepared(Closing):
         """Already on the host."""
         return np.ascontiguousarray(output, dtype=np.float32)
 
-    def sync(self) -> None:
-        """Nothing runs asynchronously."""
-
 
 def prepare(encoder: Encoder, target: Target, *, workdir: Path) -> Model2VecPrepared:
     """model2vec's StaticModel over `encoder`'s table (`workdir` is unused)."""

@@ -97,9 +97,6 @@ class SentenceTransformerPrepared(Closing):
         """Already on the host."""
         return np.ascontiguousarray(output, dtype=np.float32)
 
-    def sync(self) -> None:
-        """Nothing runs asynchronously on cpu."""
-
     def close(self) -> None:
         """Restore the thread count."""
         import torch

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.backends.base import Backend, Closing, CudaTimer, Target, check_target, torch_device, working_copy
+from bench.backends.base import Backend, Closing, Target, check_target, torch_device, working_copy
+from bench.timing import CudaTimer
 from daft.cache import weights_fingerprint
 from daft.errors import UserError
 
@@ -99,13 +100,6 @@ class TorchPrepared(Closing):
     def fetch(self, output: Tensor) -> np.ndarray:
         """Copy to the host as float32 (the copy waits for the device)."""
         return np.ascontiguousarray(output.float().cpu().numpy())
-
-    def sync(self) -> None:
-        """Wait for the device's queued work (no-op on CPU)."""
-        if self._cuda:
-            import torch
-
-            torch.cuda.synchronize(self.device)
 
     def close(self) -> None:
         """Restore the thread count and the caller's train/eval mode; drop the device copy."""

@@ -19,10 +19,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register `list`."""
     parser = commands.add_parser("list", help="show suites, model assets and backends")
     parser.add_argument("--suites", type=Path, default=Path("suites"), help="where to look for suites")
-    parser.set_defaults(func=show)
+    parser.set_defaults(func=run_from_args)
 
 
-def show(args: argparse.Namespace) -> int:
+def run_from_args(args: argparse.Namespace) -> int:
     """Print the three tables."""
     suites = Table(title=f"suites in {args.suites}/")
     suites.add_column("file")

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bench import schema
 from bench.environment import fingerprint_digest
 from bench.history import start_time
-from bench.report import schema
 from bench.results import Report
 from daft.errors import UserError
 

@@ -20,7 +20,7 @@ from bench.publish.html import link, page
 from bench.publish.inputs import Inputs, collect
 from bench.publish.machine import Machines
 from bench.publish.pages import comparison, frontier, latency, overview, quality
-from bench.report.schema import now
+from bench.schema import now
 from daft.cache import staged
 from daft.errors import UserError
 

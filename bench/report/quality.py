@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from bench.results import FrontierEntry, RetrievalResult
-from bench.retrieval.precision import describe
-from bench.retrieval.significance import SystemComparison
+from bench.documents.precision import describe
+from bench.results import FrontierEntry, RetrievalResult, SystemComparison
 from bench.stats import format_ns
 
 
@@ -77,15 +76,15 @@ def comparison_table(r: RetrievalResult) -> Table:
 
 
 def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
-    """Which query encoder to use: size, latency at batch 1 and 256, quality, and the Pareto flags."""
+    """Which query encoder to use: size, latency at the smallest and largest batch, quality, and the Pareto
+    flags."""
     measure = entries[0].measure if entries else "quality"
+    figures = entries[0].figures if entries else ()
     table = Table(title="the frontier: quality vs query-encoding latency", title_justify="left")
     for column in (
         "encoder",
         "params",
-        "b1 p50",
-        "b1 p99",
-        "b256 p50",
+        *(f"b{batch} {'p99' if p99 else 'p50'}" for batch, p99 in figures),
         f"dense {measure}",
         f"hybrid {measure}",
     ):
@@ -107,13 +106,12 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
         table.add_row(
             e.encoder,
             params,
-            latency(e, 1),
-            latency(e, 1, p99=True),
-            latency(e, 256),
+            *(latency(e, batch, p99) for batch, p99 in figures),
             quality(e, "dense"),
             quality(e, "hybrid"),
         )
-    table.caption = "◆ on the Pareto frontier (no other encoder both faster at batch 1 and better)"
+    smallest = f"batch {figures[0][0]}" if figures else "the smallest batch"
+    table.caption = f"◆ on the Pareto frontier (no other encoder both faster at {smallest} and better)"
     return table
 
 

@@ -15,17 +15,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.retrieval.fusion import interpolate, normalize
 from bench.retrieval.runs import AnyRun, RankedRun, concat
+from bench.specs import RetrievalSpec
 from daft.errors import UserError
 
-if TYPE_CHECKING:  # bench.suite reads KEYWORDS from here
-    from bench.suite import RetrievalSpec
-
-AUTO, CV = "auto", "cv"
-KEYWORDS = (AUTO, CV)  # values of `tune_split` that are not split names
+AUTO, CV = "auto", "cv"  # values of `tune_split` that are not split names
 PREFERRED = ("dev", "train")  # what "auto" tunes on, in this order, before cross-validating
 
 

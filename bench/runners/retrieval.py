@@ -19,16 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from bench.documents import embeddings
+from bench.documents.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.pairs import load_retrieval_pair
 from bench.results import PairInfo, RetrievalResult, SystemResult
-from bench.retrieval import dense, embeddings
-from bench.retrieval.evaluation import check_run
+from bench.retrieval import dense
 from bench.retrieval.fusion import interpolate, rrf
-from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
+from bench.retrieval.run_checks import check_run
 from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from bench.retrieval.significance import compare_systems
 from bench.retrieval.tuning import Tuning, cross_validate, resolve, tune_alpha
-from bench.suite import RetrievalSpec, Suite
+from bench.specs import RetrievalSpec, Suite
 from daft import bm25, collections
 from daft.collections.collection import Collection
 from daft.errors import UserError

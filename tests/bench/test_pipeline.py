@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import pipeline
+from bench import pipeline, schema
 from bench.pipeline import Interrupted, run_suite
-from bench.report import schema
 from bench.results import CellResult, Report
 from bench.suite import load_suite
 from tests.bench.test_cli_run import suite  # noqa: F401  (the fixture)

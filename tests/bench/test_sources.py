@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from bench import sources
-from bench.suite import EncoderSpec
+from bench.specs import EncoderSpec
 from daft.errors import UserError
 from daft.pair import MANIFEST
 

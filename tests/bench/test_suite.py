@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bench.suite import (
-    EncoderSpec,
-    LatencySpec,
-    MeasureSpec,
-    QueriesSpec,
-    Suite,
-    SuiteInfo,
-    load_suite,
-)
+from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo
+from bench.suite import load_suite
 from daft.errors import UserError
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
@@ -376,7 +368,6 @@ def test_overrides_apply_in_order_and_are_recorded(tmp_path: Path) -> None:
     assert suite.latency.batch_sizes == (4, 2)
     assert suite.measure.seed == 3
     assert suite.overrides == tuple(given)
-    assert suite.to_dict()["overrides"] == given
 
 
 def test_override_addresses_encoders_by_name_even_with_dots(tmp_path: Path) -> None:
@@ -431,24 +422,7 @@ def test_bad_override_names_the_override(tmp_path: Path, override: str, expected
     assert expected in message, message
 
 
-# --- to_dict and the shipped suites -------------------------------------------------------------------------
-
-
-def test_to_dict_is_json_ready_and_complete(tmp_path: Path) -> None:
-    (tmp_path / "q.txt").write_text("a\n", encoding="utf-8")
-    text = MINIMAL.replace('source = "wordnet:test"', 'file = "q.txt"')
-    text += '[[encoders]]\nname = "p"\npair = "pair"\n[[encoders]]\nname = "r"\ntokenizer = "t"\n'
-    text += "arch = { layers = 1, hidden = 8, heads = 2 }\n"
-    suite = load_suite(_write(tmp_path, text), ["measure.seed=1"])
-    data = suite.to_dict()
-    assert json.loads(json.dumps(data)) == data
-    assert list(data) == ["path", "overrides", "suite", "queries", "encoders", "latency", "measure", "gate"]
-    assert data["queries"]["file"] == str(tmp_path / "q.txt")
-    assert data["encoders"][1]["pair"] == str(tmp_path / "pair")
-    assert data["encoders"][2]["arch"] == {"layers": 1, "hidden": 8, "heads": 2, "intermediate": 32}
-    assert data["latency"]["batch_sizes"] == [1, 32]
-    assert data["measure"]["seed"] == 1
-    assert data["overrides"] == ["measure.seed=1"]
+# --- the shipped suites --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["cpu_latency", "gpu_latency"])
@@ -494,7 +468,7 @@ def test_retrieval_only_suite_has_no_latency_and_every_default(tmp_path: Path) -
     assert spec.measures == ("nDCG@10", "RR@10", "R@100", "R@1000")
     assert (spec.bm25_k1, spec.bm25_b, spec.rrf_k, spec.depth) == (0.9, 0.4, 60, 1000)
     assert spec.alpha_grid[0] == 0.0 and spec.alpha_grid[-1] == 1.0 and len(spec.alpha_grid) == 11
-    assert "retrieval" in suite.to_dict() and "latency" not in suite.to_dict()
+    assert suite.retrieval is not None and suite.latency is None
 
 
 def test_a_suite_with_latency_and_retrieval_has_both(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench.pairs import load_retrieval_pair
-from bench.suite import EncoderSpec
+from bench.specs import EncoderSpec
 from daft import st_models
 from daft.encoders import build
 from daft.errors import UserError

@@ -138,7 +138,6 @@ def test_iobinding_path_on_cpu(encoder: Encoder, tmp_path: Path) -> None:
         feed = prepared.tokenize(TEXTS)
         assert isinstance(feed, ort_backend.CudaFeed) and set(feed.values) == set(encoder.input_names)
         output = prepared.forward(feed)
-        prepared.sync()
         rows = prepared.fetch(output)
         assert rows.shape == (len(TEXTS), encoder.dim)
         assert np.abs(rows - reference(encoder)).max() < 1e-5
@@ -202,7 +201,6 @@ def test_cuda_parity(encoder: Encoder, tmp_path: Path, dtype: str, tolerance: fl
         feed = prepared.tokenize(TEXTS)
         assert all(v.device_name() == "cuda" for v in feed.values.values())
         output = prepared.forward(feed)
-        prepared.sync()
         rows = prepared.fetch(output)
         assert rows.dtype == np.float32 and rows.shape == (len(TEXTS), encoder.dim)
         assert_unit_rows(rows, atol=tolerance)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bench import schema
 from bench.publish.inputs import collect
-from bench.report import schema
 from daft.errors import UserError
 
 

@@ -13,7 +13,7 @@ from bench.retrieval.fusion import interpolate, normalize, rrf
 from bench.retrieval.fusion.normalization import _METHODS
 from bench.retrieval.runs import DocIndex, compact
 from bench.retrieval.tuning import cross_validate, fold_of
-from bench.suite import RetrievalSpec
+from bench.specs import RetrievalSpec
 from daft import evaluation
 from daft.evaluation import evaluate_run
 from daft.ranked import RankedRun

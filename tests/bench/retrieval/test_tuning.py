@@ -8,7 +8,7 @@ import pytest
 
 from bench.retrieval.fusion import interpolate
 from bench.retrieval.tuning import Tuning, cross_validate, fold_of, resolve
-from bench.suite import RetrievalSpec
+from bench.specs import RetrievalSpec
 from daft.errors import UserError
 from tests.conftest import under_hash_seeds
 

@@ -99,7 +99,7 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
         "pair/hybrid",
         "pair/rrf",
     ]
-    assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8 and "tune_folds" not in r
+    assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8 and r["tune_folds"] == 0
     for system in r["systems"]:
         assert set(system["aggregate"]) == {"nDCG@10", "RR@10", "R@20"}
         assert all(0.0 <= v <= 1.0 for v in system["aggregate"].values())
@@ -123,14 +123,14 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
     assert len(lines) == 10 * 3 * 8
     assert json.loads(lines[0]).keys() == {"system", "measure", "qid", "value"}
     # No latency cells in this suite, nor a latency report: no frontier, no empty table, no plot.
-    assert "frontier" not in report and "frontier.png" not in report["artifacts"]["files"]
+    assert report["frontier"] is None and "frontier.png" not in report["artifacts"]["files"]
     out = capsys.readouterr().out
     assert "the frontier" not in out
     assert "retrieval on tiny-beir" in out.replace("\n", " ") or "retrieval on" in out
     # The document embeddings are cached by encoder: a rerun reuses them, per encoder.
     assert main(["run", str(write_suite()), "--results", str(results)]) == 0
     again = _json(results / "tinyq-latest.json")["retrieval"]["systems"]
-    assert {s["documents"] for s in again if s["encoder"]} == {"cached"}
+    assert {s["pair"]["documents"] for s in again if s["encoder"]} == {"cached"}
     assert [s["aggregate"] for s in again] == [s["aggregate"] for s in r["systems"]]
 
 
@@ -178,8 +178,8 @@ def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, 
     assert main(["run", str(suite), "--results", str(results)]) == 0
     systems = _json(results / "tinyq-latest.json")["retrieval"]["systems"]
     mean = next(s for s in systems if s["id"] == "mean/dense")
-    check = mean["precision_check"]
-    assert mean["doc_precision"] == "bf16" and check["measure"] == "nDCG@10"
+    check = mean["pair"]["precision_check"]
+    assert mean["pair"]["doc_precision"] == "bf16" and check["measure"] == "nDCG@10"
     assert check["bf16"] == mean["aggregate"]["nDCG@10"]
     assert check["delta"] == pytest.approx(check["bf16"] - check["fp32"]) and 0.0 < check["fp32"] <= 1.0
     out = capsys.readouterr().out.replace("\n", " ")
@@ -190,7 +190,7 @@ def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, 
 def test_auto_precision_prints_and_records_what_it_resolved_to_and_is_not_checked(
     write_suite, tmp_path, monkeypatch, capsys, native
 ):
-    from bench.retrieval import precision
+    from bench.documents import precision
 
     monkeypatch.setattr(precision, "native_bf16", lambda device_type="cpu": native)
     suite = write_suite(extra='doc_precision = "auto"\nsystems = ["dense"]\n')
@@ -200,8 +200,9 @@ def test_auto_precision_prints_and_records_what_it_resolved_to_and_is_not_checke
         s for s in _json(results / "tinyq-latest.json")["retrieval"]["systems"] if s["id"] == "mean/dense"
     )
     resolved = "bf16" if native else "fp32"  # fp32 too is written: it was once left out as the default
-    assert mean["doc_precision"] == resolved and mean["doc_precision_setting"] == "auto"
-    assert mean["precision_check"] is None
+    pair = mean["pair"]
+    assert pair["doc_precision"] == resolved and pair["doc_precision_setting"] == "auto"
+    assert pair["precision_check"] is None
     why = "native bf16 on the encoding machine" if native else "no native bf16 on the encoding machine"
     said = f"documents in {resolved} (doc_precision auto: {why}"
     out, err = capsys.readouterr()
@@ -220,9 +221,10 @@ def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):
     entries = {e["encoder"]: e for e in report["frontier"]}
     assert set(entries) == {"mean", "cls", "pair"}
     for entry in entries.values():
-        assert entry["b1"]["p50_ns"] > 0 and entry["b256"] is None
-        assert entry["parameters"] > 0 and entry["dense"] is not None
-    assert any(e["pareto_dense"] for e in entries.values())
+        (at,) = entry["latency"]  # the suite's batch sizes: only 1
+        assert at["batch_size"] == 1 and at["fastest"]["p50_ns"] > 0
+        assert entry["parameters"] > 0 and entry["quality"]["dense"] is not None
+    assert any(e["pareto"]["dense"] for e in entries.values())
     folder = results / report["artifacts"]["dir"]
     for plot in ("frontier.png", "latency_vs_batch.png"):
         assert (folder / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

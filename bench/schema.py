@@ -1,18 +1,21 @@
-"""The JSON report: a versioned document written atomically, and read back with a version check.
+"""The JSON report: a versioned document written atomically, and read back through its upgrades.
 
-Layout (schema_version 1):
-  schema, schema_version, status ("complete" | "partial" | "skipped"), skip_reason,
-  suite (as resolved), suite_file, overrides, started_at, finished_at,
-  environment (fingerprint), noise_warnings, reference (machine-normalising workload),
-  harness (loop overhead), encoders (per encoder: parameters, dim, disk size, weights sha256, random_init),
-  setups (per encoder/backend/device/dtype/threads: load time, first-query latency, parity),
-  cells (per cell: identity, statistics per phase, raw samples, memory, warmup, warnings, and, optional,
-  rounds: per interleaved round its end-to-end median, sample count and position in the round's order),
-  excluded (combinations that cannot run, with reasons), quick_look (only when true: --set without --as-latest),
-  retrieval (collection, systems with parameters and aggregates, significance comparisons, BEIR-style
-  blocks), frontier (per encoder: size, latency, quality, Pareto flag), artifacts (files beside the report).
+Layout (schema_version 2; every key is written every time, null where a value is absent):
+  schema, schema_version, status ("complete" | "partial" | "skipped"), skip_reason, quick_look,
+  suite (as resolved: path, overrides and every table, null where the suite has none), suite_file,
+  overrides, started_at, finished_at, environment (fingerprint), noise_warnings, reference
+  (machine-normalising workload), harness (loop overhead), encoders (per encoder: parameters, dim, disk size,
+  weights sha256, random_init, spec), setups (per encoder/backend/device/dtype/threads: load time,
+  first-query latency, parity), cells (per cell: identity, statistics per phase, raw samples, memory,
+  warmup, warnings, word cache, rounds: per interleaved round its end-to-end median, sample count and
+  position in the round's order, and why they stopped), excluded (combinations that cannot run, with
+  reasons), retrieval (collection, systems with parameters, their pair and aggregates, significance
+  comparisons, BEIR-style blocks), frontier (per encoder: size, latency per key batch size, quality, Pareto
+  flags), artifacts (files beside the report).
 
-This module alone knows that layout: it turns a `bench.results.Report` into it and back, and owns
+Versions as asv keeps them: a report of an older version is read through one function per version,
+`update_to_N` (the version N-1 document made a version N one), in `UPDATES`; nothing else reads an older
+layout. This module alone knows the layout: it turns a `bench.results.Report` into it and back, and owns
 `per_query.jsonl` (one line per system, measure and query: {"system", "measure", "qid", "value"}).
 """
 
@@ -24,36 +27,40 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.plan import Cell
-from bench.report import values
+from bench import values
 from bench.results import (
     PHASES,
     STATUSES,
     Artifacts,
+    Cell,
     CellResult,
     CellRound,
     EncoderInfo,
     Exclusion,
     FrontierEntry,
     FrontierLatency,
+    Harness,
+    MemoryUse,
     PairInfo,
     PhaseStats,
     Report,
     RetrievalResult,
     SetupResult,
+    SystemComparison,
     SystemResult,
     Warmup,
     beir_block,
 )
-from bench.retrieval.significance import SystemComparison
+from bench.specs import TABLES, Suite
 from daft.cache import atomic_write_bytes, atomic_write_text
 from daft.collections.lines import write_lines
+from daft.config import jsonable
 from daft.errors import UserError
 
 __all__ = [
@@ -62,6 +69,7 @@ __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
     "STATUSES",
+    "UPDATES",
     "artifacts_dir",
     "dumps",
     "from_json",
@@ -73,11 +81,12 @@ __all__ = [
     "read_per_query",
     "store",
     "to_json",
+    "upgrade",
     "write",
 ]
 
 SCHEMA = "daft-bench/report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PER_QUERY = "per_query.jsonl"
 
 
@@ -91,12 +100,18 @@ def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def new_report(suite: Mapping[str, Any], suite_file: str, overrides: list[str] | tuple[str, ...]) -> Report:
+def new_report(suite: Suite, suite_file: str, overrides: list[str] | tuple[str, ...]) -> Report:
     """An empty report for a suite, started now and `partial` until a run finishes it."""
     return Report(suite=suite, suite_file=suite_file, overrides=tuple(overrides), started_at=now())
 
 
 # --- to JSON --------------------------------------------------------------------------------------------------
+
+
+def _suite_json(suite: Suite) -> dict[str, Any]:
+    """The suite as resolved: file path, overrides, then every table under its TOML name (null if absent)."""
+    out: dict[str, Any] = {"path": str(suite.path), "overrides": list(suite.overrides)}
+    return out | {table: jsonable(getattr(suite, attr)) for table, (attr, _) in TABLES.items()}
 
 
 def _cell_json(result: CellResult) -> dict[str, Any]:
@@ -108,47 +123,32 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
         "warmup": asdict(result.warmup),
         "capped": result.capped,
         "wall_s": result.wall_s,
-        "memory": dict(result.memory),
+        "memory": asdict(result.memory),
         "warnings": list(result.warnings),
-        **({} if result.word_cache is None else {"word_cache": dict(result.word_cache)}),
-        # Optional: reports written before interleaved rounds have none and still read back.
-        **({"rounds": [asdict(r) for r in result.rounds]} if result.rounds else {}),
-        **({} if result.stopped is None else {"stopped": result.stopped}),
+        "word_cache": None if result.word_cache is None else dict(result.word_cache),
+        "rounds": [asdict(r) for r in result.rounds],
+        "stopped": result.stopped,
     }
 
 
-def _encoder_json(info: EncoderInfo) -> dict[str, Any]:
-    # `random_init` is written only where true: an explicit mark on the encoders it concerns, and every
-    # report written before it existed still reads back as it was.
-    return {k: v for k, v in asdict(info).items() if k != "name" and (k != "random_init" or v)}
-
-
 def _system_json(system: SystemResult) -> dict[str, Any]:
-    pair = asdict(system.pair) if system.pair else {}
-    if pair and pair["doc_precision_setting"] is None:
-        # Read from a report written before every run recorded its precision: written back as it was (an
-        # fp32 index then had no precision keys). A run now writes all three, fp32 included.
-        del pair["doc_precision_setting"]
-        if pair["doc_precision"] == "fp32":
-            del pair["doc_precision"], pair["precision_check"]
     return {
         "id": system.id,
         "system": system.system,
         "encoder": system.encoder,
-        **pair,
+        "pair": None if system.pair is None else asdict(system.pair),
         "params": dict(system.params),
         "aggregate": dict(system.aggregate),
     }
 
 
 def _retrieval_json(r: RetrievalResult) -> dict[str, Any]:
-    # `tune_folds` only under cross-validation: a report tuned on a split reads as before the key existed.
     return {
         "collection": r.collection,
         "collection_fingerprint": r.collection_fingerprint,
         "split": r.split,
         "tune_split": r.tune_split,
-        **({"tune_folds": r.tune_folds} if r.tune_folds else {}),
+        "tune_folds": r.tune_folds,
         "queries": r.queries,
         "measures": list(r.measures),
         "systems": [_system_json(s) for s in r.systems],
@@ -159,26 +159,29 @@ def _retrieval_json(r: RetrievalResult) -> dict[str, Any]:
 
 
 def _frontier_json(entry: FrontierEntry) -> dict[str, Any]:
-    out: dict[str, Any] = {
+    return {
         "encoder": entry.encoder,
         "parameters": entry.parameters,
         "measure": entry.measure,
         "latency_from": entry.latency_from,
+        "latency": [
+            {"batch_size": batch, "fastest": None if at is None else asdict(at)}
+            for batch, at in entry.latency.items()
+        ],
+        "quality": dict(entry.quality),
+        "pareto": dict(entry.pareto),
     }
-    out |= {f"b{batch}": asdict(at) if at else None for batch, at in entry.latency.items()}
-    out |= dict(entry.quality)
-    out |= {f"pareto_{system}": flag for system, flag in entry.pareto.items()}
-    return out
 
 
 def to_json(report: Report) -> dict[str, Any]:
-    """The report as the JSON document (before NaN -> null): keys and order of schema_version 1."""
-    out: dict[str, Any] = {
+    """The report as the JSON document (before NaN -> null): every key of schema_version 2, in order."""
+    return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "status": report.status,
         "skip_reason": report.skip_reason,
-        "suite": report.suite,
+        "quick_look": report.quick_look,
+        "suite": _suite_json(report.suite),
         "suite_file": report.suite_file,
         "overrides": list(report.overrides),
         "started_at": report.started_at,
@@ -186,21 +189,20 @@ def to_json(report: Report) -> dict[str, Any]:
         "environment": report.environment,
         "noise_warnings": list(report.noise_warnings),
         "reference": report.reference,
-        "harness": report.harness,
-        "encoders": {name: _encoder_json(info) for name, info in report.encoders.items()},
+        "harness": None if report.harness is None else asdict(report.harness),
+        "encoders": {
+            name: {k: v for k, v in asdict(info).items() if k != "name"}
+            for name, info in report.encoders.items()
+        },
         "setups": [asdict(s) for s in report.setups],
         "cells": [_cell_json(c) for c in report.cells],
         "excluded": [{"cell": e.cell.to_dict(), "reason": e.reason} for e in report.excluded],
+        "retrieval": None if report.retrieval is None else _retrieval_json(report.retrieval),
+        "frontier": None if report.frontier is None else [_frontier_json(e) for e in report.frontier],
+        "artifacts": None
+        if report.artifacts is None
+        else {"dir": report.artifacts.dir, "files": list(report.artifacts.files)},
     }
-    if report.quick_look:  # only then: a full run's report is as it was before the key existed
-        out["quick_look"] = True
-    if report.retrieval is not None:
-        out["retrieval"] = _retrieval_json(report.retrieval)
-    if report.frontier is not None:
-        out["frontier"] = [_frontier_json(e) for e in report.frontier]
-    if report.artifacts is not None:
-        out["artifacts"] = {"dir": report.artifacts.dir, "files": list(report.artifacts.files)}
-    return out
 
 
 def per_query_text(retrieval: RetrievalResult | None) -> str:
@@ -213,6 +215,113 @@ def per_query_text(retrieval: RetrievalResult | None) -> str:
         for m, values in s.per_query.items()
         for q, v in values.items()
     )
+
+
+# --- older versions -------------------------------------------------------------------------------------------
+
+# What version 1 left out where a value was its default (a key written only when it mattered, or not yet
+# there when the report was written), as those defaults were: a version-1 report means them.
+_V1_SUITE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "latency": {"baseline_backend": ""},
+    # Before interleaved rounds, every cell was measured in one go: one round.
+    "measure": {"rounds": 1, "min_rounds": 0, "target_width": 0.1},
+    "retrieval": {
+        "cv_folds": 5,
+        "doc_precision": "fp32",
+        "max_precision_loss": None,
+        "precision_loss": "warn",
+    },
+    "gate": {
+        "latency_threshold": 0.10,
+        "noise_floor_us": 5.0,
+        "quality_threshold": 0.005,
+        "cell_thresholds": {},
+    },
+}
+_V1_PAIR = ("query_parameters", "documents", "index", "timings")
+# A version-1 cell's memory held the RSS keys, and the CUDA ones on a GPU (none after an interrupted run).
+_V1_MEMORY = (
+    "rss_delta",
+    "rss_peak",
+    "device",
+    "baseline_allocated",
+    "peak_allocated",
+    "peak_reserved",
+    "delta_allocated",
+)
+
+
+def update_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 -> 2: every key written (what version 1 left out is its default then), a system's pair
+    under `pair`, a frontier entry's latencies as a list of batch sizes and its flags under `pareto`."""
+    data.setdefault("quick_look", False)
+    for key in ("retrieval", "frontier", "artifacts"):
+        data.setdefault(key, None)
+    suite = values.mapping(data["suite"], "suite")
+    for table in ("queries", "latency", "retrieval"):
+        suite.setdefault(table, None)
+    suite.setdefault("gate", {})
+    for table, defaults in _V1_SUITE_DEFAULTS.items():
+        if suite[table] is not None:
+            suite[table] = defaults | suite[table]
+    suite["encoders"] = [{"recipe": None} | encoder for encoder in suite["encoders"]]
+    for cell in data["cells"]:
+        for key, default in (("word_cache", None), ("rounds", []), ("stopped", None)):
+            cell.setdefault(key, default)
+        cell["memory"] = dict.fromkeys(_V1_MEMORY) | cell["memory"]
+    for info in data["encoders"].values():
+        info.setdefault("random_init", False)
+    if data["retrieval"] is not None:
+        data["retrieval"].setdefault("tune_folds", 0)
+        for system in data["retrieval"]["systems"]:
+            _nest_pair(system)
+    for entry in data["frontier"] or ():
+        _regroup_frontier(entry)
+    return data
+
+
+def _nest_pair(system: dict[str, Any]) -> None:
+    """A version-1 system's pair keys (beside its own, where it had a pair) under `pair`; an fp32 index then
+    had no precision keys."""
+    if "query_parameters" not in system:
+        system["pair"] = None
+        return
+    pair = {key: system.pop(key) for key in _V1_PAIR}
+    pair["doc_precision"] = system.pop("doc_precision", "fp32")
+    pair["precision_check"] = system.pop("precision_check", None)
+    pair["doc_precision_setting"] = system.pop("doc_precision_setting", None)
+    system["pair"] = pair
+
+
+def _regroup_frontier(entry: dict[str, Any]) -> None:
+    """A version-1 frontier entry's `b<batch>`, system and `pareto_<system>` keys as lists and objects."""
+    batches = sorted(int(key[1:]) for key in entry if re.fullmatch(r"b\d+", key))
+    entry["latency"] = [{"batch_size": b, "fastest": entry.pop(f"b{b}")} for b in batches]
+    entry["quality"] = {system: entry.pop(system) for system in ("dense", "hybrid")}
+    flags = [key for key in entry if key.startswith("pareto_")]
+    entry["pareto"] = {key.removeprefix("pareto_"): entry.pop(key) for key in flags}
+
+
+# Version N-1 -> N, for N = 2, ...: `UPDATES[N - 2]`.
+UPDATES: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (update_to_2,)
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A report document of an older version made the current one (`UPDATES`, one version at a time);
+    KeyError, TypeError or ValueError if malformed."""
+    for update in UPDATES[data["schema_version"] - 1 :]:
+        data = update(data)
+    data["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+def _check_version(data: Mapping[str, Any], path: Path) -> None:
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SCHEMA_VERSION:
+        raise UserError(
+            f"{path}: report schema_version {version!r} is not supported "
+            f"(this version reads 1 to {SCHEMA_VERSION})"
+        )
 
 
 # --- from JSON ------------------------------------------------------------------------------------------------
@@ -246,27 +355,23 @@ def _cell_result(data: Mapping[str, Any]) -> CellResult:
         warmup=Warmup(**data["warmup"]),
         capped=data["capped"],
         wall_s=data["wall_s"],
-        memory=data["memory"],
+        memory=values.record(MemoryUse, data["memory"], f"{where} memory"),
         warnings=tuple(data["warnings"]),
-        word_cache=data.get("word_cache"),
-        rounds=tuple(CellRound(**r) for r in data.get("rounds") or ()),
-        stopped=data.get("stopped"),
+        word_cache=data["word_cache"],
+        rounds=tuple(CellRound(**r) for r in data["rounds"]),
+        stopped=data["stopped"],
     )
 
 
 def _system(data: Mapping[str, Any]) -> SystemResult:
-    pair_keys = [f.name for f in fields(PairInfo)]
-    # Reports from before precisions (and fp32 indexes before they were recorded) lack these: their defaults.
-    optional = ("doc_precision", "precision_check", "doc_precision_setting")
-    pair_keys = [k for k in pair_keys if k in data or k not in optional]
-    pair = PairInfo(**{k: data[k] for k in pair_keys}) if "query_parameters" in data else None
+    where = f"system {data['id']!r}"
     return SystemResult(
         id=data["id"],
         system=data["system"],
         encoder=data["encoder"],
         params=data["params"],
-        aggregate=values.scores(data["aggregate"], f"system {data['id']!r} aggregate"),
-        pair=pair,
+        aggregate=values.scores(data["aggregate"], f"{where} aggregate"),
+        pair=None if data["pair"] is None else PairInfo(**values.mapping(data["pair"], f"{where} pair")),
     )
 
 
@@ -281,7 +386,7 @@ def _retrieval(data: Mapping[str, Any]) -> RetrievalResult:
         collection_fingerprint=data["collection_fingerprint"],
         split=data["split"],
         tune_split=data["tune_split"],
-        tune_folds=data.get("tune_folds", 0),  # reports before cross-validation: a separate split
+        tune_folds=data["tune_folds"],
         queries=data["queries"],
         measures=tuple(data["measures"]),
         systems=tuple(_system(s) for s in data["systems"]),
@@ -290,23 +395,24 @@ def _retrieval(data: Mapping[str, Any]) -> RetrievalResult:
     )  # `beir` is derived from the aggregates, so it is not read back
 
 
+def _fastest(data: Any) -> FrontierLatency | None:
+    if data is None:
+        return None
+    where = f"frontier cell {data.get('cell')!r}"
+    return FrontierLatency(
+        data["cell"], data["p50_ns"], values.pair(data["p50_ci"], f"{where} p50_ci"), data["p99_ns"]
+    )
+
+
 def _frontier_entry(data: Mapping[str, Any]) -> FrontierEntry:
-    batches = {int(k[1:]): v for k, v in data.items() if re.fullmatch(r"b\d+", k)}
     return FrontierEntry(
         encoder=data["encoder"],
         parameters=data["parameters"],
         measure=data["measure"],
         latency_from=data["latency_from"],
-        latency={
-            b: None
-            if v is None
-            else FrontierLatency(
-                v["cell"], v["p50_ns"], values.pair(v["p50_ci"], "frontier p50_ci"), v["p99_ns"]
-            )
-            for b, v in batches.items()
-        },
-        quality={system: data[system] for system in ("dense", "hybrid")},
-        pareto={k.removeprefix("pareto_"): v for k, v in data.items() if k.startswith("pareto_")},
+        latency={at["batch_size"]: _fastest(at["fastest"]) for at in data["latency"]},
+        quality=dict(data["quality"]),
+        pareto=dict(data["pareto"]),
     )
 
 
@@ -330,16 +436,22 @@ def _reference(data: Any) -> Mapping[str, Any] | None:
     return data
 
 
+def _suite(data: Any) -> Suite:
+    suite = values.mapping(data, "suite")
+    tables = {attr: suite[table] for table, (attr, _) in TABLES.items()}
+    return values.record(Suite, {"path": suite["path"], "overrides": suite["overrides"], **tables}, "suite")
+
+
 def from_json(data: Mapping[str, Any]) -> Report:
-    """The report a JSON document holds (schema and version already checked); KeyError/TypeError if malformed."""
-    retrieval, frontier, artifacts = data.get("retrieval"), data.get("frontier"), data.get("artifacts")
-    suite = values.mapping(data["suite"], "suite")
-    values.mapping(suite.get("suite"), "suite.suite", optional=True)
+    """The report a current-version JSON document holds (`upgrade` made it one); KeyError, TypeError or
+    ValueError if malformed."""
+    retrieval, frontier, artifacts = data["retrieval"], data["frontier"], data["artifacts"]
+    harness = data["harness"]
     return Report(
-        suite=suite,
+        suite=_suite(data["suite"]),
         suite_file=data["suite_file"],
         overrides=tuple(data["overrides"]),
-        quick_look=_flag(data.get("quick_look", False), "quick_look"),  # absent before it was written
+        quick_look=_flag(data["quick_look"], "quick_look"),
         started_at=data["started_at"],
         status=_status(data["status"]),
         skip_reason=data["skip_reason"],
@@ -347,14 +459,14 @@ def from_json(data: Mapping[str, Any]) -> Report:
         environment=values.mapping(data["environment"], "environment"),
         noise_warnings=tuple(data["noise_warnings"]),
         reference=_reference(data["reference"]),
-        harness=data["harness"],
+        harness=None if harness is None else values.record(Harness, harness, "harness"),
         encoders={name: EncoderInfo(name=name, **info) for name, info in data["encoders"].items()},
         setups=tuple(SetupResult(**s) for s in data["setups"]),
         cells=tuple(_cell_result(c) for c in data["cells"]),
         excluded=tuple(Exclusion(Cell.from_dict(e["cell"]), e["reason"]) for e in data["excluded"]),
-        retrieval=_retrieval(retrieval) if retrieval else None,
+        retrieval=None if retrieval is None else _retrieval(retrieval),
         frontier=None if frontier is None else tuple(_frontier_entry(e) for e in frontier),
-        artifacts=Artifacts(artifacts["dir"], tuple(artifacts["files"])) if artifacts else None,
+        artifacts=None if artifacts is None else Artifacts(artifacts["dir"], tuple(artifacts["files"])),
     )
 
 
@@ -373,8 +485,8 @@ def read_per_query(path: Path) -> dict[str, dict[str, dict[str, float]]]:
 
 
 def _check_gate(report: Report) -> None:
-    """The suite's [gate] as the gate will use it: known keys, and thresholds that are numbers >= 0."""
-    gate = report.gate  # unknown keys: TypeError
+    """The suite's [gate] as the gate will use it: thresholds that are finite numbers >= 0."""
+    gate = report.gate
     for key in ("latency_threshold", "noise_floor_us", "quality_threshold"):
         values.finite(getattr(gate, key), f"suite.gate.{key}", minimum=0)
     for pattern, value in gate.cell_thresholds.items():
@@ -519,8 +631,9 @@ def store(report: Report, folder: Path) -> Path:
 
 
 def load(path: Path, *, per_query: bool = False) -> Report:
-    """Read a report, refusing what is not one or has another schema version; with `per_query`, also the
-    per-query values written beside it (the quality gate needs them, tables and history do not)."""
+    """Read a report of any schema version this code knows (upgraded to the current one), refusing what is
+    not one; with `per_query`, also the per-query values written beside it (the quality gate needs them,
+    tables and history do not)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -533,13 +646,9 @@ def load(path: Path, *, per_query: bool = False) -> Report:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         schema = data.get("schema") if isinstance(data, dict) else None
         raise NotAReport(f"{path}: not a daft-bench report (schema is {schema!r})")
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise UserError(
-            f"{path}: report schema_version {data.get('schema_version')!r} is not supported "
-            f"(this version reads {SCHEMA_VERSION})"
-        )
+    _check_version(data, path)
     try:
-        report = from_json(data)
+        report = from_json(upgrade(data))
         _check_gate(report)
     except (KeyError, TypeError, ValueError, AttributeError, UserError) as err:
         raise UserError(f"{path}: malformed report ({type(err).__name__}: {err})") from None

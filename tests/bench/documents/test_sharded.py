@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.retrieval import embeddings
-from bench.retrieval.sharded import bounds, encode_sharded, shards_dir
+from bench.documents import embeddings
+from bench.documents.sharded import bounds, encode_sharded, shards_dir
 from daft import collections
 from daft.distributed import World
 from daft.encoders import build

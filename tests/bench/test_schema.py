@@ -1,3 +1,4 @@
+import copy
 import gzip
 import json
 import math
@@ -7,27 +8,40 @@ from pathlib import Path
 
 import pytest
 
+from bench import schema
 from bench.__main__ import main
-from bench.plan import Cell
-from bench.report import schema
 from bench.results import (
     Artifacts,
+    Cell,
     CellResult,
     CellRound,
     EncoderInfo,
     Exclusion,
     FrontierEntry,
     FrontierLatency,
+    Harness,
+    MemoryUse,
     PairInfo,
     PhaseStats,
     SetupResult,
+    SystemComparison,
     Warmup,
 )
-from bench.retrieval.significance import SystemComparison
+from bench.specs import TABLES
+from bench.suite import load_suite
 from daft.errors import UserError
 from tests.bench.support import report, retrieval, system
 
-BASELINE = Path(__file__).parents[3] / "results" / "baselines" / "ci_smoke.json"
+RESULTS = Path(__file__).parents[2] / "results"
+BASELINE = RESULTS / "baselines" / "ci_smoke.json"
+SUITE_TOML = """
+[queries]
+file = "q.txt"
+
+[[encoders]]
+name = "m"
+model = "minilm-l6"
+"""
 CELL = Cell("m", "torch", "cpu", "fp32", 1, 1)
 STATS = PhaseStats(n=3, median=1.5, p50=1.5, median_ci=(1.0, 2.0), throughput=600.0, cv=0.1)
 
@@ -53,10 +67,11 @@ def _full():
         "m", 22, "nDCG@10", "this run", {1: at, 256: None}, {"dense": 0.5, "hybrid": None}, {"dense": True}
     )
     return report(
-        [CellResult(CELL, STATS, STATS, STATS, {"end_to_end": (1, 2, 3)}, Warmup(4, 2, True), False, 0.1, {"rss_peak": 9}, ("w",),
+        [CellResult(CELL, STATS, STATS, STATS, {"end_to_end": (1, 2, 3)}, Warmup(4, 2, True), False, 0.1, MemoryUse(rss_peak=9), ("w",),
                     rounds=(CellRound(1.5, 2, 0), CellRound(2.0, 1, 3)), stopped="interval")],
         retrieval=quality,
-        encoders={"m": EncoderInfo("m", "transformer", 22, 8, 100, "abc", 0.5, {"model": "x"})},
+        encoders={"m": EncoderInfo("m", "transformer", 22, 8, 100, "abc", 0.5, spec={"model": "x"})},
+        harness=Harness(1e3, 2.0, "loop"),
         setups=(SetupResult("m", "torch", "cpu", "fp32", 1, 0.5, 0.1, 1000, 1e-6, 1e-3, None, 100, {"torch": "2"}),),
         excluded=(Exclusion(replace(CELL, dtype="fp16"), "half precision is measured on cuda only"),),
         frontier=(entry,),
@@ -85,22 +100,85 @@ def test_files_beside_a_report_as_bytes_text_or_lines(tmp_path):
     assert (folder / "runs" / "x.trec").read_text() == "".join(f"q{i} Q0 d 1 0.5 t\n" for i in range(3))
 
 
-def test_a_report_without_rounds_still_loads(tmp_path):
-    data = json.loads(schema._text(_full()))
-    del data["cells"][0]["rounds"]  # as every report written before interleaved rounds
-    (tmp_path / "old.json").write_text(json.dumps(data))
-    assert schema.load(tmp_path / "old.json").cells[0].rounds == ()
-    assert data["schema_version"] == schema.SCHEMA_VERSION
+def test_every_key_is_written_every_time():
+    """Absent values are null, never a missing key: a reader needs no "as before the key existed"."""
+    data = json.loads(schema._text(report()))
+    assert data["quick_look"] is False and data["retrieval"] is None and data["frontier"] is None
+    assert data["suite"]["retrieval"] is None and data["suite"]["latency"]["baseline_backend"] == ""
+    full = json.loads(schema._text(_full()))
+    cell = full["cells"][0]
+    assert cell["word_cache"] is None and cell["memory"]["device"] is None and cell["stopped"] == "interval"
+    bm25, dense = full["retrieval"]["systems"]
+    assert bm25["pair"] is None and dense["pair"]["doc_precision_setting"] is None
+    assert full["retrieval"]["tune_folds"] == 5 and full["encoders"]["m"]["random_init"] is False
+    assert full["frontier"][0]["latency"][1] == {"batch_size": 256, "fastest": None}
 
 
-def test_the_committed_baseline_loads_and_writes_back_byte_for_byte(tmp_path):
+def test_the_suite_is_stored_typed_and_whole(tmp_path):
+    (tmp_path / "q.txt").write_text("a\n", encoding="utf-8")
+    text = SUITE_TOML + '[[encoders]]\nname = "p"\npair = "pair"\n[[encoders]]\nname = "r"\ntokenizer = "t"\n'
+    text += "arch = { layers = 1, hidden = 8, heads = 2 }\n"
+    (tmp_path / "s.toml").write_text(text, encoding="utf-8")
+    suite = load_suite(tmp_path / "s.toml", ["measure.seed=1"])
+    data = json.loads(schema._text(schema.new_report(suite, "s.toml", suite.overrides)))["suite"]
+    assert list(data) == ["path", "overrides", *TABLES]
+    assert data["retrieval"] is None and data["overrides"] == ["measure.seed=1"]
+    assert data["queries"]["file"] == str(tmp_path / "q.txt")
+    assert data["encoders"][1]["pair"] == str(tmp_path / "pair")
+    assert data["encoders"][2]["arch"] == {"layers": 1, "hidden": 8, "heads": 2, "intermediate": 32}
+    assert schema.from_json(json.loads(schema._text(schema.new_report(suite, "s.toml", ())))).suite == suite
+
+
+def test_a_version_1_report_is_read_through_update_to_2():
+    """The committed baseline is version 1, written before rounds, memory keys and frontier lists."""
+    data = json.loads(BASELINE.read_text())
+    assert data["schema_version"] == 1
+    upgraded = schema.upgrade(copy.deepcopy(data))
+    assert upgraded["schema_version"] == schema.SCHEMA_VERSION == len(schema.UPDATES) + 1
+    baseline = schema.from_json(upgraded)
+    assert baseline.cells[0].rounds == () and baseline.cells[0].stopped is None
+    assert baseline.suite.measure.rounds == 1  # measured in one go, before interleaved rounds
+    assert baseline.suite.latency.baseline_backend == "" and baseline.suite.retrieval.doc_precision == "fp32"
+    assert baseline.cells[0].memory.rss_peak == data["cells"][0]["memory"]["rss_peak"]
+    dense = baseline.retrieval.system("bert-l2-h128/dense")
+    assert dense.pair.doc_precision == "fp32" and dense.pair.precision_check is None
+    (entry,) = baseline.frontier
+    assert entry.batches == (1, 256) and entry.latency[256] is None and entry.single.cell.endswith("/b1/t1")
+    assert entry.pareto == {
+        k.removeprefix("pareto_"): v for k, v in data["frontier"][0].items() if "pareto_" in k
+    }
+
+
+def test_one_update_per_version():
+    versions = range(2, schema.SCHEMA_VERSION + 1)
+    assert [update.__name__ for update in schema.UPDATES] == [f"update_to_{n}" for n in versions]
+
+
+def _committed_reports() -> list[Path]:
+    found = [p for p in RESULTS.rglob("*") if p.name.endswith((".json", ".json.gz"))]
+    return sorted(p for p in found if p.name != "per_query.jsonl")
+
+
+@pytest.mark.parametrize("path", _committed_reports(), ids=lambda p: str(p.relative_to(RESULTS)))
+def test_every_committed_report_loads_through_the_upgrades(path):
+    try:
+        loaded = schema.load(path)
+    except schema.NotAReport:
+        return  # a training summary kept beside the reports
+    assert loaded.suite_name and (loaded.cells or loaded.retrieval or loaded.status == "skipped")
+    # Written now and read back, nothing is lost: the current version holds all an old one did.
+    assert schema.from_json(json.loads(schema._text(loaded))) == loaded
+
+
+def test_the_committed_baseline_loads_and_is_stored_at_the_current_version(tmp_path):
     baseline = schema.load(BASELINE, per_query=True)
     assert baseline.suite_name == "ci_smoke" and baseline.cells and baseline.retrieval.systems
     # Written before cross-validation existed: alpha tuned on a split.
     assert baseline.retrieval.tune_folds == 0 and baseline.retrieval.tuning == "alpha tuned on dev"
     assert all(s.per_query for s in baseline.retrieval.systems)
     stored = schema.store(baseline, tmp_path)
-    assert stored.read_text() == BASELINE.read_text()
+    assert json.loads(stored.read_text())["schema_version"] == schema.SCHEMA_VERSION
+    assert schema.load(stored, per_query=True) == baseline
     assert (tmp_path / "ci_smoke" / "per_query.jsonl").read_text() == (
         BASELINE.parent / "ci_smoke" / "per_query.jsonl"
     ).read_text()
@@ -210,3 +288,23 @@ def test_a_partial_run_never_replaces_latest(tmp_path):
     assert schema.load(results / "s-latest.json") == complete
     own, latest = schema.paths(partial, results)
     assert latest is None and own.name.endswith(".partial.json") and schema.load(own).status == "partial"
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["suite"]["latency"].update(nope=1), "suite.latency has unknown nope"),
+        (lambda d: d["suite"]["measure"].pop("seed"), "suite.measure lacks seed"),
+        (
+            lambda d: d["suite"]["latency"].update(batch_sizes=["1"]),
+            r"suite.latency.batch_sizes\[0\] is '1', not an int",
+        ),
+        (lambda d: d["cells"][0]["memory"].update(rss_peak="x"), "memory.rss_peak is 'x', not an int"),
+    ],
+)
+def test_a_malformed_suite_or_memory_is_one_line_naming_the_value(tmp_path, edit, message):
+    data = json.loads(schema._text(_full()))
+    edit(data)
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    with pytest.raises(UserError, match=f"r.json: malformed report .*{message}"):
+        schema.load(tmp_path / "r.json")

@@ -1,7 +1,7 @@
 """Document embeddings at a suite's document precision, through daft's cache (`daft.embeddings`).
 
 The cache, its keys and its checks are daft's, so that training against a fixed index and the retrieval
-suites share entries; this module only supplies the forward pass of a precision (`bench.retrieval.precision`).
+suites share entries; this module only supplies the forward pass of a precision (`bench.documents.precision`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from bench.retrieval.precision import encode_documents
+from bench.documents.precision import encode_documents
 from daft import embeddings
 from daft.collections.collection import Collection
 from daft.embeddings import REFERENCE, Forward

@@ -1,6 +1,6 @@
 import pytest
 
-from bench.retrieval.evaluation import check_run
+from bench.retrieval.run_checks import check_run
 from daft.errors import UserError
 
 QRELS = {"q1": {"d1": 1}, "q2": {"d3": 1}, "q3": {"d4": 1}}

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.retrieval import embeddings
-from bench.retrieval.precision import REFERENCE
+from bench.documents import embeddings
+from bench.documents.precision import REFERENCE
 from daft import cache, distributed
 from daft.collections.collection import Collection
 from daft.distributed import World

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.retrieval import embeddings
-from bench.retrieval.precision import PRECISIONS, encode_documents
+from bench.documents import embeddings
+from bench.documents.precision import PRECISIONS, encode_documents
 from daft import collections
 from daft import embeddings as daft_embeddings
 from daft.encoders import build
@@ -56,7 +56,7 @@ def test_the_cache_key_includes_the_precision_and_fp32_keeps_its_old_key(setup) 
 
 
 def test_auto_is_bf16_only_where_it_is_native(monkeypatch) -> None:
-    from bench.retrieval import precision
+    from bench.documents import precision
 
     assert precision.resolve_precision("onnx-int8") == "onnx-int8"  # an explicit setting is kept
     monkeypatch.setattr(precision, "native_bf16", lambda device_type="cpu": True)
