@@ -40,7 +40,7 @@ from bench.results import CellResult, Report
 from bench.retrieval.significance import permutation_test
 from bench.stats import mann_whitney, ratio_ci
 from bench.suite import GateSpec
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 VERDICTS = ("regression", "improvement", "no change")
 KINDS = ("latency", "quality")

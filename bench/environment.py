@@ -28,7 +28,7 @@ from typing import Any
 
 import psutil
 
-from daft.tokenization import thread_settings
+from daft.models.tokenization import thread_settings
 
 __all__ = [
     "DIGEST_FIELDS",

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from bench import backends
 from bench.suite import EncoderSpec, Suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = ["HALF_ON_CPU", "Cell", "CellKey", "Plan", "exclusion", "plan", "plan_table"]
 

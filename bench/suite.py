@@ -1,7 +1,7 @@
 """The benchmark suite file: its TOML schema, defaults, validation, `include` and `--set` overrides.
 
 A suite may start with `include = "other.toml"` (relative to it; one level): the other suite's tables,
-merged key by key, with this file's values winning (`daft.config.read_including`), as recipes do.
+merged key by key, with this file's values winning (`daft.core.config.read_including`), as recipes do.
 
 `load_suite` turns a suite file into a frozen, fully defaulted `Suite` or raises one `UserError` whose
 message names the file, the table and the key (or the `--set` override that caused the problem). All of
@@ -22,7 +22,7 @@ from bench.backends import names as backend_names
 from bench.backends.base import DTYPES, PADDINGS
 from bench.timing import Budget
 from daft.collections.collection import is_split_name
-from daft.config import (
+from daft.core.config import (
     NAME,
     Arch,
     Loader,
@@ -35,7 +35,7 @@ from daft.config import (
     show,
     suggest,
 )
-from daft.encoder_source import ENCODER_TYPES, POOLINGS, parse_source
+from daft.models.encoder_source import ENCODER_TYPES, POOLINGS, parse_source
 
 __all__ = [
     "DEVICES",
@@ -62,7 +62,7 @@ __all__ = [
 DEVICES = ("cpu", "cuda")
 SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
 
-# Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.config.NAME).
+# Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.core.config.NAME).
 
 
 # --- the resolved suite ------------------------------------------------------------------------------------

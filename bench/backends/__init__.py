@@ -24,10 +24,10 @@ from bench.backends.base import (
     parity,
     parse_device,
 )
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 # The registration lines, in the order `bench list` and error messages show the backends.
 _MODULES = (

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from daft.errors import UserError
-from daft.finite import require_finite
+from daft.core.errors import UserError
+from daft.core.finite import require_finite
 
 if TYPE_CHECKING:
     import torch
 
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 DTYPES = ("fp32", "fp16", "bf16")
 PADDINGS = ("longest", "max_length")

@@ -14,8 +14,8 @@ from bench.report.render import WIDE_HELP
 from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.retrieval.tuning import describe_request
 from bench.suite import Suite, load_suite
-from daft.destination import writable_dir
-from daft.progress import console
+from daft.core.progress import console
+from daft.store.destination import writable_dir
 
 if TYPE_CHECKING:
     from bench.results import Report

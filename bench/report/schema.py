@@ -52,9 +52,9 @@ from bench.results import (
     beir_block,
 )
 from bench.retrieval.significance import SystemComparison
-from daft.cache import atomic_write_bytes, atomic_write_text
 from daft.collections.lines import write_lines
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.store.cache import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "PER_QUERY",

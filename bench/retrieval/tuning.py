@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.retrieval.fusion import interpolate, normalize
 from bench.retrieval.runs import AnyRun, RankedRun, concat
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 if TYPE_CHECKING:  # bench.suite reads KEYWORDS from here
     from bench.suite import RetrievalSpec
@@ -80,7 +80,7 @@ def _values_by_alpha(
     lexical: RankedRun, dense_run: RankedRun, qrels: Mapping, spec: RetrievalSpec
 ) -> dict[float, dict[str, float]]:
     """alpha -> query id -> the first measure of the fused run, for every alpha of the grid."""
-    from daft.evaluation import evaluate_run  # imports torch: --dry-run describes tuning without it
+    from daft.search.evaluation import evaluate_run  # imports torch: --dry-run describes tuning without it
 
     target = spec.measures[0]
     return {

@@ -37,12 +37,13 @@ from bench.stats import Stats, is_noisy
 from bench.suite import LatencySpec
 from bench.timeslice import detect
 from bench.timing import batches, calibrate_overhead, rotation_length, timed_call
-from daft import assets, encoders
-from daft.cache import weights_fingerprint
-from daft.config import jsonable
-from daft.errors import UserError
-from daft.finite import require_finite
-from daft.tokenization import NoTokens
+from daft.core.config import jsonable
+from daft.core.errors import UserError
+from daft.core.finite import require_finite
+from daft.models import encoders
+from daft.models.tokenization import NoTokens
+from daft.store import assets
+from daft.store.cache import weights_fingerprint
 
 PARITY_QUERIES = 64
 MEMORY_CALLS = 3

@@ -10,9 +10,9 @@ from typing import Any
 
 from rich.table import Table
 
-from daft.cache import atomic_write_text
-from daft.manifest import read_manifest
-from daft.progress import output_console
+from daft.core.progress import output_console
+from daft.models.manifest import read_manifest
+from daft.store.cache import atomic_write_text
 
 COLUMNS = (
     "pair", "method", "query encoder", "q params", "KL", "eff. rank", "mean cos",

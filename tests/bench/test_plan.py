@@ -12,7 +12,7 @@ from rich.console import Console
 from bench.backends.onnxruntime import INT8_ON_CUDA
 from bench.plan import HALF_ON_CPU, Cell, Plan, exclusion, plan, plan_table
 from bench.suite import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo, load_suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 

@@ -17,7 +17,7 @@ from bench.suite import (
     SuiteInfo,
     load_suite,
 )
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from daft.encoders import Encoder, build
+from daft.models.encoders import Encoder, build
 
 TEXTS = (
     "a potter's wheel",

@@ -10,8 +10,8 @@ import pytest
 from bench.backends import Target, parity, prepare
 from bench.plan import refusal
 from bench.suite import EncoderSpec
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
 from tests.bench.backends.support import STATIC, TEXTS, assert_unit_rows, make, reference
 
 

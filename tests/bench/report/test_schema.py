@@ -24,7 +24,7 @@ from bench.results import (
     Warmup,
 )
 from bench.retrieval.significance import SystemComparison
-from daft.errors import UserError
+from daft.core.errors import UserError
 from tests.bench.support import report, retrieval, system
 
 BASELINE = Path(__file__).parents[3] / "results" / "baselines" / "ci_smoke.json"

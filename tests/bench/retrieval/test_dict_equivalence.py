@@ -14,9 +14,9 @@ from bench.retrieval.fusion.normalization import _METHODS
 from bench.retrieval.runs import DocIndex, compact
 from bench.retrieval.tuning import cross_validate, fold_of
 from bench.suite import RetrievalSpec
-from daft import evaluation
-from daft.evaluation import evaluate_run
-from daft.ranked import RankedRun
+from daft.search import evaluation
+from daft.search.evaluation import evaluate_run
+from daft.search.ranked import RankedRun
 
 DictRun = dict[str, dict[str, float]]
 
@@ -92,7 +92,7 @@ def _random_runs(seed: int) -> tuple[DictRun, DictRun, dict]:
 
 
 def _bm25_like(run: DictRun) -> object:
-    """`run` as daft.bm25 returns one: a RankedRun in rank order, its own table in order of appearance."""
+    """`run` as daft.search.bm25 returns one: a RankedRun in rank order, its own table in order of appearance."""
     return RankedRun.from_ranked({qid: _ranking(hits) for qid, hits in run.items()})
 
 

@@ -15,8 +15,8 @@ from bench.retrieval.runs import (
     on_one_table,
     rank,
 )
-from daft.errors import UserError
-from daft.ranked import RankedRun
+from daft.core.errors import UserError
+from daft.search.ranked import RankedRun
 
 
 def _docs(run, qid):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.__main__ import main
-from daft.bm25 import read_trec_run
+from daft.search.bm25 import read_trec_run
 
 SUITE = """
 [suite]
@@ -64,8 +64,8 @@ def write_suite(tmp_path: Path, tiny_model_dir: Path, tiny_beir: Path, monkeypat
     (tmp_path / "queries.txt").write_text("potter wheel\nbank river\nquick fox\nplay guitar\n")
 
     # A saved pair (an L0 query side, the tiny transformer as document side), as `daft train` writes one.
-    from daft.encoders import build
-    from daft.pair import EncoderPair
+    from daft.models.encoders import build
+    from daft.models.pair import EncoderPair
 
     pair = tmp_path / "pair"
     query = build({"type": "static", "model": str(tiny_model_dir)})
