@@ -8,7 +8,7 @@ from bench.suite import EncoderSpec, Suite
 from daft.core.errors import UserError
 from daft.core.progress import console
 from daft.models import st_models
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.models.pair import MANIFEST, EncoderPair, load_pair
 
 

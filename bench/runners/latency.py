@@ -40,7 +40,7 @@ from bench.timing import batches, calibrate_overhead, rotation_length, timed_cal
 from daft.core.config import jsonable
 from daft.core.errors import UserError
 from daft.core.finite import require_finite
-from daft.models import encoders
+from daft.models.build import build
 from daft.models.tokenization import NoTokens
 from daft.store import assets
 from daft.store.cache import weights_fingerprint
@@ -274,7 +274,7 @@ def _prepare_all(
     for name, cells in groupby(plan.cells, key=lambda c: c.encoder):
         cells = list(cells)
         start = time.perf_counter()
-        encoder = encoders.build({**_encoder_spec(specs[name]), "max_length": query.max_length})
+        encoder = build({**_encoder_spec(specs[name]), "max_length": query.max_length})
         build_s = time.perf_counter() - start
         features = encoder.tokenize(parity_texts, max_length=query.max_length, padding=query.padding)
         with torch.inference_mode():

@@ -3,7 +3,7 @@
 A source is exactly one of `model` (an asset name, a hub id or a path), `arch` (random weights of a BERT shape,
 with `tokenizer`), `pair` (one side of a saved pair) or `path` (a saved encoder), plus `type`, `pooling` and an
 optional projection `dim`. Each caller says which sources it accepts and whether a pair must already exist (a
-suite may name a pair that its recipe will train). The names here are the ones `daft.models.encoders` builds.
+suite may name a pair that its recipe will train). The names here are the ones `daft.models.build` builds.
 """
 
 from __future__ import annotations

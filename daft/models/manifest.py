@@ -1,7 +1,7 @@
 """A saved pair's layout without its encoders: the `pair.json` manifest and the `query/` and `doc/` folders.
 
-It sits below both `daft.models.encoders` (which builds one side of a pair from a spec) and `daft.models.pair` (which loads
-both), so neither imports the other to find a side.
+It sits below both `daft.models.build` (which builds one side of a pair from a spec) and `daft.models.pair`
+(which loads both), so the builder never imports the pair module to find a side.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from daft.core.errors import UserError
-from daft.models.encoders import Encoder, load_encoder
+from daft.models.build import load_encoder
+from daft.models.encoders import Encoder
 from daft.models.manifest import MANIFEST, read_manifest, side_directory
 
 

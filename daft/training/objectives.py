@@ -12,7 +12,7 @@ from torch import nn
 
 from daft.core.errors import UserError
 from daft.core.progress import console
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.training.data import Batch
 from daft.training.docs import Candidates, Context
 from daft.training.loss import ContrastiveLoss, cosine_scores, listwise_kl, scores_loss

@@ -3,8 +3,8 @@
 `load_recipe` turns a recipe file into a frozen, fully defaulted `Recipe` or raises one `UserError` whose
 message names the file, the table and the key (or the `--set` override that caused the problem), so that
 a typo costs a second and not an hour of training. It is the same engine as the bench suites
-(`daft.core.config`). Model names are checked for form only (`daft.models.encoders.build` resolves them); the
-collection, and the folders of `pair` and `path`, must exist.
+(`daft.core.config`). Model names are checked for form only (`daft.models.build.build` resolves them);
+the collection, and the folders of `pair` and `path`, must exist.
 
 Relative paths: `[recipe] output` is relative to the current directory. `[data] collection` (when it is not
 a built-in name) and the encoders' `model`, `pair`, `path` and `tokenizer` are looked up next to the file
@@ -255,7 +255,7 @@ class Recipe:
         return self.data.query_max_length if _side(side) == "query" else self.data.doc_max_length
 
     def encoder_spec(self, side: str) -> dict[str, Any]:
-        """The spec `daft.models.encoders.build` takes for `side` (no lr; a pair gives its own `side`)."""
+        """The spec `daft.models.build.build` takes for `side` (no lr; a pair gives its own `side`)."""
         side = _side(side)
         return self._spec(self.encoder(side), side, self.max_length(side))
 

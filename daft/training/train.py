@@ -26,7 +26,7 @@ import torch
 from daft.core import distributed
 from daft.core.errors import UserError
 from daft.core.progress import console, progress
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.training import checkpoint, runtime
 from daft.training.data import Batch, batches, prepare_data
 from daft.training.docs import Context, DocSide, cpu_state

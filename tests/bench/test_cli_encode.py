@@ -9,7 +9,7 @@ import pytest
 
 from bench.__main__ import main
 from daft import collections
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.search import embeddings
 
 

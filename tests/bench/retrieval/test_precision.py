@@ -9,7 +9,7 @@ from bench.retrieval import embeddings
 from bench.retrieval.precision import PRECISIONS, encode_documents
 from daft import collections
 from daft.core.errors import UserError
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.search import embeddings as daft_embeddings
 
 # Worst cosine to fp32 each precision must keep on the tiny model (int8 weights move vectors by design).

@@ -15,7 +15,7 @@ from bench.retrieval import embeddings
 from bench.retrieval.sharded import bounds, encode_sharded, shards_dir
 from daft import collections
 from daft.core.distributed import World
-from daft.models.encoders import build
+from daft.models.build import build
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -64,7 +64,7 @@ def write_suite(tmp_path: Path, tiny_model_dir: Path, tiny_beir: Path, monkeypat
     (tmp_path / "queries.txt").write_text("potter wheel\nbank river\nquick fox\nplay guitar\n")
 
     # A saved pair (an L0 query side, the tiny transformer as document side), as `daft train` writes one.
-    from daft.models.encoders import build
+    from daft.models.build import build
     from daft.models.pair import EncoderPair
 
     pair = tmp_path / "pair"

@@ -10,7 +10,7 @@ import torch
 
 from daft.core.errors import UserError
 from daft.core.finite import require_finite
-from daft.models.encoders import build
+from daft.models.build import build
 
 
 def test_finite_vectors_pass_unchanged() -> None:

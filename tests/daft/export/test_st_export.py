@@ -11,7 +11,7 @@ import pytest
 from daft.__main__ import main
 from daft.core.errors import UserError
 from daft.export.st_export import CHECK_TEXTS, export, max_abs_difference
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.models.pair import EncoderPair, load_pair
 
 

@@ -10,7 +10,7 @@ from transformers import AutoTokenizer
 
 from daft.core.errors import UserError
 from daft.models import distill
-from daft.models.encoders import build, from_model, static_from_model
+from daft.models.build import build, from_model, static_from_model
 
 
 def test_distilled_row_is_the_model_output_for_the_token_alone(tiny_model_dir: Path) -> None:

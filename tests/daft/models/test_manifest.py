@@ -1,4 +1,4 @@
-"""A saved pair's layout, and that the encoders find a side without importing the pair module."""
+"""A saved pair's layout, and that the builder finds a side without importing the pair module."""
 
 from __future__ import annotations
 
@@ -21,6 +21,6 @@ def test_side_directory_checks_the_manifest_and_the_side(tmp_path: Path) -> None
         side_directory(tmp_path, "both")
 
 
-def test_encoders_do_not_import_the_pair_module() -> None:
-    code = "import sys, daft.models.encoders; sys.exit('daft.models.pair' in sys.modules)"
+def test_the_builder_does_not_import_the_pair_module() -> None:
+    code = "import sys, daft.models.build; sys.exit('daft.models.pair' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 from daft.__main__ import main
 from daft.core.errors import UserError
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.models.pair import EncoderPair, load_pair
 
 

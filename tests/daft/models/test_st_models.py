@@ -12,7 +12,7 @@ from bench.suite import EncoderSpec
 from daft.core.errors import UserError
 from daft.export.st_export import export
 from daft.models import st_models
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.models.pair import EncoderPair
 
 TEXTS = ["a potter shapes clay on a wheel", "bank", "zebras have black and white stripes"]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from daft.core.errors import UserError
-from daft.models.encoders import StaticEncoder, static_random
+from daft.models.build import static_random
+from daft.models.encoders import StaticEncoder
 from daft.models.tokenization import LeanTokenizer, lean, thread_settings
 from daft.store import assets
 

@@ -4,7 +4,7 @@ import torch
 
 from daft import collections
 from daft.collections.collection import Collection, Document
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.search import embeddings
 
 

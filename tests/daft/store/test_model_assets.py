@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from daft.models import encoders
+from daft.models.build import build
 from daft.store import assets
 
 pytestmark = pytest.mark.assets
@@ -17,7 +17,7 @@ def test_minilm_l3_conversion_matches_onnxruntime():
     assert recorded["max_abs_diff_vs_onnxruntime"] < 1e-4
     config = json.loads((path / "config.json").read_text())
     assert (config["num_hidden_layers"], config["hidden_size"], config["num_attention_heads"]) == (3, 384, 12)
-    encoder = encoders.build({"model": "minilm-l3"})
+    encoder = build({"model": "minilm-l3"})
     a, b, c = encoder.encode(
         [
             "A man is playing a guitar on the street.",
@@ -39,7 +39,7 @@ def test_bert_l2_h128_is_a_clean_bert_model():
 
 
 def test_static_l0_from_minilm_table():
-    encoder = encoders.build({"type": "static", "model": "minilm-l6"})
+    encoder = build({"type": "static", "model": "minilm-l6"})
     assert encoder.dim == 384 and encoder.parameter_count() == 30522 * 384
     vectors = encoder.encode(["potter's wheel", "a wheel for pottery", "interest rates"])
     assert torch.allclose(torch.from_numpy(vectors).norm(dim=1), torch.ones(3))

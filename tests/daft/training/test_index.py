@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from daft.core import distributed
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.search import embeddings
 from daft.training.data import batches, prepare_data
 from daft.training.docs import Candidates, Context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.training.optim import param_groups
 from daft.training.recipe import EncoderRecipe
 

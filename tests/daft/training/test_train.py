@@ -11,7 +11,7 @@ import torch
 
 from daft.__main__ import main
 from daft.core.errors import UserError
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.models.pair import load_pair
 from daft.training import data as training_data
 from daft.training import train as train_module

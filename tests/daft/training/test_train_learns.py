@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from daft.models.encoders import build
+from daft.models.build import build
 from daft.training import train as train_module
 from daft.training.recipe import Recipe, load_recipe
 
