@@ -93,7 +93,7 @@ def static_from_model(
     idf_collection: str | None = None,
     seed: int = 0,
 ) -> StaticEncoder:
-    """An L0 encoder whose table starts from a model (see `daft.models.distill` for `init` and `token_weights`).
+    """An L0 encoder whose table starts from a model (`daft.models.distill`: `init`, `token_weights`).
 
     `embeddings`: the model's input word embeddings; `distilled`: its pooled output for each token alone;
     `random`: a random table of the embeddings' shape (`seed`).
@@ -170,10 +170,11 @@ def from_arch(
 def build(spec: Mapping[str, Any]) -> Encoder:
     """An encoder from a declarative spec: {model|arch|pair|path, type, pooling, dim, tokenizer, seed}.
 
-    A `model` that is a sentence-transformers or model2vec directory is loaded as that (`daft.models.st_models`);
-    `side` (query, doc) picks the route of an asymmetric (Router) one.
+    A `model` that is a sentence-transformers or model2vec directory is loaded as that
+    (`daft.models.st_models`); `side` (query, doc) picks the route of an asymmetric (Router) one.
 
-    A static encoder from a model also takes `init`, `token_weights` and `idf_collection` (`daft.models.distill`).
+    A static encoder from a model also takes `init`, `token_weights` and `idf_collection`
+    (`daft.models.distill`).
     """
     kind = spec.get("type", "transformer")
     max_length = int(spec.get("max_length", 256))

@@ -32,8 +32,8 @@ TOKEN_WEIGHTS = ("none", "idf")
 def distilled_table(encoder: Any, *, batch_size: int = 1024) -> Tensor:
     """One row per vocabulary id: `encoder`'s pooled output for `[CLS] id [SEP]` (its projection excluded).
 
-    `encoder` is a `daft.models.encoders.TransformerEncoder`; special tokens get the same treatment as the rest
-    (an L0 never looks them up, since it tokenises without them).
+    `encoder` is a `daft.models.encoders.TransformerEncoder`; special tokens get the same treatment as the
+    rest (an L0 never looks them up, since it tokenises without them).
     """
     import torch  # here, not at the top: a recipe is validated (INITS, TOKEN_WEIGHTS) without torch
 

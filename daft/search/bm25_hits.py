@@ -1,9 +1,10 @@
 """Lucene's hits of a query as Anserini's SimpleSearcher ranks them, in numpy (no Java here).
 
-`daft.search.bm25` searches Lucene itself and hands each query's hits over as one JSON string (`[[doc, score], ...]`,
-Lucene doc numbers and raw float32 scores, best first with ties by doc id); this module reads those strings
-and applies what Anserini does after Lucene's search (`ScoreTiesAdjusterReranker`), bit for bit, so that a
-run is identical to one from `SimpleSearcher.batch_search`: same doc ids, same float32 scores, same order.
+`daft.search.bm25` searches Lucene itself and hands each query's hits over as one JSON string
+(`[[doc, score], ...]`, Lucene doc numbers and raw float32 scores, best first with ties by doc id); this
+module reads those strings and applies what Anserini does after Lucene's search
+(`ScoreTiesAdjusterReranker`), bit for bit, so that a run is identical to one from
+`SimpleSearcher.batch_search`: same doc ids, same float32 scores, same order.
 """
 
 from __future__ import annotations

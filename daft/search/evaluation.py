@@ -6,8 +6,8 @@ misses counts 0 (trec_eval's `-c`), where ir-measures on its own would leave it 
 returns nothing for hard queries. ir-measures (pytrec_eval) wants the run as dicts; they are made for
 `EVAL_CHUNK` queries at a time, so a compact run at depth 1000 is never a dict as a whole.
 
-Every measure scores the run's one ranking (`daft.search.ranked`): a dict run is ranked first (ties by doc id),
-and the scores handed over strictly decrease in rank order, so pytrec_eval's measures and ir-measures'
+Every measure scores the run's one ranking (`daft.search.ranked`): a dict run is ranked first (ties by doc
+id), and the scores handed over strictly decrease in rank order, so pytrec_eval's measures and ir-measures'
 own (RR) cannot order tied hits differently.
 """
 

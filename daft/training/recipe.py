@@ -153,11 +153,12 @@ class LossSpec:
 class IndexSpec:
     """[index]: the objective of the fixed-index stage (methods fixed_index and fixed_index_finetune).
 
-    The document side is fixed, so its vectors of the whole corpus are computed once (`daft.search.embeddings`) and a
-    step costs the query encoder and one matrix product. The loss is the contrastive loss of [loss] over the
-    candidates `negatives` names, plus the teacher's terms: `cosine_weight` x (1 - cos(query vector, teacher's
-    vector of the same query)) and `listwise_weight` x KL(teacher's || student's softmax of [loss] scale x
-    cosine over the same candidates), a listwise distillation of the teacher's ranking.
+    The document side is fixed, so its vectors of the whole corpus are computed once
+    (`daft.search.embeddings`) and a step costs the query encoder and one matrix product. The loss is the
+    contrastive loss of [loss] over the candidates `negatives` names, plus the teacher's terms:
+    `cosine_weight` x (1 - cos(query vector, teacher's vector of the same query)) and `listwise_weight` x
+    KL(teacher's || student's softmax of [loss] scale x cosine over the same candidates), a listwise
+    distillation of the teacher's ranking.
     """
 
     negatives: str = (
