@@ -142,9 +142,8 @@ def _stop(running: dict[Outcome, subprocess.Popen[bytes]], start: float) -> None
 
 def bring_back(outcomes: Sequence[Outcome], work: Path, out: Path, record: dict[str, Any]) -> None:
     """(Re)write every file of `grid.OUT_FILES` in `out` from what has finished so far."""
-    from daft.cli import summary
     from daft.models.manifest import MANIFEST
-    from daft.training import curves
+    from daft.training import curves, summary
 
     out.mkdir(parents=True, exist_ok=True)
     done = [G.pair_dir(work, o.job) for o in outcomes if o.status == "ok"]
@@ -241,7 +240,7 @@ def run_grid(
         env=environment(cache_root, site, root, workers),
         cwd=root,
     )
-    from daft.cli.summary import print_table
+    from daft.training.summary import print_table
 
     print_table(json.loads((out / G.SUMMARY_JSON).read_text("utf-8")))
     failed = [o for o in outcomes if o.status != "ok"]
