@@ -17,13 +17,12 @@ is that rule. That order is the run's one ranking: evaluation and TREC files see
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TypeAlias
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from daft.core.errors import UserError
-from daft.search.ranked import RankedRun, rank
+from daft.search.ranked import AnyRun, RankedRun, rank
 
 __all__ = [
     "AnyRun",
@@ -37,9 +36,6 @@ __all__ = [
     "on_one_table",
     "rank",
 ]
-
-# What a run may come in as: compact, or qid -> doc id -> score.
-AnyRun: TypeAlias = RankedRun | Mapping[str, Mapping[str, float]]
 
 
 def check_choice(what: str, value: str, known: Sequence[str]) -> None:

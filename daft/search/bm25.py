@@ -41,7 +41,6 @@ from typing import Any
 import numpy as np
 
 from daft.collections.collection import Collection
-from daft.collections.lines import LineError, read_lines, write_lines
 from daft.core.errors import UserError
 from daft.core.progress import console, progress
 from daft.search.bm25_hits import parse_hits, rank_hits
@@ -693,31 +692,3 @@ def trec_lines(run: Mapping[str, Sequence[tuple[str, float]]], tag: str = RUN_TA
             _check_token("document id", doc_id)
             # repr round-trips the float32 exactly; Anserini's tie-breaking nudges differ in the 7th digit.
             yield f"{qid} Q0 {doc_id} {rank} {score!r} {tag}"
-
-
-def write_trec_run(run: Mapping[str, Sequence[tuple[str, float]]], path: Path, tag: str = RUN_TAG) -> None:
-    """Write `run` as a TREC run file (see `trec_lines`); the file is replaced atomically."""
-    write_lines(Path(path), trec_lines(run, tag))
-
-
-def read_trec_run(path: Path) -> dict[str, list[tuple[str, float]]]:
-    """Read a TREC run file: qid -> (doc id, score) in rank order; errors name the file and line."""
-    path = Path(path)
-    entries: dict[str, list[tuple[int, str, float]]] = {}
-    for lineno, line in read_lines(path):
-        fields = line.split()
-        if len(fields) != 6:
-            raise LineError(
-                path, lineno, f"expected 6 fields (qid Q0 docid rank score tag), got {len(fields)}"
-            )
-        qid, _, doc_id, rank, score, _ = fields
-        try:
-            entry = (int(rank), doc_id, float(score))
-        except ValueError:
-            raise LineError(path, lineno, f"rank {rank!r} or score {score!r} is not a number") from None
-        entries.setdefault(qid, []).append(entry)
-    # Sorting by rank alone is stable, so equal ranks keep their file order.
-    return {
-        qid: [(doc_id, score) for _, doc_id, score in sorted(hits, key=lambda e: e[0])]
-        for qid, hits in entries.items()
-    }

@@ -20,13 +20,11 @@ import numpy as np
 import torch
 
 from daft.core.errors import UserError
-from daft.search.ranked import RankedRun
+from daft.search.ranked import AnyRun, RankedRun
 
 Run = dict[str, dict[str, float]]  # qid -> doc id -> score, higher is better
 Qrels = Mapping[str, Mapping[str, int]]
 PerQuery = dict[str, dict[str, float]]  # measure -> qid -> value
-# What evaluate_run takes: a RankedRun, or qid -> doc id -> score.
-AnyRun = RankedRun | Mapping[str, Mapping[str, float]]
 DEPTH = 100
 # Queries per ir-measures call: each query's measures depend on its own hits and judgements alone.
 EVAL_CHUNK = 512

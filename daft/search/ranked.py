@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 
@@ -161,19 +162,6 @@ class RankedRun(Mapping[str, Hits]):
             scores.append(row_scores[order])
         return cls.from_rows(list(run), table, docs, scores, empty=np.float64)
 
-    @classmethod
-    def from_ranked(cls, ranked: Mapping[str, Sequence[tuple[str, float]]]) -> RankedRun:
-        """The run of already ranked (doc id, score) lists per query; float32 scores, as a BM25 run has."""
-        names: dict[str, int] = {}
-        hits = [
-            (
-                np.array([names.setdefault(doc, len(names)) for doc, _ in pairs], dtype=np.int64),
-                np.array([score for _, score in pairs], dtype=np.float32),
-            )
-            for pairs in ranked.values()
-        ]
-        return cls.from_hits(list(ranked), list(names), hits)
-
     @property
     def hits(self) -> int:
         """Hits over all queries."""
@@ -229,3 +217,7 @@ class RankedRun(Mapping[str, Hits]):
             arrays["docs"],
             arrays["scores"],
         )
+
+
+# What a run may come in as wherever one goes in (evaluation, fusion): compact, or qid -> doc id -> score.
+AnyRun: TypeAlias = RankedRun | Mapping[str, Mapping[str, float]]

