@@ -1,4 +1,4 @@
-"""`python -m daft train RECIPE.toml`: train an encoder pair with the standard, daft or align_only recipe."""
+"""`python -m daft train RECIPE.toml`: train an encoder pair as its recipe says (any method of `daft.training.stages`)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ latency bench must time separately: `tokenize(texts) -> features` and `forward(*
 `encode(texts)` chains them in length-sorted batches and returns L2-normalised numpy rows.
 
 On disk an encoder is a directory that plain `transformers` can read (config, safetensors weights,
-tokenizer files) plus `daft_encoder.json` (type, pooling, projection); nothing is ever unpickled.
+tokenizer files) plus `daft_encoder.json` (type, pooling, projection); nothing is ever unpickled
+(`Encoder.save` here, `daft.models.build.load_encoder` reads it back).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The training loop: runs a method's stages (`daft.training.stages`) and writes the pair.
 
-A method is a sequence of stages (standard: finetune; daft: align, then finetune; align_only: align; zero_shot:
-none, the pair as built is evaluated like the others). Every stage begins with a validation of its starting
+A method is a sequence of stages (`stages.METHOD_STAGES`: standard: finetune; daft: align, then finetune;
+align_only: align; fixed_index: index; fixed_index_finetune: index, then finetune; zero_shot: none, the pair
+as built is evaluated like the others). Every stage begins with a validation of its starting
 point, so the log shows where each stage started. Data preparation lives in `daft.training.data`, what differs
 between stages in `daft.training.stages` and `daft.training.docs`, the output folder in `daft.training.output`.
 
