@@ -39,8 +39,8 @@ from bench.results import CellKey, CellResult, Report
 from bench.retrieval.significance import permutation_test
 from bench.specs import GateSpec
 from bench.stats import mann_whitney, ratio_ci
-from daft.config import jsonable
-from daft.errors import UserError
+from daft.core.config import jsonable
+from daft.core.errors import UserError
 
 VERDICTS = ("regression", "improvement", "no change")
 KINDS = ("latency", "quality")

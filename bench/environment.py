@@ -33,8 +33,8 @@ from bench.results import Harness
 from bench.specs import EncoderSpec
 from bench.stats import Stats
 from bench.timing import calibrate_overhead
-from daft.assets import ASSETS
-from daft.tokenization import thread_settings
+from daft.models.tokenization import thread_settings
+from daft.store.assets import ASSETS
 
 __all__ = [
     "DIGEST_FIELDS",

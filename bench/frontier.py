@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bench.results import CellResult, FrontierEntry, FrontierLatency, Report
-from daft.plots import png, pyplot
+from daft.core.plots import png, pyplot
 
 SYSTEMS = ("dense", "hybrid")
 

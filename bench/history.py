@@ -30,8 +30,8 @@ from typing import Any
 from bench import schema
 from bench.environment import differences, fingerprint_digest
 from bench.results import CellResult, Report
-from daft.errors import UserError
-from daft.plots import png, pyplot
+from daft.core.errors import UserError
+from daft.core.plots import png, pyplot
 
 __all__ = [
     "DEFAULT_THRESHOLD",

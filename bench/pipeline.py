@@ -20,8 +20,8 @@ from bench.results import CellResult, EncoderInfo, Exclusion, Report, SetupResul
 from bench.runners.latency import run_latency
 from bench.runners.retrieval import run_retrieval
 from bench.specs import Suite
-from daft import cache
-from daft.progress import progress
+from daft.core.progress import progress
+from daft.store import cache
 
 __all__ = ["Interrupted", "run_suite"]
 

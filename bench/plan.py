@@ -15,7 +15,7 @@ from rich.table import Table
 from bench import backends
 from bench.results import Cell
 from bench.specs import EncoderSpec, Suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = ["HALF_ON_CPU", "Plan", "exclusion", "plan", "plan_table"]
 

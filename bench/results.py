@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bench.specs import GateSpec, Suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = [
     "PHASES",

@@ -41,7 +41,7 @@ from bench.results import CellRound
 from bench.speedup import paired_speedup
 from bench.stats import Stats
 from bench.timing import Budget, Clock, Prepared, Samples, collect, collector_paused, timed_call, warm_up
-from daft.tokenization import follow_threads
+from daft.models.tokenization import follow_threads
 
 __all__ = [
     "BASELINE",

@@ -58,10 +58,10 @@ from bench.results import (
     beir_block,
 )
 from bench.specs import TABLES, Suite
-from daft.cache import atomic_write_bytes, atomic_write_text
 from daft.collections.lines import write_lines
-from daft.config import jsonable
-from daft.errors import UserError
+from daft.core.config import jsonable
+from daft.core.errors import UserError
+from daft.store.cache import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "PER_QUERY",

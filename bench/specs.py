@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.timing import Budget
-from daft.config import Arch
+from daft.core.config import Arch
 
 __all__ = [
     "ARRAYS",

@@ -1,7 +1,7 @@
 """The benchmark suite file: its TOML schema, defaults, validation, `include` and `--set` overrides.
 
 A suite may start with `include = "other.toml"` (relative to it; one level): the other suite's tables,
-merged key by key, with this file's values winning (`daft.config.read_including`), as recipes do.
+merged key by key, with this file's values winning (`daft.core.config.read_including`), as recipes do.
 
 `load_suite` turns a suite file into a frozen, fully defaulted `Suite` or raises one `UserError` whose
 message names the file, the table and the key (or the `--set` override that caused the problem). All of
@@ -32,7 +32,7 @@ from bench.specs import (
     SuiteInfo,
 )
 from daft.collections.collection import is_split_name
-from daft.config import (
+from daft.core.config import (
     NAME,
     Loader,
     Schema,
@@ -43,7 +43,7 @@ from daft.config import (
     show,
     suggest,
 )
-from daft.encoder_source import parse_source
+from daft.models.encoder_source import parse_source
 
 __all__ = ["DEVICES", "SYSTEMS", "load_suite", "retrieves"]
 
@@ -53,7 +53,7 @@ __all__ = ["DEVICES", "SYSTEMS", "load_suite", "retrieves"]
 DEVICES = ("cpu", "cuda")
 SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
 
-# Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.config.NAME).
+# Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.core.config.NAME).
 
 
 # The resolved suite's tables are `bench.specs`'s dataclasses; here, what a value may be.

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from bench.backends.base import DTYPES, Backend, Target, check_target, parity, parse_device
 from bench.timing import CudaTimer, Prepared
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 # The registration lines, in the order `bench list` and error messages show the backends.
 _MODULES = (

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.timing import Prepared
-from daft.errors import UserError
-from daft.finite import require_finite
-from daft.tokenization import PADDINGS as TOKENIZER_PADDINGS
+from daft.core.errors import UserError
+from daft.core.finite import require_finite
+from daft.models.tokenization import PADDINGS as TOKENIZER_PADDINGS
 
 if TYPE_CHECKING:
     import torch
 
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 DTYPES = ("fp32", "fp16", "bf16")
 # A suite's [queries] padding: the tokenizer's, but for the unpadded "none" the static backends take on their own.

@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.backends.base import Backend, Closing, Target, check_target, parse_device, working_copy
-from daft import cache
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.store import cache
 
 if TYPE_CHECKING:
     import onnxruntime as ort
 
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 # torch, onnx and onnxruntime are imported where a graph or a session is made: the registry reads this
 # module's BACKENDS for suite validation, `bench list` and --dry-run, which need none of them.
@@ -70,7 +70,7 @@ def _architecture(encoder: Encoder) -> dict[str, Any]:
 
 def cache_key(encoder: Encoder, fingerprint: str) -> str:
     """sha256 of the weights fingerprint, the architecture, the opset and the format version."""
-    from daft import onnx_export
+    from daft.export import onnx_export
 
     # The weights alone are not enough: heads, pooling or layer-norm eps change the graph, not the weights.
     parts = {
@@ -133,7 +133,7 @@ def _to_fp16(source: Path, target: Path) -> None:
 
 def ensure_graph(encoder: Encoder, variant: str, *, fingerprint: str | None = None) -> tuple[Path, str]:
     """Path of `encoder`'s `variant` graph (fp32, int8, fp16), built if needed, and what the cache did."""
-    from daft import onnx_export
+    from daft.export import onnx_export
 
     fingerprint = fingerprint or cache.weights_fingerprint(encoder)
     entry = entry_dir(encoder, fingerprint)
@@ -242,7 +242,7 @@ class OrtPrepared(Closing):
     def __init__(self, encoder: Encoder, target: Target):
         import onnxruntime as ort
 
-        from daft import onnx_export
+        from daft.export import onnx_export
 
         check_target(target)
         variant = _variant(target)

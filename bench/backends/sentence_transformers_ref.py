@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.backends.base import Backend, Closing, Target, check_target
-from daft.errors import UserError
-from daft.tokenization import check_texts
+from daft.core.errors import UserError
+from daft.models.tokenization import check_texts
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 
 class SentenceTransformerPrepared(Closing):

@@ -7,8 +7,8 @@ rounding. One text is summed in numpy (a torch call costs more than the sum); a 
 kernel: 5-6x faster than numpy's gather + `np.add.reduceat` from batch 8 on (measured here: 235 µs vs
 1.33 ms for 256 texts), and it honours the cell's thread count.
 
-Tokenisation is unpadded (`daft.tokenization.Ragged`). `static` goes through a per-word id cache
-(`daft.word_cache`) when the tokenizer is BERT-style: warmed from `Target.warm` (the runner passes
+Tokenisation is unpadded (`daft.models.tokenization.Ragged`). `static` goes through a per-word id cache
+(`daft.models.word_cache`) when the tokenizer is BERT-style: warmed from `Target.warm` (the runner passes
 the training split of the measured collection, never the measured split), then frozen, so the timed loop
 never learns from the queries it measures; `cache_stats()` gives the hit rates of each cell. `static-cold`
 is the same backend with no cache at all: what a query whose words were never seen costs.
@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.backends.base import Backend, Closing, Target, WarmTexts, check_target, parse_device
-from daft.errors import UserError
-from daft.tokenization import Ragged, check_texts, lean
-from daft.word_cache import WordCache, is_bert_style
+from daft.core.errors import UserError
+from daft.models.tokenization import Ragged, check_texts, lean
+from daft.models.word_cache import WordCache, is_bert_style
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 NORM_EPS = 1e-12  # torch.nn.functional.normalize's eps
 

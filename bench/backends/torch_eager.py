@@ -10,13 +10,13 @@ import numpy as np
 
 from bench.backends.base import Backend, Closing, Target, check_target, torch_device, working_copy
 from bench.timing import CudaTimer
-from daft.cache import weights_fingerprint
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.store.cache import weights_fingerprint
 
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 # torch is imported in the methods that run it: the registry reads BACKENDS (suite validation, `bench list`,
 # --dry-run) without paying for it. The dtypes by name, as torch spells them.

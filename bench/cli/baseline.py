@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from bench.suite import load_suite
-from daft.progress import console
+from daft.core.progress import console
 
 BASELINES = Path("results/baselines")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from rich.markup import escape
 
 from bench.specs import GateSpec
-from daft.cache import atomic_write_text
-from daft.destination import writable_file
-from daft.errors import UserError
-from daft.progress import console, output_console
+from daft.core.errors import UserError
+from daft.core.progress import console, output_console
+from daft.store.cache import atomic_write_text
+from daft.store.destination import writable_file
 
 stdout = output_console()
 GATE = GateSpec()

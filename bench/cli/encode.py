@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 from bench.cli.args import positive_int
 from bench.documents.precision import PRECISIONS
 from bench.specs import EncoderSpec, RetrievalSpec
-from daft.errors import UserError
-from daft.progress import console
+from daft.core.errors import UserError
+from daft.core.progress import console
 
 if TYPE_CHECKING:
     from daft.collections.collection import Collection
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 DEFAULTS = RetrievalSpec()
 
@@ -94,8 +94,9 @@ def run_from_args(args: argparse.Namespace) -> int:
 
     from bench.documents.sharded import encode_sharded
     from bench.pairs import load_retrieval_pair
-    from daft import collections, distributed
-    from daft import embeddings as daft_embeddings
+    from daft import collections
+    from daft.core import distributed
+    from daft.search import embeddings as daft_embeddings
 
     if args.max_length < 1 or args.batch_size < 1:
         raise UserError("--max-length and --batch-size must be positive")

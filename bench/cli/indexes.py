@@ -9,7 +9,7 @@ from rich.table import Table
 
 from bench.cli.args import positive_int
 from bench.specs import EncoderSpec, RetrievalSpec
-from daft.progress import output_console
+from daft.core.progress import output_console
 
 DEFAULTS = RetrievalSpec()
 stdout = output_console()

@@ -9,8 +9,8 @@ from pathlib import Path
 from rich.table import Table
 
 from bench.backends import registry
-from daft import assets
-from daft.progress import output_console
+from daft.core.progress import output_console
+from daft.store import assets
 
 stdout = output_console()
 

@@ -15,8 +15,8 @@ from bench.report.render import WIDE_HELP
 from bench.retrieval.tuning import describe_request
 from bench.specs import Suite
 from bench.suite import load_suite
-from daft.destination import writable_dir
-from daft.progress import console
+from daft.core.progress import console
+from daft.store.destination import writable_dir
 
 if TYPE_CHECKING:
     from bench.results import Report

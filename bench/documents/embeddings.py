@@ -1,4 +1,4 @@
-"""Document embeddings at a suite's document precision, through daft's cache (`daft.embeddings`).
+"""Document embeddings at a suite's document precision, through daft's cache (`daft.search.embeddings`).
 
 The cache, its keys and its checks are daft's, so that training against a fixed index and the retrieval
 suites share entries; this module only supplies the forward pass of a precision (`bench.documents.precision`).
@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from bench.documents.precision import encode_documents
-from daft import embeddings
 from daft.collections.collection import Collection
-from daft.embeddings import REFERENCE, Forward
-from daft.encoders import Encoder
+from daft.models.encoders import Encoder
+from daft.search import embeddings
+from daft.search.embeddings import REFERENCE, Forward
 
 
 def forward(

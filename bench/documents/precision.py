@@ -1,7 +1,7 @@
 """The document side's precision when building the index: fp32, bf16, or ONNX Runtime fp32/int8.
 
 Encoding the corpus is the slowest stage of a retrieval suite on CPU. Every precision keeps the same
-length-sorted batches and lean tokenisation (`daft.tokenization`); they differ in the forward pass:
+length-sorted batches and lean tokenisation (`daft.models.tokenization`); they differ in the forward pass:
 - `fp32`: torch fp32 (`Encoder.encode`), the reference;
 - `bf16`: on CPU a bfloat16 copy of the encoder (weights cast once, so oneDNN runs its AVX-512 BF16 / AMX
   kernels on them directly; autocast would re-cast every weight at every call), on CUDA autocast; slow
@@ -22,12 +22,12 @@ import numpy as np
 
 from bench.backends import onnxruntime as ort_backend
 from bench.backends.base import Target
-from daft.embeddings import REFERENCE
-from daft.errors import UserError
-from daft.finite import require_finite
+from daft.core.errors import UserError
+from daft.core.finite import require_finite
+from daft.search.embeddings import REFERENCE
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 # torch is imported where it is used: suite validation and --dry-run read these names without it.
 
@@ -80,7 +80,7 @@ def _onnx(
     batch_size: int,
     on_batch: Callable[[int], None] | None,
 ) -> np.ndarray:
-    from daft.encoders import encode_by_length
+    from daft.models.encoders import encode_by_length
 
     prepared = ort_backend.OrtPrepared(encoder, Target(backend, max_length=max_length))
     try:

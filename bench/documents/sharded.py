@@ -16,12 +16,13 @@ import numpy as np
 
 from bench.documents import embeddings
 from bench.documents.precision import REFERENCE
-from daft import cache, distributed
 from daft.collections.collection import Collection
-from daft.distributed import World
-from daft.embeddings import cached, entry_dir, fingerprint, store
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core import distributed
+from daft.core.distributed import World
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
+from daft.search.embeddings import cached, entry_dir, fingerprint, store
+from daft.store import cache
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from bench.documents.precision import encode_documents
 
 if TYPE_CHECKING:
     from daft.collections.collection import Collection
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from bench import schema
 from bench.environment import fingerprint_digest
 from bench.history import start_time
 from bench.results import Report
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = ["Inputs", "Source", "SuiteRuns", "collect", "report_files"]
 

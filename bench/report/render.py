@@ -6,7 +6,7 @@ from rich.markup import escape
 
 from bench.report import quality, tables
 from bench.results import Report
-from daft.progress import output_console
+from daft.core.progress import output_console
 
 # Tables are the product of a run, so they go to stdout (progress and errors go to stderr).
 stdout = output_console()

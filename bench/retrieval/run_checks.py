@@ -1,6 +1,6 @@
 """Run checks before evaluation: a run must name only judged queries and corpus documents.
 
-The evaluation itself (ir-measures, missed queries count 0) is `daft.evaluation.evaluate_run`, shared with
+The evaluation itself (ir-measures, missed queries count 0) is `daft.search.evaluation.evaluate_run`, shared with
 training's validation so that a pair's quality means the same in both packages.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Set
 import numpy as np
 
 from bench.retrieval.runs import AnyRun, compact
-from daft.errors import UserError
-from daft.evaluation import Qrels
+from daft.core.errors import UserError
+from daft.search.evaluation import Qrels
 
 
 def check_run(run: AnyRun, qrels: Qrels, doc_ids: Set[str], label: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from bench.retrieval.fusion import interpolate, normalize
 from bench.retrieval.runs import AnyRun, RankedRun, concat
 from bench.specs import RetrievalSpec
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 AUTO, CV = "auto", "cv"  # values of `tune_split` that are not split names
 PREFERRED = ("dev", "train")  # what "auto" tunes on, in this order, before cross-validating
@@ -77,7 +77,7 @@ def _values_by_alpha(
     lexical: RankedRun, dense_run: RankedRun, qrels: Mapping, spec: RetrievalSpec
 ) -> dict[float, dict[str, float]]:
     """alpha -> query id -> the first measure of the fused run, for every alpha of the grid."""
-    from daft.evaluation import evaluate_run  # imports torch: --dry-run describes tuning without it
+    from daft.search.evaluation import evaluate_run  # imports torch: --dry-run describes tuning without it
 
     target = spec.measures[0]
     return {

@@ -48,13 +48,13 @@ from bench.speedup import compares
 from bench.stats import Stats, is_noisy
 from bench.timeslice import detect
 from bench.timing import Prepared, batches, rotation_length, timed_call
-from daft import encoders
-from daft.cache import weights_fingerprint
-from daft.config import jsonable
-from daft.encoders import Encoder
-from daft.errors import UserError
-from daft.finite import require_finite
-from daft.tokenization import NoTokens
+from daft.core.config import jsonable
+from daft.core.errors import UserError
+from daft.core.finite import require_finite
+from daft.models.build import build
+from daft.models.encoders import Encoder
+from daft.models.tokenization import NoTokens
+from daft.store.cache import weights_fingerprint
 
 PARITY_QUERIES = 64
 MEMORY_CALLS = 3
@@ -256,7 +256,7 @@ def _prepare_all(
     for name, cells in groupby(plan.cells, key=lambda c: c.encoder):
         cells = list(cells)
         start = time.perf_counter()
-        encoder = encoders.build({**_encoder_spec(specs[name]), "max_length": query.max_length})
+        encoder = build({**_encoder_spec(specs[name]), "max_length": query.max_length})
         build_s = time.perf_counter() - start
         features = encoder.tokenize(parity_texts, max_length=query.max_length, padding=query.padding)
         with torch.inference_mode():

@@ -30,13 +30,14 @@ from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from bench.retrieval.significance import compare_systems
 from bench.retrieval.tuning import Tuning, cross_validate, resolve, tune_alpha
 from bench.specs import RetrievalSpec, Suite
-from daft import bm25, collections
+from daft import collections
 from daft.collections.collection import Collection
-from daft.errors import UserError
-from daft.evaluation import evaluate_run
-from daft.pair import EncoderPair
-from daft.progress import console
-from daft.tokenization import NoTokens
+from daft.core.errors import UserError
+from daft.core.progress import console
+from daft.models.pair import EncoderPair
+from daft.models.tokenization import NoTokens
+from daft.search import bm25
+from daft.search.evaluation import evaluate_run
 
 RUN_TAG = "daft-bench"
 
@@ -67,7 +68,7 @@ def _bm25(
 
 
 def _trec_lines(run: RankedRun, tag: str, depth: int) -> Iterator[str]:
-    """The top `depth` of each query as a TREC run file's lines (daft.bm25's format and id checks), made
+    """The top `depth` of each query as a TREC run file's lines (daft.search.bm25's format and id checks), made
     only as the file is written."""
     yield from bm25.trec_lines(run.take(run.qids, depth), tag)
 

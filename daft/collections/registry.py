@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daft import cache
 from daft.collections import wordnet
 from daft.collections.beir import is_beir_folder, load_beir, write_beir
 from daft.collections.collection import Collection, is_split_name
 from daft.collections.trec import is_trec_folder, load_trec
-from daft.errors import UserError
-from daft.progress import console
+from daft.core.errors import UserError
+from daft.core.progress import console
+from daft.store import cache
 
 
 @dataclass(frozen=True)

@@ -347,7 +347,7 @@ def test_a_requested_tuning_is_judged_by_what_it_resolved_to(tmp_path, capsys):
 
 def test_a_suite_gate_threshold_that_is_infinite_is_refused(tmp_path):
     from bench.suite import load_suite
-    from daft.errors import UserError
+    from daft.core.errors import UserError
 
     suite = tmp_path / "s.toml"
     suite.write_text(

@@ -14,7 +14,7 @@ from bench.plan import HALF_ON_CPU, Plan, exclusion, plan, plan_table
 from bench.results import Cell
 from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo
 from bench.suite import load_suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 

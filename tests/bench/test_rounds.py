@@ -199,7 +199,7 @@ def test_a_round_cut_by_ctrl_c_leaves_only_whole_rounds() -> None:
 def test_a_one_thread_cell_tokenises_serially_and_the_others_as_the_user_asked(monkeypatch) -> None:
     import os
 
-    from daft import tokenization
+    from daft.models import tokenization
 
     seen = []
 

@@ -29,7 +29,7 @@ from bench.results import (
 )
 from bench.specs import TABLES
 from bench.suite import load_suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 from tests.bench.support import report, retrieval, system
 
 RESULTS = Path(__file__).parents[2] / "results"

@@ -9,7 +9,7 @@ import pytest
 
 from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo
 from bench.suite import load_suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 

@@ -11,7 +11,7 @@ from bench.publish.html import Td, esc, link, table
 from bench.publish.inputs import SuiteRuns
 from bench.report.comparison import summary_lines, verdict_line
 from bench.stats import format_ns
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 KIND = "compare"
 

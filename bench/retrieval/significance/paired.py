@@ -22,7 +22,7 @@ from bench.retrieval.runs import check_choice
 from bench.retrieval.significance.holm import holm
 from bench.retrieval.significance.permutation import permutation_test
 from bench.retrieval.significance.ttest import paired_t_test
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = ["TIE_TOLERANCE", "SystemValues", "compare_systems"]
 

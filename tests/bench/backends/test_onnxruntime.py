@@ -12,9 +12,10 @@ import pytest
 
 from bench.backends import Target, parity, prepare
 from bench.backends import onnxruntime as ort_backend
-from daft import cache, onnx_export
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.export import onnx_export
+from daft.models.encoders import Encoder
+from daft.store import cache
 from tests.bench.backends.support import BERT, TEXTS, assert_unit_rows, make, reference
 
 _PROVIDERS = ort.get_available_providers()

@@ -13,8 +13,8 @@ from bench.backends.base import WarmTexts
 from bench.plan import refusal
 from bench.queries import load_queries
 from bench.specs import EncoderSpec
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
 from tests.bench.backends.support import STATIC, TEXTS, assert_unit_rows, make, reference
 
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from bench.backends import Target, parity, prepare
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
 from tests.bench.backends.support import BERT, TEXTS, assert_unit_rows, make, needs_cuda, reference
 
 

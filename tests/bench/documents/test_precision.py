@@ -8,9 +8,9 @@ import pytest
 from bench.documents import embeddings
 from bench.documents.precision import PRECISIONS, encode_documents
 from daft import collections
-from daft import embeddings as daft_embeddings
-from daft.encoders import build
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.models.build import build
+from daft.search import embeddings as daft_embeddings
 
 # Worst cosine to fp32 each precision must keep on the tiny model (int8 weights move vectors by design).
 MIN_COSINE = {"fp32": 1.0 - 1e-6, "bf16": 0.99, "onnx-fp32": 1.0 - 1e-5, "onnx-int8": 0.95}

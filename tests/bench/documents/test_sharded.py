@@ -14,8 +14,8 @@ import pytest
 from bench.documents import embeddings
 from bench.documents.sharded import bounds, encode_sharded, shards_dir
 from daft import collections
-from daft.distributed import World
-from daft.encoders import build
+from daft.core.distributed import World
+from daft.models.build import build
 
 ROOT = Path(__file__).resolve().parents[3]
 

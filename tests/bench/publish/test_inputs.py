@@ -8,7 +8,7 @@ import pytest
 
 from bench import schema
 from bench.publish.inputs import collect
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 
 def test_runs_are_merged_ordered_and_the_baseline_found(results: Path) -> None:

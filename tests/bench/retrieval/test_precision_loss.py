@@ -12,7 +12,7 @@ from bench.report.quality import precision_lines, precision_losses
 from bench.results import PairInfo
 from bench.runners.retrieval import precision_verdict
 from bench.suite import load_suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 from tests.bench.support import report, retrieval, system
 
 SUITE = """

@@ -1,7 +1,7 @@
 import pytest
 
 from bench.retrieval.run_checks import check_run
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 QRELS = {"q1": {"d1": 1}, "q2": {"d3": 1}, "q3": {"d4": 1}}
 RUN = {"q1": {"d2": 2.0, "d1": 1.0}, "q2": {"d3": 5.0, "d1": 1.0}}

@@ -9,7 +9,7 @@ import pytest
 from bench.retrieval.fusion import interpolate
 from bench.retrieval.tuning import Tuning, cross_validate, fold_of, resolve
 from bench.specs import RetrievalSpec
-from daft.errors import UserError
+from daft.core.errors import UserError
 from tests.conftest import under_hash_seeds
 
 # No 0.5: there both sides tie per query, and trec_eval breaks ties by document id.

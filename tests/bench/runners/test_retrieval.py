@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import ir_measures
 import numpy as np
 import pytest
 
 from bench.__main__ import main
-from daft.bm25 import read_trec_run
 
 SUITE = """
 [suite]
@@ -64,8 +64,8 @@ def write_suite(tmp_path: Path, tiny_model_dir: Path, tiny_beir: Path, monkeypat
     (tmp_path / "queries.txt").write_text("potter wheel\nbank river\nquick fox\nplay guitar\n")
 
     # A saved pair (an L0 query side, the tiny transformer as document side), as `daft train` writes one.
-    from daft.encoders import build
-    from daft.pair import EncoderPair
+    from daft.models.build import build
+    from daft.models.pair import EncoderPair
 
     pair = tmp_path / "pair"
     query = build({"type": "static", "model": str(tiny_model_dir)})
@@ -116,9 +116,11 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
     assert r["beir"]["bm25"]["ndcg_at_10"] == bm25["nDCG@10"] and "recall_at_20" in r["beir"]["bm25"]
     # Artifacts: TREC runs with ranks from 1 and per-query values for every system x measure x query.
     folder = results / report["artifacts"]["dir"]
-    run = read_trec_run(folder / "runs" / "mean__dense.trec")
+    run: dict[str, list[float]] = {}
+    for hit in ir_measures.read_trec_run(str(folder / "runs" / "mean__dense.trec")):
+        run.setdefault(hit.query_id, []).append(hit.score)
     assert set(run) <= {f"q{i}" for i in range(32, 40)} and all(len(h) <= 20 for h in run.values())
-    assert all(len({score for _, score in hits}) > 1 for hits in run.values())  # real scores, not ties
+    assert all(len(set(scores)) > 1 for scores in run.values())  # real scores, not ties
     lines = (folder / "per_query.jsonl").read_text().splitlines()
     assert len(lines) == 10 * 3 * 8
     assert json.loads(lines[0]).keys() == {"system", "measure", "qid", "value"}

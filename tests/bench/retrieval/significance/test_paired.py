@@ -10,7 +10,7 @@ import pytest
 from bench.results import SystemComparison
 from bench.retrieval.significance import TESTS, compare_systems, holm, paired_t_test, permutation_test
 from bench.retrieval.significance.paired import TIE_TOLERANCE
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 # q1 ties (within the tolerance), q2 and q4 are wins for A, q3 a loss; q4 is missing from B and q5 from A,
 # so each counts 0.0 there: q5 is a loss.
