@@ -13,6 +13,7 @@ own (RR) cannot order tied hits differently.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 
 import ir_measures
@@ -79,7 +80,11 @@ def dense_run(
     depth: int = DEPTH,
 ) -> Run:
     """Exact inner-product top-`depth` per query, as a run (qid -> doc id -> score)."""
-    docs = torch.from_numpy(np.ascontiguousarray(doc_vectors))
+    with warnings.catch_warnings():
+        # The cached document vectors are a read-only memmap (daft.search.embeddings); the product only
+        # reads them, so torch's warning about writing to a non-writable array does not apply.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        docs = torch.from_numpy(np.ascontiguousarray(doc_vectors))
     run: Run = {}
     k = min(depth, len(doc_ids))
     for start in range(0, len(qids), 256):  # chunks bound the score matrix's memory

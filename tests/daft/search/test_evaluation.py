@@ -38,3 +38,19 @@ def test_dense_evaluation_counts_a_judged_query_it_was_not_given_as_zero():
     queries = np.array([[0.0, 1.0, 0.0]], dtype=np.float32)
     qrels = {"q1": {"d2": 1}, "q2": {"d1": 1}}  # q2 is judged but not ranked
     assert evaluate_dense(queries, ["q1"], docs, ["d1", "d2", "d3"], qrels, ["RR@10"]) == {"RR@10": 0.5}
+
+
+def test_dense_run_reads_the_caches_read_only_vectors_without_a_warning(tmp_path) -> None:
+    """A training run's final evaluation printed torch's non-writable-array warning for the cached index."""
+    import warnings
+
+    import numpy as np
+
+    from daft.search.evaluation import dense_run
+
+    np.save(tmp_path / "v.npy", np.eye(3, dtype=np.float32))
+    docs = np.load(tmp_path / "v.npy", mmap_mode="r")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = dense_run(np.eye(3, dtype=np.float32)[:1], ["q"], docs, ["a", "b", "c"], depth=2)
+    assert list(run["q"]) == ["a", "b"] and run["q"]["a"] == 1.0
