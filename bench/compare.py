@@ -58,12 +58,17 @@ class Thresholds:
     quality: float = _GATE.quality_threshold
     level: float = 0.05
     cells: Mapping[str, float] = field(default_factory=dict)  # glob on cell id -> relative latency threshold
+    measures: Mapping[str, float] = field(default_factory=dict)  # measure -> its quality threshold
 
     def for_cell(self, cell_id: str) -> float:
         """The relative threshold of one cell: the first matching glob in `cells`, else `latency`."""
         return next(
             (t for pattern, t in self.cells.items() if fnmatch.fnmatchcase(cell_id, pattern)), self.latency
         )
+
+    def for_measure(self, measure: str) -> float:
+        """The quality threshold of one measure: its own ([gate] quality_thresholds), else `quality`."""
+        return self.measures.get(measure, self.quality)
 
     def exceeded(self, cell_id: str, ratio: float, delta_ns: float) -> tuple[bool, bool]:
         """Whether a change by `ratio` (candidate / baseline p50) and `delta_ns` is beyond the cell's relative
@@ -79,7 +84,7 @@ class Thresholds:
         cls, gate: GateSpec, *, cells: Mapping[str, float] | None = None, **overrides: float | None
     ) -> Thresholds:
         """A suite's [gate] values, then the explicitly given ones (None = not given); the given `cells`
-        globs are tried before the suite's."""
+        globs are tried before the suite's; the suite's per-measure thresholds stand over any `quality`."""
         values: dict[str, Any] = {
             "latency": gate.latency_threshold,
             "noise_floor_ns": 1e3 * gate.noise_floor_us,
@@ -94,7 +99,8 @@ class Thresholds:
         sources |= {f"cell {glob}": "command line" for glob in cells}
         sources |= {f"cell {glob}": "[gate]" for glob in gate.cell_thresholds if glob not in cells}
         merged = cells | {k: v for k, v in gate.cell_thresholds.items() if k not in cells}
-        return cls(**values, cells=merged, sources=sources)
+        sources |= {f"measure {m}": "[gate]" for m in gate.quality_thresholds}
+        return cls(**values, cells=merged, measures=dict(gate.quality_thresholds), sources=sources)
 
     def describe(self) -> str:
         """One line: every threshold in force and where it came from."""
@@ -105,6 +111,7 @@ class Thresholds:
             f"quality {self.quality:g} ({src.get('quality', 'default')})",
         ]
         parts += [f"cells {g} {t:.0%} ({src.get(f'cell {g}', 'given')})" for g, t in self.cells.items()]
+        parts += [f"quality {m} {t:g} ({src.get(f'measure {m}', 'given')})" for m, t in self.measures.items()]
         return "thresholds: " + ", ".join(parts)
 
 
@@ -296,7 +303,8 @@ def compare_quality(base: Report, cand: Report, thresholds: Thresholds) -> list[
             if len(qids) >= 2:
                 x, y = [a[q] for q in qids], [b[q] for q in qids]
                 p = 1.0 if x == y else permutation_test(y, x)
-            big = abs(delta) > thresholds.quality
+            threshold = thresholds.for_measure(measure)
+            big = abs(delta) > threshold
             if p is None:
                 verdict = "regression" if big and delta < 0 else "no change"
                 reason = "untested (no per-query values in both runs)" + (
@@ -304,7 +312,7 @@ def compare_quality(base: Report, cand: Report, thresholds: Thresholds) -> list[
                 )
             else:
                 verdict = _verdict(p < thresholds.level, big, delta < 0)
-                reason = f"paired randomisation p={p:.3g} over {len(qids)} queries, threshold {thresholds.quality:g}"
+                reason = f"paired randomisation p={p:.3g} over {len(qids)} queries, threshold {threshold:g}"
             changes.append(
                 QualityChange(system.id, measure, value, new, delta, p, len(qids), verdict, reason)
             )

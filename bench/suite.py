@@ -12,10 +12,10 @@ Model, tokenizer, pair and collection references are checked for form only: the 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
 from bench.backends import backend
 from bench.backends import names as backend_names
@@ -37,6 +37,8 @@ from daft.config import (
 )
 from daft.encoder_source import ENCODER_TYPES, POOLINGS, parse_source
 
+S = TypeVar("S")
+
 __all__ = [
     "DEVICES",
     "DTYPES",
@@ -49,7 +51,6 @@ __all__ = [
     "MeasureSpec",
     "QueriesSpec",
     "RetrievalSpec",
-    "SYSTEMS",
     "Suite",
     "SuiteInfo",
     "load_suite",
@@ -57,10 +58,9 @@ __all__ = [
 ]
 
 # Name lists come from the modules that own them (backends: their registry; dtypes and paddings; encoder
-# types and poolings from daft's encoder-source parser; index kinds, fusion and test names where [retrieval]
-# is parsed, so that loading a suite imports no FAISS).
+# types and poolings from daft's encoder-source parser; retrieval systems, their keys and names from their
+# registry, and test names, where [retrieval] is parsed, so that loading a suite imports no FAISS).
 DEVICES = ("cpu", "cuda")
-SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
 
 # Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.config.NAME).
 
@@ -71,7 +71,6 @@ SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
 # A batch is built in memory at once (texts, ids, activations): far past any measured size (1024 on a GPU),
 # a typo such as 10**9 would end in a MemoryError after the run began.
 MAX_BATCH = 65_536
-PRECISION_LOSS_POLICIES = ("warn", "fail")
 
 
 @dataclass(frozen=True)
@@ -134,51 +133,55 @@ class LatencySpec:
 
 @dataclass(frozen=True)
 class RetrievalSpec:
-    """[retrieval]: the collection and splits, the systems, the measures, and how fusion and tests are set."""
+    """[retrieval]: the collection and splits, the systems, the measures and the tests; each system's own
+    keys (BM25's k1 and b, the index, fusion settings) are declared by the system (`bench.retrieval.systems`)
+    and parsed into `settings`, while the TOML table and the report's suite keep them flat."""
 
     collection: str = "wordnet"
     split: str = "test"
-    # Hybrid alpha is tuned here, never on `split` itself: "auto" (dev, else train, else cross-validation
-    # over `split`'s queries), "cv" (always cross-validate), or a split name.
+    # Where systems that tune (hybrid alpha) are tuned, never on `split` itself: "auto" (dev, else train,
+    # else cross-validation over `split`'s queries), "cv" (always cross-validate), or a split name.
     tune_split: str = "auto"
     cv_folds: int = 5
     encoders: tuple[
         str, ...
     ] = ()  # default: every encoder that can retrieve (a pair, or a model on both sides)
     baseline: str = ""  # the encoder the others are compared with (default: the first that retrieves)
-    systems: tuple[str, ...] = ("bm25", "dense", "hybrid", "rrf")
+    systems: tuple[str, ...] = ()  # default: every registered system
     measures: tuple[str, ...] = ("nDCG@10", "RR@10", "R@100", "R@1000")
+    # What tuning, the precision check and the comparison table use; "" resolves to the first of `measures`.
+    primary_measure: str = ""
     depth: int = 1000
     run_depth: int = 100  # hits per query written to the TREC run files (depth 1000 x 4k queries is ~200 MB)
     max_queries: int = 0  # 0: every query of the split
-    index: str = "flat"
-    query_max_length: int = 32
-    doc_max_length: int = 128
-    # How the document side runs when building the index: fp32, bf16, onnx-fp32, onnx-int8.
-    doc_precision: str = "fp32"
-    batch_size: int = 128
-    bm25_k1: float = 0.9
-    bm25_b: float = 0.4
-    normalization: str = "min-max"
-    missing: str = "min"
-    alpha_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-    rrf_k: int = 60
     test: str = "permutation"
     significance_level: float = 0.05
     seed: int = 0
     latency_report: Path | None = None  # latency cells for the frontier when this suite measures none
-    # How much of the dense first measure an index built off fp32 may lose against fp32 (it depends on the
-    # collection: onnx-int8 lost 0.0011 nDCG@10 on wordnet, 0.0064 on another BEIR set); past it, a
-    # warning, or with precision_loss = "fail" a failed run (exit 1, the report written).
-    max_precision_loss: float | None = None
-    precision_loss: str = "warn"
+    settings: Mapping[str, Any] = field(default_factory=dict)  # system name -> its parsed settings
+
+    def setting(self, cls: type[S]) -> S:
+        """The systems' settings of type `cls` (`load_suite` parses every registered system's)."""
+        found = next((s for s in self.settings.values() if isinstance(s, cls)), None)
+        if found is None:
+            raise KeyError(f"[retrieval] has no {cls.__name__}: a RetrievalSpec not made by load_suite")
+        return found
 
     def system_ids(self) -> list[str]:
-        """The systems this spec evaluates, in report order."""
-        ids = ["bm25"] if "bm25" in self.systems else []
+        """The systems this spec evaluates, in report order: those run once, then each encoder's."""
+        from bench.retrieval.systems import per_encoder
+
+        ids = [system for system in self.systems if not per_encoder(system)]
         return ids + [
-            f"{name}/{system}" for name in self.encoders for system in self.systems if system != "bm25"
+            f"{name}/{system}" for name in self.encoders for system in self.systems if per_encoder(system)
         ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, flat as the TOML table: the systems' settings beside the other keys."""
+        out = {f.name: jsonable(getattr(self, f.name)) for f in fields(self) if f.name != "settings"}
+        for settings in self.settings.values():
+            out |= jsonable(settings)
+        return out
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,7 @@ class GateSpec:
     noise_floor_us: float = 5.0
     quality_threshold: float = 0.005
     cell_thresholds: dict[str, float] = field(default_factory=dict)  # glob on cell id -> relative threshold
+    quality_thresholds: dict[str, float] = field(default_factory=dict)  # measure -> its quality threshold
 
 
 MIN_ADAPTIVE_ROUNDS = 3  # the fewest round pairs whose bootstrap interval is more than the pairs themselves
@@ -261,19 +265,39 @@ class Suite:
         """The suite as resolved, JSON-ready: file path, overrides, then one entry per table."""
         out: dict[str, Any] = {"path": str(self.path), "overrides": list(self.overrides)}
         for table, (attr, _) in _TABLES.items():
-            if getattr(self, attr) is not None:
-                out[table] = jsonable(getattr(self, attr))
+            value = getattr(self, attr)
+            if value is not None:
+                out[table] = value.to_dict() if isinstance(value, RetrievalSpec) else jsonable(value)
         return out
 
 
 # --- loading -----------------------------------------------------------------------------------------------
 
-_SCHEMA = Schema(
-    kind="suite",
-    tables={table: cls for table, (_, cls) in _TABLES.items()},
-    arrays=_ARRAYS,
-    example="latency.batch_sizes=[1,8] or encoders.<name>.model=x",
-)
+
+def _retrieval_keys() -> type:
+    """The keys of [retrieval] as one dataclass (what the config engine checks and types overrides by):
+    `RetrievalSpec`'s own, then every registered system's settings; `systems` defaults to all of them."""
+    from bench.retrieval.systems import names, registry
+
+    own = [f for f in fields(RetrievalSpec) if f.name != "settings"]
+    keys = [(f.name, get_type_hints(RetrievalSpec)[f.name], field(default=f.default)) for f in own]
+    keys[[f.name for f in own].index("systems")] = ("systems", tuple[str, ...], field(default=names()))
+    for system in registry().values():
+        if system.settings is not None:
+            hints = get_type_hints(system.settings)
+            keys += [(f.name, hints[f.name], field(default=f.default)) for f in fields(system.settings)]
+    return make_dataclass("RetrievalKeys", keys, frozen=True)
+
+
+def _schema() -> Schema:
+    """The suite's tables, [retrieval] with the registered systems' keys."""
+    tables = {table: cls for table, (_, cls) in _TABLES.items()}
+    return Schema(
+        kind="suite",
+        tables=tables | {"retrieval": _retrieval_keys()},
+        arrays=_ARRAYS,
+        example="latency.batch_sizes=[1,8] or encoders.<name>.model=x",
+    )
 
 
 def load_suite(path: Path, overrides: Sequence[str] = ()) -> Suite:
@@ -281,18 +305,19 @@ def load_suite(path: Path, overrides: Sequence[str] = ()) -> Suite:
     path = Path(path)
     if isinstance(overrides, str):  # one override passed bare would otherwise be read character by character
         overrides = (overrides,)
-    raw, origins, _ = read_including(path, _SCHEMA)
+    schema = _schema()
+    raw, origins, _ = read_including(path, schema)
     provenance: dict[tuple[Any, ...], str] = {}
     for text in overrides:
-        apply_override(path, raw, text, provenance, _SCHEMA)
-    return _build(Loader(path, provenance, origins), raw, tuple(overrides))
+        apply_override(path, raw, text, provenance, schema)
+    return _build(Loader(path, provenance, origins), raw, tuple(overrides), schema)
 
 
 # --- the tables --------------------------------------------------------------------------------------------
 
 
-def _build(loader: Loader, raw: dict[str, Any], overrides: tuple[str, ...]) -> Suite:
-    check_top_level(loader, raw, _SCHEMA)
+def _build(loader: Loader, raw: dict[str, Any], overrides: tuple[str, ...], schema: Schema) -> Suite:
+    check_top_level(loader, raw, schema)
     info = _parse_info(loader.table("[suite]", ("suite",), raw.get("suite", {}), SuiteInfo))
     encoders = _parse_encoders(loader, raw.get("encoders", []))
     # The tables present say what is measured; a suite with neither measures latency with the defaults.
@@ -308,10 +333,11 @@ def _build(loader: Loader, raw: dict[str, Any], overrides: tuple[str, ...]) -> S
         )
     if "retrieval" in raw:
         retrieval = _parse_retrieval(
-            loader.table("[retrieval]", ("retrieval",), raw["retrieval"], RetrievalSpec), encoders
+            loader.table("[retrieval]", ("retrieval",), raw["retrieval"], schema.tables["retrieval"]),
+            encoders,
         )
     measure = _parse_measure(loader.table("[measure]", ("measure",), raw.get("measure", {}), MeasureSpec))
-    gate = _parse_gate(loader.table("[gate]", ("gate",), raw.get("gate", {}), GateSpec))
+    gate = _parse_gate(loader.table("[gate]", ("gate",), raw.get("gate", {}), GateSpec), retrieval)
     return Suite(loader.path, info, queries, encoders, latency, measure, retrieval, gate, overrides)
 
 
@@ -430,12 +456,8 @@ def retrieves(spec: EncoderSpec) -> bool:
 
 
 def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSpec:
-    import ir_measures
-
-    from bench.retrieval.dense import INDEXES
-    from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS
-    from bench.retrieval.precision import SETTINGS
     from bench.retrieval.significance import TESTS
+    from bench.retrieval.systems import names, needed, per_encoder, registry
 
     able = [e.name for e in encoders if retrieves(e)]
     chosen = t.choices("encoders", [e.name for e in encoders], "encoder") if "encoders" in t else tuple(able)
@@ -445,8 +467,8 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
                 "encoders",
                 f"{name!r} cannot retrieve: give it a pair, or a transformer model (used on both sides)",
             )
-    systems = t.choices("systems", SYSTEMS, "system")
-    if not chosen and set(systems) - {"bm25"}:
+    systems = t.choices("systems", names(), "system")
+    if not chosen and any(per_encoder(s) for s in systems):
         t.fail("encoders", "no encoder can retrieve (a pair, or a transformer model); dense systems need one")
     baseline = t.string("baseline", chosen[0]) if chosen else ""
     if chosen and baseline not in chosen:
@@ -454,6 +476,39 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
             "baseline",
             f"no retrieving encoder named {baseline!r}{suggest(baseline, chosen)} (retrieving: {', '.join(chosen)})",
         )
+    measures = _measures(t)
+    primary = t.text("primary_measure") or measures[0]
+    if primary not in measures:
+        t.fail("primary_measure", f"{primary!r} is not one of measures ({', '.join(measures)})")
+    split, tune = _splits(t, [s for s in needed(systems) if registry()[s].tunes])
+    level = t.number("significance_level", positive=True)
+    if level >= 1:
+        t.fail("significance_level", f"expected a number in (0, 1), got {show(level)}")
+    spec = RetrievalSpec(
+        collection=t.loader.local(t.string("collection")),
+        split=split,
+        tune_split=tune,
+        cv_folds=t.integer("cv_folds", minimum=2),
+        encoders=chosen,
+        baseline=baseline,
+        systems=systems,
+        measures=measures,
+        primary_measure=primary,
+        depth=t.integer("depth", minimum=1),
+        run_depth=t.integer("run_depth", minimum=1),
+        max_queries=t.integer("max_queries", minimum=0),
+        test=t.choice("test", tuple(TESTS), "significance test"),
+        significance_level=level,
+        seed=t.integer("seed", minimum=0),
+        latency_report=_existing_file(t, "latency_report") if "latency_report" in t else None,
+    )
+    # Every registered system's keys are read, listed or not (a fusion may need an unlisted system).
+    settings = {name: s.parse(t, spec) for name, s in registry().items() if s.parse is not None}
+    return replace(spec, settings=settings)
+
+
+def _measures(t: Table) -> tuple[str, ...]:
+    """[retrieval] measures: ir-measures names, at least one."""
     measures = t.value("measures")
     if (
         not isinstance(measures, list | tuple)
@@ -465,59 +520,36 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
             f'expected a non-empty list of ir-measures names such as "nDCG@10", got {show(measures)}',
         )
     for m in measures:
-        try:
-            ir_measures.parse_measure(m)
-        except (ValueError, NameError, AttributeError, TypeError, SyntaxError):
+        if not is_measure(m):
             t.fail("measures", f"unknown measure {m!r} (ir-measures names, e.g. nDCG@10, RR@10, R@100, AP)")
+    return tuple(measures)
+
+
+def is_measure(name: str) -> bool:
+    """Whether ir-measures knows the measure `name`."""
+    import ir_measures
+
+    try:
+        ir_measures.parse_measure(name)
+    except (ValueError, NameError, AttributeError, TypeError, SyntaxError):
+        return False
+    return True
+
+
+def _splits(t: Table, tuned: Sequence[str]) -> tuple[str, str]:
+    """[retrieval] split and tune_split; the `tuned` systems are never tuned on the split they are tested on."""
     split, tune = t.string("split"), t.string("tune_split")
     if not is_split_name(split):
         t.fail("split", f"expected a split name (e.g. test), got {show(split)}")
     if not is_split_name(tune):
         t.fail("tune_split", f'expected "auto", "cv" or a split name (e.g. dev), got {show(tune)}')
-    if "hybrid" in systems and split == tune:
+    if tuned and split == tune:
         t.fail(
             ("split", "tune_split"),
-            f"hybrid alpha would be tuned on the split it is tested on ({split!r}); "
+            f"{' and '.join(tuned)} would be tuned on the split it is tested on ({split!r}); "
             f'tune_split = "cv" cross-validates over its queries instead',
         )
-    b = t.number("bm25_b", positive=False)
-    if b > 1:
-        t.fail("bm25_b", f"expected a number between 0 and 1, got {show(b)}")
-    level = t.number("significance_level", positive=True)
-    if level >= 1:
-        t.fail("significance_level", f"expected a number in (0, 1), got {show(level)}")
-    return RetrievalSpec(
-        collection=t.loader.local(t.string("collection")),
-        split=split,
-        tune_split=tune,
-        cv_folds=t.integer("cv_folds", minimum=2),
-        encoders=chosen,
-        baseline=baseline,
-        systems=systems,
-        measures=tuple(measures),
-        depth=t.integer("depth", minimum=1),
-        run_depth=t.integer("run_depth", minimum=1),
-        max_queries=t.integer("max_queries", minimum=0),
-        index=t.choice("index", INDEXES, "index"),
-        query_max_length=t.integer("query_max_length", minimum=1),
-        doc_max_length=t.integer("doc_max_length", minimum=1),
-        doc_precision=t.choice("doc_precision", SETTINGS, "document precision"),
-        batch_size=t.integer("batch_size", minimum=1, maximum=MAX_BATCH),
-        bm25_k1=t.number("bm25_k1", positive=False),
-        bm25_b=b,
-        normalization=t.choice("normalization", NORMALIZATIONS, "normalisation"),
-        missing=t.choice("missing", MISSING_POLICIES, "missing-document policy"),
-        alpha_grid=t.numbers("alpha_grid", low=0.0, high=1.0),
-        rrf_k=t.integer("rrf_k", minimum=0),
-        test=t.choice("test", tuple(TESTS), "significance test"),
-        significance_level=level,
-        seed=t.integer("seed", minimum=0),
-        latency_report=_existing_file(t, "latency_report") if "latency_report" in t else None,
-        max_precision_loss=t.number("max_precision_loss", positive=False)
-        if "max_precision_loss" in t
-        else None,
-        precision_loss=t.choice("precision_loss", PRECISION_LOSS_POLICIES, "precision-loss policy"),
-    )
+    return split, tune
 
 
 def _existing_file(t: Table, key: str) -> Path:
@@ -528,23 +560,42 @@ def _existing_file(t: Table, key: str) -> Path:
     return path
 
 
-def _parse_gate(t: Table) -> GateSpec:
-    cells = t.value("cell_thresholds", {})
-    if not isinstance(cells, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
-        for v in cells.values()
-    ):
-        t.fail(
-            "cell_thresholds",
-            "expected a table of cell-id globs to finite non-negative numbers, "
-            f'e.g. {{ "L0/*" = 0.25 }}, got {show(cells)}',
-        )
+def _parse_gate(t: Table, retrieval: RetrievalSpec | None) -> GateSpec:
     return GateSpec(
         latency_threshold=t.number("latency_threshold", positive=False),
         noise_floor_us=t.number("noise_floor_us", positive=False),
         quality_threshold=t.number("quality_threshold", positive=False),
-        cell_thresholds={str(k): float(v) for k, v in cells.items()},
+        cell_thresholds=_thresholds(t, "cell_thresholds", "cell-id globs", '{ "L0/*" = 0.25 }'),
+        quality_thresholds=_quality_thresholds(t, retrieval),
     )
+
+
+def _thresholds(t: Table, key: str, names: str, example: str) -> dict[str, float]:
+    """A table of `names` to finite non-negative numbers."""
+    table = t.value(key, {})
+    if not isinstance(table, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+        for v in table.values()
+    ):
+        t.fail(
+            key,
+            f"expected a table of {names} to finite non-negative numbers, e.g. {example}, got {show(table)}",
+        )
+    return {str(k): float(v) for k, v in table.items()}
+
+
+def _quality_thresholds(t: Table, retrieval: RetrievalSpec | None) -> dict[str, float]:
+    """[gate] quality_thresholds: per measure of [retrieval] measures, the drop that counts."""
+    found = _thresholds(t, "quality_thresholds", "measures", '{ "nDCG@10" = 0.005 }')
+    for measure in found:
+        if retrieval is None:
+            t.fail("quality_thresholds", "the suite measures no quality (it has no [retrieval])")
+        if measure not in retrieval.measures:
+            t.fail(
+                "quality_thresholds",
+                f"{measure!r} is not one of [retrieval] measures ({', '.join(retrieval.measures)})",
+            )
+    return found
 
 
 def _parse_measure(t: Table) -> MeasureSpec:

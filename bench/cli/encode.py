@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from bench.cli.args import positive_int
 from bench.retrieval.precision import PRECISIONS, encode_documents
-from bench.suite import EncoderSpec, RetrievalSpec
+from bench.retrieval.systems.vectors import VectorSettings
+from bench.suite import EncoderSpec
 from daft.errors import UserError
 from daft.progress import console
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from daft.collections.collection import Collection
     from daft.encoders import Encoder
 
-DEFAULTS = RetrievalSpec()
+DEFAULTS = VectorSettings()
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

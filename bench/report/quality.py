@@ -21,11 +21,6 @@ def _against(
     return None
 
 
-def _shown(value: object) -> str:
-    """A parameter as the table shows it: per-fold alphas (cross-validation) as 0.3/0.4/0.3."""
-    return "/".join(str(v) for v in value) if isinstance(value, list) else str(value)
-
-
 def retrieval_table(r: RetrievalResult) -> Table:
     """One row per system, one column per measure; `*` marks a significant difference from BM25 (Holm)."""
     title = f"retrieval on {r.collection}:{r.split} ({r.queries} queries)"
@@ -37,11 +32,7 @@ def retrieval_table(r: RetrievalResult) -> Table:
     for measure in r.measures:
         table.add_column(measure, justify="right")
     for entry in r.systems:
-        shown = ", ".join(
-            f"{k}={_shown(v)}"
-            for k, v in entry.params.items()
-            if k in ("alpha", "k", "k1", "b", "normalization")
-        )
+        shown = ", ".join(f"{k}={v}" for k, v in entry.params.shown().items())
         cells = []
         for measure in r.measures:
             c = _against(r.comparisons, entry.id, "bm25", measure)
@@ -53,8 +44,8 @@ def retrieval_table(r: RetrievalResult) -> Table:
 
 
 def comparison_table(r: RetrievalResult) -> Table:
-    """Each paired comparison on the first measure: delta, wins/ties/losses, p-values, verdict."""
-    measure = r.measures[0]
+    """Each paired comparison on the primary measure: delta, wins/ties/losses, p-values, verdict."""
+    measure = r.primary
     table = Table(title=f"paired comparisons on {measure}", title_justify="left")
     for column in ("system", "vs", "delta", "win/tie/loss", "p (t-test)", "p (perm.)", "p (Holm)", ""):
         table.add_column(column, justify="left" if column in ("system", "vs", "") else "right")
@@ -132,11 +123,11 @@ def precision_lines(r: RetrievalResult) -> list[str]:
         )
         if check:
             line += (
-                f": dense {check['measure']} {check[precision]:.4f} vs fp32 {check['fp32']:.4f} "
-                f"({check['delta']:+.4f}) on {r.collection}:{r.split}"
+                f": dense {check.measure} {check.value:.4f} vs fp32 {check.reference:.4f} "
+                f"({check.delta:+.4f}) on {r.collection}:{r.split}"
             )
-            if check.get("exceeded"):
-                line += f"; WARNING: beyond max_precision_loss {check['max_loss']:g}"
+            if check.exceeded:
+                line += f"; WARNING: beyond max_precision_loss {check.max_loss:g}"
         lines.append(line)
     return lines
 
@@ -146,10 +137,10 @@ def precision_losses(r: RetrievalResult) -> list[str]:
     found = {}
     for entry in r.systems:
         check = entry.pair.precision_check if entry.pair else None
-        if check and check.get("exceeded"):
+        if check and check.exceeded:
             found[entry.encoder] = (
-                f"{entry.encoder}: dense {check['measure']} lost {-check['delta']:.4f} in "
-                f"{entry.pair.doc_precision}, beyond max_precision_loss {check['max_loss']:g}"
+                f"{entry.encoder}: dense {check.measure} lost {-check.delta:.4f} in "
+                f"{entry.pair.doc_precision}, beyond max_precision_loss {check.max_loss:g}"
             )
     return list(found.values())
 

@@ -43,10 +43,13 @@ from bench.results import (
     FrontierEntry,
     FrontierLatency,
     PairInfo,
+    Params,
     PhaseStats,
+    PrecisionCheck,
     Report,
     RetrievalResult,
     SetupResult,
+    StoredParams,
     SystemResult,
     Warmup,
     beir_block,
@@ -54,6 +57,7 @@ from bench.results import (
 from bench.retrieval.significance import SystemComparison
 from daft.cache import atomic_write_bytes, atomic_write_text
 from daft.collections.lines import write_lines
+from daft.embeddings import REFERENCE
 from daft.errors import UserError
 
 __all__ = [
@@ -123,8 +127,32 @@ def _encoder_json(info: EncoderInfo) -> dict[str, Any]:
     return {k: v for k, v in asdict(info).items() if k != "name" and (k != "random_init" or v)}
 
 
+def _check_json(check: PrecisionCheck | None, precision: str) -> dict[str, Any] | None:
+    # The value at the index's precision is stored under that precision's name, fp32's under "fp32".
+    if check is None:
+        return None
+    out = {"measure": check.measure, precision: check.value, REFERENCE: check.reference, "delta": check.delta}
+    return out if check.max_loss is None else out | {"max_loss": check.max_loss, "exceeded": check.exceeded}
+
+
+def _check(data: Mapping[str, Any] | None, precision: str) -> PrecisionCheck | None:
+    if data is None:
+        return None
+    return PrecisionCheck(data["measure"], data[precision], data[REFERENCE], data.get("max_loss"))
+
+
+def _params(system: str, data: Mapping[str, Any]) -> Params:
+    """A system's parameters, read as the registered system types them (as stored if it is unknown)."""
+    from bench.retrieval.systems import registry
+
+    known = registry().get(system)
+    return (known.params if known else StoredParams).from_json(data)
+
+
 def _system_json(system: SystemResult) -> dict[str, Any]:
     pair = asdict(system.pair) if system.pair else {}
+    if system.pair:
+        pair["precision_check"] = _check_json(system.pair.precision_check, system.pair.doc_precision)
     if pair and pair["doc_precision_setting"] is None:
         # Read from a report written before every run recorded its precision: written back as it was (an
         # fp32 index then had no precision keys). A run now writes all three, fp32 included.
@@ -136,7 +164,7 @@ def _system_json(system: SystemResult) -> dict[str, Any]:
         "system": system.system,
         "encoder": system.encoder,
         **pair,
-        "params": dict(system.params),
+        "params": system.params.to_json(),
         "aggregate": dict(system.aggregate),
     }
 
@@ -151,6 +179,7 @@ def _retrieval_json(r: RetrievalResult) -> dict[str, Any]:
         **({"tune_folds": r.tune_folds} if r.tune_folds else {}),
         "queries": r.queries,
         "measures": list(r.measures),
+        "primary_measure": r.primary,
         "systems": [_system_json(s) for s in r.systems],
         "comparisons": [asdict(c) for c in r.comparisons],
         "beir": {s.id: beir_block(s.aggregate) for s in r.systems},
@@ -259,12 +288,15 @@ def _system(data: Mapping[str, Any]) -> SystemResult:
     # Reports from before precisions (and fp32 indexes before they were recorded) lack these: their defaults.
     optional = ("doc_precision", "precision_check", "doc_precision_setting")
     pair_keys = [k for k in pair_keys if k in data or k not in optional]
-    pair = PairInfo(**{k: data[k] for k in pair_keys}) if "query_parameters" in data else None
+    pair = None
+    if "query_parameters" in data:
+        pair = PairInfo(**{k: data[k] for k in pair_keys})
+        pair = replace(pair, precision_check=_check(data.get("precision_check"), pair.doc_precision))
     return SystemResult(
         id=data["id"],
         system=data["system"],
         encoder=data["encoder"],
-        params=data["params"],
+        params=_params(data["system"], data["params"]),
         aggregate=values.scores(data["aggregate"], f"system {data['id']!r} aggregate"),
         pair=pair,
     )
@@ -284,6 +316,7 @@ def _retrieval(data: Mapping[str, Any]) -> RetrievalResult:
         tune_folds=data.get("tune_folds", 0),  # reports before cross-validation: a separate split
         queries=data["queries"],
         measures=tuple(data["measures"]),
+        primary_measure=data.get("primary_measure", ""),  # reports before it: the first of `measures`
         systems=tuple(_system(s) for s in data["systems"]),
         comparisons=tuple(_comparison(c) for c in data["comparisons"]),
         timings=data["timings"],
@@ -379,6 +412,8 @@ def _check_gate(report: Report) -> None:
         values.finite(getattr(gate, key), f"suite.gate.{key}", minimum=0)
     for pattern, value in gate.cell_thresholds.items():
         values.finite(value, f"suite.gate.cell_thresholds.{pattern}", minimum=0)
+    for measure, value in gate.quality_thresholds.items():
+        values.finite(value, f"suite.gate.quality_thresholds.{measure}", minimum=0)
 
 
 def _with_per_query(report: Report, path: Path) -> Report:

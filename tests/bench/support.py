@@ -11,6 +11,9 @@ import numpy as np
 from bench.plan import Cell
 from bench.report import schema
 from bench.results import CellResult, PhaseStats, Report, RetrievalResult, SystemResult
+from bench.retrieval.systems.bm25 import Bm25Params
+from bench.retrieval.systems.dense import DenseParams
+from bench.retrieval.systems.rrf import RrfParams
 
 
 def cell_result(
@@ -40,7 +43,8 @@ def system(system_id: str, aggregate: Mapping[str, float], **values: Any) -> Sys
     """A retrieval system; `per_query` as a keyword gives its per-query values."""
     encoder = system_id.split("/")[0] if "/" in system_id else None
     kind = system_id.split("/")[-1]
-    return SystemResult(system_id, kind, encoder, {}, dict(aggregate), **values)
+    params = {"bm25": Bm25Params(0.9, 0.4), "rrf": RrfParams(60)}.get(kind, DenseParams())
+    return SystemResult(system_id, kind, encoder, params, dict(aggregate), **values)
 
 
 def retrieval(systems: Sequence[SystemResult], measures: Sequence[str] | None = None) -> RetrievalResult:

@@ -237,3 +237,18 @@ def test_the_gate_defaults_have_one_source(capsys: pytest.CaptureFixture, monkey
         main(["compare", "--help"])
     shown = capsys.readouterr().out
     assert "(0.37," in shown and "(7," in shown and "(0.02," in shown
+
+
+def test_a_measure_takes_its_own_quality_threshold(tmp_path: Path):
+    # A drop of 0.05 in nDCG@10: a regression under the default 0.005, not under the suite's 0.1 for it.
+    base = {f"q{i}": 0.5 + 0.4 * (i % 2) for i in range(60)}
+    b = _quality_report(tmp_path, "a", base)
+    c = _quality_report(tmp_path, "bb", {q: v - 0.05 for q, v in base.items()})
+    gated = report(suite={"gate": {"quality_thresholds": {"nDCG@10": 0.1, "R@100": 0.01}}}).gate
+    t = Thresholds.from_gate(gated, quality=0.004)  # the command line's one threshold: every other measure
+    assert (t.for_measure("nDCG@10"), t.for_measure("R@100"), t.for_measure("RR@10")) == (0.1, 0.01, 0.004)
+    assert "quality nDCG@10 0.1 ([gate])" in t.describe() and "quality 0.004 (command line)" in t.describe()
+    (change,) = compare(_load(b), _load(c), t).quality
+    assert change.verdict == "no change" and "threshold 0.1" in change.reason
+    (change,) = compare(_load(b), _load(c), Thresholds.from_gate(_report([]).gate)).quality
+    assert change.verdict == "regression"

@@ -1,0 +1,95 @@
+"""Retrieval systems: each a `System` (what it needs, its settings, how it makes a run) in a module of its own.
+
+This registry is the one place that lists the modules: adding a system or a fusion means one module that
+declares `SYSTEMS` and one line in `_MODULES`. Suite validation reads the names and settings, the runner
+what each system needs and how it produces its run, and a report reads a system's parameters back through
+it. No module here imports torch or FAISS at import time (suite validation and `--dry-run` stay light).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Iterable
+from dataclasses import fields
+
+from bench.retrieval.systems.base import Context, Produced, Split, System, timed
+from daft.errors import UserError
+
+# The registration lines (module paths), in the order `bench list` and the suite's default list show them.
+_MODULES = (
+    "bench.retrieval.systems.bm25",
+    "bench.retrieval.systems.dense",
+    "bench.retrieval.systems.hybrid",
+    "bench.retrieval.systems.rrf",
+)
+
+__all__ = [
+    "Context",
+    "Produced",
+    "Split",
+    "System",
+    "names",
+    "needed",
+    "per_encoder",
+    "registry",
+    "system",
+    "timed",
+]
+
+
+@functools.cache
+def registry() -> dict[str, System]:
+    """Every registered system by name, in registration order; a setting key declared twice is a bug."""
+    found: dict[str, System] = {}
+    keys: dict[str, str] = {}
+    for module_name in _MODULES:
+        for spec in importlib.import_module(module_name).SYSTEMS:
+            if spec.name in found:
+                raise RuntimeError(f"system {spec.name!r} registered twice (again in {module_name})")
+            for key in _keys(spec):
+                if key in keys:
+                    raise RuntimeError(f"[retrieval] {key} declared by {keys[key]} and {spec.name}")
+                keys[key] = spec.name
+            found[spec.name] = spec
+    for spec in found.values():
+        if unknown := [name for name in spec.fuses if name not in found]:
+            raise RuntimeError(f"system {spec.name!r} fuses unregistered {', '.join(unknown)}")
+    return found
+
+
+def _keys(spec: System) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(spec.settings)) if spec.settings else ()
+
+
+def names() -> tuple[str, ...]:
+    """The registered system names."""
+    return tuple(registry())
+
+
+def system(name: str) -> System:
+    """The system called `name`; a UserError naming the known ones otherwise."""
+    if name not in registry():
+        raise UserError(f"unknown retrieval system {name!r}; known: {', '.join(registry())}")
+    return registry()[name]
+
+
+def per_encoder(name: str) -> bool:
+    """Whether system `name` runs once per retrieving encoder (it or a system it fuses needs vectors)."""
+    spec = system(name)
+    return spec.vectors or any(per_encoder(other) for other in spec.fuses)
+
+
+def needed(listed: Iterable[str]) -> list[str]:
+    """The systems `listed` and every system they fuse, in registration order."""
+    found: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name not in found:
+            found.add(name)
+            for other in system(name).fuses:
+                visit(other)
+
+    for name in listed:
+        visit(name)
+    return [name for name in registry() if name in found]

@@ -1,0 +1,53 @@
+"""Reciprocal rank fusion of BM25 and an encoder's dense run (`bench.retrieval.fusion.rrf`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.results import Params
+from bench.retrieval.fusion import rrf
+from bench.retrieval.systems.base import Context, Produced, Split, System
+from daft.config import Table
+
+
+@dataclass(frozen=True)
+class RrfSettings:
+    """[retrieval] rrf_k: the rank offset (60 in Cormack et al.)."""
+
+    rrf_k: int = 60
+
+
+@dataclass(frozen=True)
+class RrfParams(Params):
+    """RRF's parameters in the report."""
+
+    k: int
+
+    def shown(self) -> dict[str, str]:
+        return {"k": str(self.k)}
+
+
+def parse(t: Table, _: object) -> RrfSettings:
+    """rrf_k >= 0."""
+    return RrfSettings(t.integer("rrf_k", minimum=0))
+
+
+def _produce(context: Context, split: Split) -> Produced:
+    k = context.spec.setting(RrfSettings).rrf_k
+    runs = [context.run("bm25", split), context.run("dense", split)]
+    with context.timed("fuse_s"):
+        fused = rrf(runs, k=k, depth=context.spec.depth)
+    return Produced(fused, RrfParams(k))
+
+
+SYSTEMS = (
+    System(
+        "rrf",
+        "reciprocal rank fusion of bm25 and dense",
+        _produce,
+        fuses=("bm25", "dense"),
+        settings=RrfSettings,
+        parse=parse,
+        params=RrfParams,
+    ),
+)
