@@ -146,7 +146,7 @@ class Vectors:
 
         if self.precision == REFERENCE or self.settings.doc_precision == AUTO:
             return None
-        measure = self.spec.primary_measure or self.spec.measures[0]
+        measure = self.spec.primary_measure
         got_run = self.search(split)
         with timed(self.timings, "precision_check_s"):
             doc_ids, vectors, _ = self._doc_vectors(REFERENCE)
