@@ -578,7 +578,7 @@ def test_gate_defaults_and_values(tmp_path: Path) -> None:
 
 
 GATE_ERRORS = {
-    "negative": ('{ "nDCG@10" = -1 }', 'expected a table of measures to finite non-negative numbers, e.g. { "nDCG@10" = 0.005 }, got { "nDCG@10" = -1 }'),
+    "negative": ('{ "nDCG@10" = -1 }', 'expected a table of measures to finite non-negative numbers, e.g. { "nDCG@10" = 0.005 }, got { nDCG@10 = -1 }'),
     "not a table": ("0.01", "expected a table of measures to finite non-negative numbers"),
     "not measured": ('{ "AP" = 0.01 }', "'AP' is not one of [retrieval] measures (nDCG@10, RR@10, R@100, R@1000)"),
 }  # fmt: skip

@@ -46,6 +46,7 @@ def _full():
         retrieval([bm25, dense]),
         tune_split="test",
         tune_folds=5,
+        primary_measure="nDCG@10",
         comparisons=(comparison,),
         timings={"bm25_s": 1.0},
     )
