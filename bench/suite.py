@@ -277,11 +277,15 @@ class Suite:
 def _retrieval_keys() -> type:
     """The keys of [retrieval] as one dataclass (what the config engine checks and types overrides by):
     `RetrievalSpec`'s own, then every registered system's settings; `systems` defaults to all of them."""
-    from bench.retrieval.systems import names, registry
+    from bench.retrieval.systems import registry
 
     own = [f for f in fields(RetrievalSpec) if f.name != "settings"]
     keys = [(f.name, get_type_hints(RetrievalSpec)[f.name], field(default=f.default)) for f in own]
-    keys[[f.name for f in own].index("systems")] = ("systems", tuple[str, ...], field(default=names()))
+    keys[[f.name for f in own].index("systems")] = (
+        "systems",
+        tuple[str, ...],
+        field(default=tuple(registry())),
+    )
     for system in registry().values():
         if system.settings is not None:
             hints = get_type_hints(system.settings)
@@ -457,7 +461,7 @@ def retrieves(spec: EncoderSpec) -> bool:
 
 def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSpec:
     from bench.retrieval.significance import TESTS
-    from bench.retrieval.systems import names, needed, per_encoder, registry
+    from bench.retrieval.systems import needed, per_encoder, registry
 
     able = [e.name for e in encoders if retrieves(e)]
     chosen = t.choices("encoders", [e.name for e in encoders], "encoder") if "encoders" in t else tuple(able)
@@ -467,7 +471,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
                 "encoders",
                 f"{name!r} cannot retrieve: give it a pair, or a transformer model (used on both sides)",
             )
-    systems = t.choices("systems", names(), "system")
+    systems = t.choices("systems", tuple(registry()), "system")
     if not chosen and any(per_encoder(s) for s in systems):
         t.fail("encoders", "no encoder can retrieve (a pair, or a transformer model); dense systems need one")
     baseline = t.string("baseline", chosen[0]) if chosen else ""
@@ -503,7 +507,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         latency_report=_existing_file(t, "latency_report") if "latency_report" in t else None,
     )
     # Every registered system's keys are read, listed or not (a fusion may need an unlisted system).
-    settings = {name: s.parse(t, spec) for name, s in registry().items() if s.parse is not None}
+    settings = {name: s.settings.parse(t, spec) for name, s in registry().items() if s.settings}
     return replace(spec, settings=settings)
 
 

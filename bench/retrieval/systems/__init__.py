@@ -29,7 +29,6 @@ __all__ = [
     "Produced",
     "Split",
     "System",
-    "names",
     "needed",
     "per_encoder",
     "registry",
@@ -40,31 +39,21 @@ __all__ = [
 
 @functools.cache
 def registry() -> dict[str, System]:
-    """Every registered system by name, in registration order; a setting key declared twice is a bug."""
-    found: dict[str, System] = {}
-    keys: dict[str, str] = {}
-    for module_name in _MODULES:
-        for spec in importlib.import_module(module_name).SYSTEMS:
-            if spec.name in found:
-                raise RuntimeError(f"system {spec.name!r} registered twice (again in {module_name})")
-            for key in _keys(spec):
-                if key in keys:
-                    raise RuntimeError(f"[retrieval] {key} declared by {keys[key]} and {spec.name}")
-                keys[key] = spec.name
-            found[spec.name] = spec
-    for spec in found.values():
-        if unknown := [name for name in spec.fuses if name not in found]:
-            raise RuntimeError(f"system {spec.name!r} fuses unregistered {', '.join(unknown)}")
+    """Every registered system by name, in registration order; a name or [retrieval] key declared twice,
+    or a fused system not registered, is a bug of a system module."""
+    declared = [spec for module in _MODULES for spec in importlib.import_module(module).SYSTEMS]
+    keys = [key for spec in declared for key in _keys(spec)]
+    for kind, listed in (("system", [spec.name for spec in declared]), ("[retrieval] key", keys)):
+        if twice := sorted({x for x in listed if listed.count(x) > 1}):
+            raise RuntimeError(f"{kind} declared twice: {', '.join(twice)}")
+    found = {spec.name: spec for spec in declared}
+    if unknown := sorted({name for spec in declared for name in spec.fuses} - found.keys()):
+        raise RuntimeError(f"fused but not registered: {', '.join(unknown)}")
     return found
 
 
 def _keys(spec: System) -> tuple[str, ...]:
     return tuple(f.name for f in fields(spec.settings)) if spec.settings else ()
-
-
-def names() -> tuple[str, ...]:
-    """The registered system names."""
-    return tuple(registry())
 
 
 def system(name: str) -> System:

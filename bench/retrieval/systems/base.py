@@ -14,7 +14,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bench.results import Params, StoredParams
 from daft.ranked import RankedRun
@@ -70,6 +70,17 @@ class Context(Protocol):
         ...
 
 
+class Settings(Protocol):
+    """A system's [retrieval] keys: a frozen dataclass whose fields are the keys and whose defaults are the
+    defaults, and how they are read from the table (the suite's shared settings given, for rules across
+    keys); every registered system's are read, listed or not."""
+
+    @classmethod
+    def parse(cls, t: Table, spec: RetrievalSpec) -> Settings:
+        """The keys from [retrieval], checked: a bad one fails naming it (`Table.fail`)."""
+        ...
+
+
 @dataclass(frozen=True)
 class System:
     """What a system module declares about one system name; `bench.retrieval.systems` registers it."""
@@ -81,10 +92,7 @@ class System:
     vectors: bool = False  # needs an encoder's vectors: one system per retrieving encoder
     fuses: tuple[str, ...] = ()  # the other systems whose runs it takes (made even when not listed)
     tunes: bool = False  # tuned on `[retrieval] tune_split` (resolved once per run: `Context.tuning`)
-    # Its [retrieval] keys: a frozen dataclass (fields = keys, defaults = defaults), and the function that
-    # reads them from the table (the suite's other retrieval settings given, for rules across keys).
-    settings: type | None = None
-    parse: Callable[[Table, RetrievalSpec], Any] | None = None
+    settings: type[Settings] | None = None  # its [retrieval] keys
     params: type[Params] = StoredParams  # its parameters' type: how a report's stored ones read back
 
 

@@ -28,6 +28,14 @@ class Bm25Settings:
     bm25_k1: float = 0.9
     bm25_b: float = 0.4
 
+    @classmethod
+    def parse(cls, t: Table, _: RetrievalSpec) -> Bm25Settings:
+        """bm25_k1 >= 0, bm25_b in [0, 1]."""
+        b = t.number("bm25_b", positive=False)
+        if b > 1:
+            t.fail("bm25_b", f"expected a number between 0 and 1, got {show(b)}")
+        return cls(t.number("bm25_k1", positive=False), b)
+
 
 @dataclass(frozen=True)
 class Bm25Params(Params):
@@ -38,14 +46,6 @@ class Bm25Params(Params):
 
     def shown(self) -> dict[str, str]:
         return {"k1": str(self.k1), "b": str(self.b)}
-
-
-def parse(t: Table, _: RetrievalSpec) -> Bm25Settings:
-    """bm25_k1 >= 0, bm25_b in [0, 1]."""
-    b = t.number("bm25_b", positive=False)
-    if b > 1:
-        t.fail("bm25_b", f"expected a number between 0 and 1, got {show(b)}")
-    return Bm25Settings(t.number("bm25_k1", positive=False), b)
 
 
 def bm25_run(
@@ -69,7 +69,6 @@ SYSTEMS = (
         _produce,
         bm25=True,
         settings=Bm25Settings,
-        parse=parse,
         params=Bm25Params,
     ),
 )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bench.results import Params
 from bench.retrieval.systems.base import Context, Produced, Split, System
-from bench.retrieval.systems.vectors import VectorSettings, parse
+from bench.retrieval.systems.vectors import VectorSettings
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,6 @@ SYSTEMS = (
         _produce,
         vectors=True,
         settings=VectorSettings,
-        parse=parse,
         params=DenseParams,
     ),
 )

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.results import AlphaCurve, Params
 from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS, interpolate
 from bench.retrieval.systems.base import Context, Produced, Split, System
 from bench.retrieval.tuning import AlphaSearch, Tuned, cross_validate, tune_alpha
 from daft.config import Table
+
+if TYPE_CHECKING:
+    from bench.suite import RetrievalSpec
 
 
 @dataclass(frozen=True)
@@ -26,14 +29,14 @@ class HybridSettings:
     missing: str = "min"
     alpha_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
-
-def parse(t: Table, _: object) -> HybridSettings:
-    """The fusion's keys, checked against the names the fusion implements."""
-    return HybridSettings(
-        normalization=t.choice("normalization", NORMALIZATIONS, "normalisation"),
-        missing=t.choice("missing", MISSING_POLICIES, "missing-document policy"),
-        alpha_grid=t.numbers("alpha_grid", low=0.0, high=1.0),
-    )
+    @classmethod
+    def parse(cls, t: Table, _: RetrievalSpec) -> HybridSettings:
+        """The fusion's keys, checked against the names the fusion implements."""
+        return cls(
+            normalization=t.choice("normalization", NORMALIZATIONS, "normalisation"),
+            missing=t.choice("missing", MISSING_POLICIES, "missing-document policy"),
+            alpha_grid=t.numbers("alpha_grid", low=0.0, high=1.0),
+        )
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,6 @@ SYSTEMS = (
         fuses=("bm25", "dense"),
         tunes=True,
         settings=HybridSettings,
-        parse=parse,
         params=HybridParams,
     ),
 )

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bench.results import Params
 from bench.retrieval.fusion import rrf
 from bench.retrieval.systems.base import Context, Produced, Split, System
 from daft.config import Table
+
+if TYPE_CHECKING:
+    from bench.suite import RetrievalSpec
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,11 @@ class RrfSettings:
     """[retrieval] rrf_k: the rank offset (60 in Cormack et al.)."""
 
     rrf_k: int = 60
+
+    @classmethod
+    def parse(cls, t: Table, _: RetrievalSpec) -> RrfSettings:
+        """rrf_k >= 0."""
+        return cls(t.integer("rrf_k", minimum=0))
 
 
 @dataclass(frozen=True)
@@ -25,11 +34,6 @@ class RrfParams(Params):
 
     def shown(self) -> dict[str, str]:
         return {"k": str(self.k)}
-
-
-def parse(t: Table, _: object) -> RrfSettings:
-    """rrf_k >= 0."""
-    return RrfSettings(t.integer("rrf_k", minimum=0))
 
 
 def _produce(context: Context, split: Split) -> Produced:
@@ -47,7 +51,6 @@ SYSTEMS = (
         _produce,
         fuses=("bm25", "dense"),
         settings=RrfSettings,
-        parse=parse,
         params=RrfParams,
     ),
 )

@@ -45,24 +45,24 @@ class VectorSettings:
     max_precision_loss: float | None = None
     precision_loss: str = "warn"
 
+    @classmethod
+    def parse(cls, t: Table, _: RetrievalSpec) -> VectorSettings:
+        """The vectors' keys, checked; the index kinds and precisions named where they are implemented."""
+        from bench.retrieval.dense import INDEXES
+        from bench.retrieval.precision import SETTINGS
+        from bench.suite import MAX_BATCH
 
-def parse(t: Table, _: RetrievalSpec) -> VectorSettings:
-    """The vectors' keys, checked; the index kinds and precisions named where they are implemented."""
-    from bench.retrieval.dense import INDEXES
-    from bench.retrieval.precision import SETTINGS
-    from bench.suite import MAX_BATCH
-
-    return VectorSettings(
-        index=t.choice("index", INDEXES, "index"),
-        query_max_length=t.integer("query_max_length", minimum=1),
-        doc_max_length=t.integer("doc_max_length", minimum=1),
-        doc_precision=t.choice("doc_precision", SETTINGS, "document precision"),
-        batch_size=t.integer("batch_size", minimum=1, maximum=MAX_BATCH),
-        max_precision_loss=t.number("max_precision_loss", positive=False)
-        if "max_precision_loss" in t
-        else None,
-        precision_loss=t.choice("precision_loss", PRECISION_LOSS_POLICIES, "precision-loss policy"),
-    )
+        return cls(
+            index=t.choice("index", INDEXES, "index"),
+            query_max_length=t.integer("query_max_length", minimum=1),
+            doc_max_length=t.integer("doc_max_length", minimum=1),
+            doc_precision=t.choice("doc_precision", SETTINGS, "document precision"),
+            batch_size=t.integer("batch_size", minimum=1, maximum=MAX_BATCH),
+            max_precision_loss=t.number("max_precision_loss", positive=False)
+            if "max_precision_loss" in t
+            else None,
+            precision_loss=t.choice("precision_loss", PRECISION_LOSS_POLICIES, "precision-loss policy"),
+        )
 
 
 class Vectors:

@@ -5,16 +5,24 @@ the sum of BM25's and the dense run's per-query normalised scores over the union
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bench.results import Params
 from bench.retrieval.fusion import NORMALIZATIONS, interpolate
 from bench.retrieval.systems import Context, Produced, Split, System
 from daft.config import Table
 
+if TYPE_CHECKING:
+    from bench.suite import RetrievalSpec
+
 
 @dataclass(frozen=True)
 class CombSumSettings:
     combsum_normalization: str = "min-max"
+
+    @classmethod
+    def parse(cls, t: Table, _: RetrievalSpec) -> CombSumSettings:
+        return cls(t.choice("combsum_normalization", NORMALIZATIONS, "normalisation"))
 
 
 @dataclass(frozen=True)
@@ -23,10 +31,6 @@ class CombSumParams(Params):
 
     def shown(self) -> dict[str, str]:
         return {"normalization": self.normalization}
-
-
-def _parse(t: Table, _: object) -> CombSumSettings:
-    return CombSumSettings(t.choice("combsum_normalization", NORMALIZATIONS, "normalisation"))
 
 
 def _produce(context: Context, split: Split) -> Produced:
@@ -47,7 +51,6 @@ SYSTEMS = (
         _produce,
         fuses=("bm25", "dense"),
         settings=CombSumSettings,
-        parse=_parse,
         params=CombSumParams,
     ),
 )
