@@ -35,12 +35,12 @@ from typing import Any
 import numpy as np
 
 from bench import environment
-from bench.plan import CellKey
-from bench.results import CellResult, Report
+from bench.results import CellKey, CellResult, Report
 from bench.retrieval.significance import permutation_test
+from bench.specs import GateSpec
 from bench.stats import mann_whitney, ratio_ci
-from bench.suite import GateSpec
-from daft.errors import UserError
+from daft.core.config import jsonable
+from daft.core.errors import UserError
 
 VERDICTS = ("regression", "improvement", "no change")
 KINDS = ("latency", "quality")
@@ -357,7 +357,7 @@ def workload_differences(base: Report, cand: Report) -> list[str]:
     queries, the encoders both name and the retrieval settings, and the collection's content."""
     found = []
     for table in _WORKLOAD_TABLES:
-        a, b = _flat(base.suite.get(table), table), _flat(cand.suite.get(table), table)
+        a, b = (_flat(jsonable(getattr(report.suite, table)), table) for report in (base, cand))
         found += [f"{key}: {a[key]!r} -> {b[key]!r}" for key in a if key in b and a[key] != b[key]]
     if base.retrieval and cand.retrieval:
         prints = base.retrieval.collection_fingerprint, cand.retrieval.collection_fingerprint

@@ -28,7 +28,13 @@ from typing import Any
 
 import psutil
 
-from daft.tokenization import thread_settings
+from bench import reference
+from bench.results import Harness
+from bench.specs import EncoderSpec
+from bench.stats import Stats
+from bench.timing import calibrate_overhead
+from daft.models.tokenization import thread_settings
+from daft.store.assets import ASSETS
 
 __all__ = [
     "DIGEST_FIELDS",
@@ -36,6 +42,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "VOLATILE_FIELDS",
     "differences",
+    "environment_section",
     "fingerprint",
     "fingerprint_digest",
     "machine_differences",
@@ -629,3 +636,32 @@ def noise_warnings(fp: Mapping[str, Any], interval_s: float = 0.2, busy_threshol
         if battery is not None and not battery.power_plugged:
             warnings.append("running on battery power; the CPU may be throttled")
     return warnings
+
+
+OVERHEAD_REFERENCE_NS = 50_000  # the issue's yardstick: overhead must stay <= 2% of a 50 µs operation
+
+
+def _asset_pins(specs: Iterable[EncoderSpec]) -> dict[str, list[str]]:
+    pins = {}
+    for spec in specs:
+        for name in (spec.model, spec.tokenizer):
+            if name in ASSETS:
+                pins[name] = [a.sha256 for a in ASSETS[name].artifacts]
+    return pins
+
+
+def environment_section(encoders: Iterable[EncoderSpec]) -> dict[str, Any]:
+    """The `Report` fields of the machine: fingerprint (with the asset pins of `encoders`), noise warnings,
+    reference workload, harness overhead."""
+    machine = fingerprint(_asset_pins(encoders))
+    overhead = Stats(calibrate_overhead().end_to_end).median
+    return {
+        "environment": machine,
+        "noise_warnings": tuple(noise_warnings(machine)),
+        "reference": reference.measure_reference(),
+        "harness": Harness(
+            overhead_ns=overhead,
+            percent_of_50us=100 * overhead / OVERHEAD_REFERENCE_NS,
+            method="median of the timed loop around no-op tokenize/forward/fetch",
+        ),
+    }

@@ -1,10 +1,10 @@
 """The quality-vs-latency frontier: which query encoder to use, joined from one report's two halves.
 
-Per encoder: query-encoder parameters, p50/p99 end-to-end latency at batch 1 and batch 256 (its fastest
-measured backend/threads cell at that batch size, named in the entry), and the quality of its dense and
-hybrid systems on the primary measure. An encoder is on the Pareto frontier of a system when no other encoder
-is at least as fast and at least as good, and strictly one of the two; latencies whose median confidence
-intervals overlap count as equally fast.
+Per encoder: query-encoder parameters, p50/p99 end-to-end latency at the suite's key batch sizes
+(`Report.key_batches`: its smallest and its largest; its fastest measured backend/threads cell at that batch
+size, named in the entry), and the quality of its dense and hybrid systems on the primary measure. An encoder
+is on the Pareto frontier of a system when no other encoder is at least as fast and at least as good, and
+strictly one of the two; latencies whose median confidence intervals overlap count as equally fast.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bench.results import CellResult, FrontierEntry, FrontierLatency, Report
-from daft.plots import png, pyplot
+from daft.core.plots import png, pyplot
 
-FRONTIER_BATCHES = (1, 256)
 SYSTEMS = ("dense", "hybrid")
 
 
@@ -72,8 +71,10 @@ def measured_frontier(report: Report, latency: Report | None = None) -> tuple[Fr
 def frontier(report: Report, latency: Report | None = None) -> tuple[FrontierEntry, ...]:
     """One entry per retrieving encoder: size, latency at the frontier batches, quality, Pareto flags.
 
-    Latency comes from this report's cells, else from `latency` (another report) for encoders it measured.
+    Latency comes from this report's cells, else from `latency` (another report) for encoders it measured;
+    the batch sizes are those of the report that measured latency.
     """
+    batches = report.key_batches or (latency.key_batches if latency else ())
     measured = {c.cell.encoder for c in report.cells}
     borrowed = [c for c in (latency.cells if latency else ()) if c.cell.encoder not in measured]
     cells = [*report.cells, *borrowed]
@@ -98,15 +99,13 @@ def frontier(report: Report, latency: Report | None = None) -> tuple[FrontierEnt
                 latency_from="this run"
                 if name in measured
                 else (latency.suite_file if latency else "given report"),
-                latency={batch: _latency(_fastest(cells, name, batch)) for batch in FRONTIER_BATCHES},
+                latency={batch: _latency(_fastest(cells, name, batch)) for batch in batches},
                 quality=quality,
             )
         )
     flags: dict[str, dict[str, bool]] = {e.encoder: {} for e in entries}
     for system in SYSTEMS:
-        usable = [
-            (e, q, at) for e in entries if (q := e.quality[system]) is not None and (at := e.latency[1])
-        ]
+        usable = [(e, q, at) for e in entries if (q := e.quality[system]) is not None and (at := e.single)]
         points = [(at.p50_ns, q) for _, q, at in usable]
         for (e, _, _), flag in zip(usable, pareto(points, [at.p50_ci for *_, at in usable]), strict=True):
             flags[e.encoder][system] = flag
@@ -116,7 +115,7 @@ def frontier(report: Report, latency: Report | None = None) -> tuple[FrontierEnt
 def frontier_plots(entries: Sequence[FrontierEntry], cells: Sequence[CellResult]) -> dict[str, bytes]:
     """The PNG plots to write beside the report: quality vs latency, and latency vs batch size."""
     plots = {}
-    if any(e.latency.get(1) is not None for e in entries):
+    if any(e.single is not None for e in entries):
         plots["frontier.png"] = quality_latency_plot(entries)
     if cells:
         plots["latency_vs_batch.png"] = latency_batch_plot(cells)
@@ -124,14 +123,14 @@ def frontier_plots(entries: Sequence[FrontierEntry], cells: Sequence[CellResult]
 
 
 def quality_latency_plot(entries: Sequence[FrontierEntry]) -> bytes:
-    """Quality against batch-1 p50 latency (log x), one marker per encoder and system."""
+    """Quality against the p50 latency at the smallest batch (log x), one marker per encoder and system."""
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for system, marker in (("dense", "o"), ("hybrid", "^")):
         points = [
             (at.p50_ns / 1e6, e.quality[system], e.encoder)
             for e in entries
-            if (at := e.latency.get(1)) and e.quality[system] is not None
+            if (at := e.single) and e.quality[system] is not None
         ]
         if not points:
             continue
@@ -139,7 +138,7 @@ def quality_latency_plot(entries: Sequence[FrontierEntry]) -> bytes:
         for x, y, name in points:
             axes.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     axes.set_xscale("log")
-    axes.set_xlabel("query encoding p50 at batch 1, end to end (ms, log)")
+    axes.set_xlabel(f"query encoding p50 at batch {entries[0].batches[0]}, end to end (ms, log)")
     axes.set_ylabel(entries[0].measure if entries else "quality")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()

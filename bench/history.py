@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import schema
 from bench.environment import differences, fingerprint_digest
-from bench.report import schema
 from bench.results import CellResult, Report
-from daft.errors import UserError
-from daft.plots import png, pyplot
+from daft.core.errors import UserError
+from daft.core.plots import png, pyplot
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -170,11 +170,9 @@ def collect(results_dir: Path, suite: str) -> tuple[list[tuple[Path, Report]], l
 
 
 def key_cells(report: Report) -> list[str]:
-    """Ids of the report's latency cells at batch size 1 and at the suite's largest batch size, in order."""
-    sizes = report.batch_sizes
-    if not sizes:
-        return []
-    keep = {1, max(sizes)}
+    """Ids of the report's latency cells at its key batch sizes (`Report.key_batches`: the suite's smallest
+    and largest), in order."""
+    keep = set(report.key_batches)
     return [result.id for result in report.cells if result.cell.batch_size in keep]
 
 

@@ -1,7 +1,7 @@
-"""Memory measurements for a benchmark: peak process RSS, peak CUDA memory, parameter count, size on disk.
+"""Memory measurements for a benchmark: peak process RSS and peak CUDA memory.
 
 Everything is reported in bytes. `PeakRSS` and `CudaPeak` are context managers around the code of interest;
-`MemoryReport` gathers their readings (and the static sizes) into one JSON-ready record.
+`use` gathers their readings into a cell's `bench.results.MemoryUse`.
 
 Measure memory in a separate pass from latency: the RSS sampler is a second thread that competes with the
 timed code for a core and for the GIL, so a latency measured inside `PeakRSS` is a slightly perturbed one.
@@ -9,29 +9,19 @@ timed code for a core and for the GIL, so a latency measured inside `PeakRSS` is
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 import threading
-from dataclasses import asdict, dataclass
-from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psutil
+
+from bench.results import MemoryUse
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = [
-    "CudaPeak",
-    "MemoryReport",
-    "PeakRSS",
-    "cuda_peak",
-    "disk_size",
-    "os_peak_rss",
-    "parameter_count",
-]
+__all__ = ["CudaPeak", "PeakRSS", "cuda_peak", "os_peak_rss", "use"]
 
 DEFAULT_INTERVAL_S = 0.001
 
@@ -141,18 +131,6 @@ class PeakRSS:
         if self._error is not None and exc is None:
             raise RuntimeError("PeakRSS sampler failed; the peak is incomplete") from self._error
 
-    def to_dict(self) -> dict[str, Any]:
-        """The readings as a JSON-ready dict."""
-        return {
-            "baseline": self.baseline,
-            "peak": self.peak,
-            "delta": self.delta,
-            "os_peak": self.os_peak,
-            "os_peak_rose": self.os_peak_rose,
-            "samples": self.samples,
-            "interval_s": self.interval_s,
-        }
-
 
 class CudaPeak:
     """Peak CUDA memory of the caching allocator on one device while the block runs; None without CUDA.
@@ -220,92 +198,22 @@ class CudaPeak:
         self.peak_allocated = int(torch.cuda.max_memory_allocated(self.device))
         self.peak_reserved = int(torch.cuda.max_memory_reserved(self.device))
 
-    def to_dict(self) -> dict[str, Any]:
-        """The readings as a JSON-ready dict."""
-        return {
-            "device": self.device,
-            "baseline_allocated": self.baseline_allocated,
-            "peak_allocated": self.peak_allocated,
-            "peak_reserved": self.peak_reserved,
-            "delta_allocated": self.delta_allocated,
-        }
-
 
 def cuda_peak(device: int | str | torch.device | None = None) -> CudaPeak:
     """Context manager measuring peak CUDA memory on `device` (default: current); reports None without CUDA."""
     return CudaPeak(device)
 
 
-def parameter_count(module: torch.nn.Module) -> int:
-    """Number of parameter elements in `module`; shared (tied) parameters are counted once."""
-    return sum(p.numel() for p in module.parameters())
-
-
-def disk_size(path: str | os.PathLike[str]) -> int:
-    """Apparent size in bytes of a file, or of all files under a directory.
-
-    Symlinks to files are followed (a Hugging Face snapshot is a tree of symlinks into a blob store) and
-    every file is counted once however many links reach it; symlinked directories are not entered, which
-    also rules out cycles. Raises FileNotFoundError when `path` does not exist.
-    """
-    root = Path(path)
-    top = root.stat()  # follows a symlinked root on purpose; raises when missing
-    if not stat.S_ISDIR(top.st_mode):
-        return top.st_size
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for dirpath, _dirnames, filenames in os.walk(root, onerror=_raise):
-        for name in filenames:
-            try:
-                st = os.stat(os.path.join(dirpath, name))
-            except FileNotFoundError:  # dangling symlink, or deleted while walking
-                continue
-            if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) in seen:
-                continue
-            seen.add((st.st_dev, st.st_ino))
-            total += st.st_size
-    return total
-
-
-def _raise(exc: OSError) -> None:
-    raise exc
-
-
-@dataclass(frozen=True)
-class MemoryReport:
-    """Memory figures of one benchmark case, in bytes; None where not measured or not applicable."""
-
-    rss_baseline: int | None = None
-    rss_peak: int | None = None
-    rss_delta: int | None = None
-    rss_os_peak: int | None = None
-    cuda_device: str | None = None
-    cuda_peak_allocated: int | None = None
-    cuda_peak_reserved: int | None = None
-    parameters: int | None = None
-    disk_bytes: int | None = None
-
-    @classmethod
-    def from_parts(
-        cls,
-        rss: PeakRSS | None = None,
-        cuda: CudaPeak | None = None,
-        parameters: int | None = None,
-        disk_bytes: int | None = None,
-    ) -> MemoryReport:
-        """Gather the readings of finished `PeakRSS` / `CudaPeak` blocks and the static sizes."""
-        return cls(
-            rss_baseline=rss.baseline if rss else None,
-            rss_peak=rss.peak if rss else None,
-            rss_delta=rss.delta if rss else None,
-            rss_os_peak=rss.os_peak if rss else None,
-            cuda_device=cuda.device if cuda else None,
-            cuda_peak_allocated=cuda.peak_allocated if cuda else None,
-            cuda_peak_reserved=cuda.peak_reserved if cuda else None,
-            parameters=parameters,
-            disk_bytes=disk_bytes,
-        )
-
-    def to_dict(self) -> dict[str, int | str | None]:
-        """The report as a JSON-ready dict."""
-        return asdict(self)
+def use(rss: PeakRSS, cuda: CudaPeak | None = None) -> MemoryUse:
+    """The readings of a finished memory pass as a cell records them (`cuda`: None on the host)."""
+    if cuda is None:
+        return MemoryUse(rss_delta=rss.delta, rss_peak=rss.peak)
+    return MemoryUse(
+        rss_delta=rss.delta,
+        rss_peak=rss.peak,
+        device=cuda.device,
+        baseline_allocated=cuda.baseline_allocated,
+        peak_allocated=cuda.peak_allocated,
+        peak_reserved=cuda.peak_reserved,
+        delta_allocated=cuda.delta_allocated,
+    )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.suite import EncoderSpec, Suite
-from daft import st_models
-from daft.encoders import build
-from daft.errors import UserError
-from daft.pair import MANIFEST, EncoderPair, load_pair
-from daft.progress import console
+from bench.specs import EncoderSpec, Suite
+from daft.core.errors import UserError
+from daft.core.progress import console
+from daft.models import st_models
+from daft.models.build import build
+from daft.models.pair import MANIFEST, EncoderPair, load_pair
 
 
 def ensure_pairs(suite: Suite) -> list[str]:
@@ -22,8 +22,8 @@ def ensure_pairs(suite: Suite) -> list[str]:
             raise UserError(
                 f"{suite.path}: encoder {spec.name!r}: pair {spec.pair} not found (and no recipe)"
             )
-        from daft.recipe import load_recipe
-        from daft.train import train
+        from daft.training.recipe import load_recipe
+        from daft.training.train import train
 
         console.print(f"encoder {spec.name}: pair {spec.pair} is missing; training it with {spec.recipe}")
         train(load_recipe(spec.recipe, [f"recipe.output={spec.pair}"]))

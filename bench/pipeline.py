@@ -10,18 +10,18 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from bench import sources
+from bench import schema, sources
 from bench.backends import unavailable
+from bench.environment import environment_section
 from bench.frontier import frontier_plots, measured_frontier
 from bench.pairs import ensure_pairs
 from bench.plan import Plan, plan
-from bench.report import schema
 from bench.results import CellResult, EncoderInfo, Exclusion, Report, SetupResult
-from bench.runners.latency import environment_section, run_latency
+from bench.runners.latency import run_latency
 from bench.runners.retrieval import run_retrieval
-from bench.suite import Suite
-from daft import cache
-from daft.progress import progress
+from bench.specs import Suite
+from daft.core.progress import progress
+from daft.store import cache
 
 __all__ = ["Interrupted", "run_suite"]
 
@@ -73,7 +73,7 @@ def run_suite(
     suite_plan = plan(suite)
     excluded, measured, reasons = _exclusions(suite_plan)
     report = replace(
-        schema.new_report(suite.to_dict(), suite_file or str(suite.path), suite.overrides),
+        schema.new_report(suite, suite_file or str(suite.path), suite.overrides),
         excluded=excluded,
         quick_look=bool(suite.overrides) and not as_latest,
     )
@@ -109,7 +109,7 @@ def run_suite(
             bar.update(task, description=f"{suite.name}: {step}")
 
         try:
-            report = replace(report, **environment_section(suite))
+            report = replace(report, **environment_section(suite.encoders))
             if measured.cells:
                 bar.update(task, description=f"{suite.name}: preparing {measured.cells[0].encoder}")
                 for result in run_latency(suite, measured, workdir=Path(workdir), on_visit=describe):

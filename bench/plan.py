@@ -7,77 +7,19 @@ can say why a cell is missing rather than leave a silent hole.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from rich.table import Table
 
 from bench import backends
-from bench.suite import EncoderSpec, Suite
-from daft.errors import UserError
+from bench.results import Cell
+from bench.specs import EncoderSpec, Suite
+from daft.core.errors import UserError
 
-__all__ = ["HALF_ON_CPU", "Cell", "CellKey", "Plan", "exclusion", "plan", "plan_table"]
-
-CellKey = tuple[str, str, str, str, int, int | None]
+__all__ = ["HALF_ON_CPU", "Plan", "exclusion", "plan", "plan_table"]
 
 HALF_ON_CPU = "half precision is measured on cuda only"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One measured combination; `threads` is None on cuda, where intra-op threads do not apply."""
-
-    encoder: str
-    backend: str
-    device: str
-    dtype: str
-    batch_size: int
-    threads: int | None
-
-    @property
-    def key(self) -> CellKey:
-        """The identity used to match this cell across reports."""
-        return (self.encoder, self.backend, self.device, self.dtype, self.batch_size, self.threads)
-
-    @property
-    def pairing(self) -> tuple:
-        """What this cell shares with every cell a speed-up may compare it with, across encoders and
-        backends (`bench.speedup`): device, dtype, batch size and threads."""
-        return (self.device, self.dtype, self.batch_size, self.threads)
-
-    @property
-    def id(self) -> str:
-        """A readable, stable id: `encoder/backend/device/dtype/b<batch>[/t<threads>]`."""
-        parts = [self.encoder, self.backend, self.device, self.dtype, f"b{self.batch_size}"]
-        if self.threads is not None:
-            parts.append(f"t{self.threads}")
-        return "/".join(parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The cell as a JSON-ready dict (field name -> value)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Cell:
-        """The cell written by `to_dict`; a malformed record (e.g. a hand-edited report) is a UserError."""
-        names = [f.name for f in fields(cls)]
-        if not isinstance(data, Mapping) or set(data) != set(names):
-            raise UserError(f"not a cell record (expected keys {', '.join(names)}): {data!r}")
-        minimum = {"batch_size": 1, "threads": 0}  # threads 0: every core
-        bad = [k for k in names if k not in minimum and not isinstance(data[k], str)]
-        bad += [
-            k
-            for k, low in minimum.items()
-            if not ((_is_int(data[k]) and data[k] >= low) or (data[k] is None and k == "threads"))
-        ]
-        if bad:
-            raise UserError(f"cell record {data!r}: bad {', '.join(bad)}")
-        return cls(**{k: data[k] for k in names})
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def exclusion(name: str, device: str, dtype: str) -> str | None:
@@ -101,22 +43,9 @@ class Plan:
     cells: tuple[Cell, ...]
     excluded: tuple[tuple[Cell, str], ...] = ()
 
-    @property
-    def needs_cuda(self) -> bool:
-        """Whether any cell runs on cuda."""
-        return any(c.device == "cuda" for c in self.cells)
-
     def only(self, keep: Callable[[Cell], bool]) -> Plan:
         """This plan with only the cells for which `keep` is true (e.g. no cuda cells on a CPU machine)."""
         return Plan(tuple(c for c in self.cells if keep(c)), self.excluded)
-
-    def describe(self) -> list[str]:
-        """Plain lines for `--dry-run` or logs: a count, every cell id, then each exclusion group once."""
-        lines = [f"{len(self.cells)} cells, {len(self.excluded)} excluded"]
-        lines += [f"  {c.id}" for c in self.cells]
-        for (backend, device, dtype, reason), count in _exclusion_groups(self).items():
-            lines.append(f"  excluded {backend}/{device}/{dtype} ({count} cells): {reason}")
-        return lines
 
 
 def plan(suite: Suite) -> Plan:

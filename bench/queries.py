@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 
 def load_queries(source: str | None, file: Path | None, limit: int) -> list[str]:

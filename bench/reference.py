@@ -8,21 +8,21 @@ runtime) and the torch build rather than the data. Its operands (3 x 256 KiB) fi
 server CPUs, so memory bandwidth plays a small part; a machine whose encoder latency is bandwidth-bound
 will normalise less well.
 
-How it is used: every report records `measure_references()`. Dividing an encoder latency by the reference
-median measured *at the same thread count* in the same run gives a machine-normalised unit ("reference
-units", see `in_reference_units`); two runs on one machine in a different state (frequency, neighbours,
-library versions) are compared in those units. Across machines (another CPU model or instruction set) the
-gate shows them but does not judge: on an AVX2 and an AVX-512 EPYC the cells' ratios in these units spread
-from 0.6 to 1.6, as tokenisers, small kernels and caches do not scale with one GEMM. The workload must never change silently: any change
-to shapes, chain length, dtype or data bumps `VERSION`, and units from different versions are not
-comparable.
+How it is used: every report records `measure_reference()` on one thread (`bench.environment`), whatever
+thread counts its cells ran on. Dividing a cell's latencies by that median gives a machine-normalised unit
+("reference units"); two runs on one machine in a different state (frequency, neighbours, library versions)
+are compared in those units (`bench.compare` divides each sample by its own report's reference). Across
+machines (another CPU model or instruction set) the gate shows them but does not judge: on an AVX2 and an
+AVX-512 EPYC the cells' ratios in these units spread from 0.6 to 1.6, as tokenisers, small kernels and
+caches do not scale with one GEMM. The workload must never change silently: any change to shapes, chain
+length, dtype or data bumps `VERSION`, and units from different versions are not comparable.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -30,9 +30,7 @@ __all__ = [
     "NAME",
     "SIZE",
     "VERSION",
-    "in_reference_units",
     "measure_reference",
-    "measure_references",
 ]
 
 NAME = "matmul_chain_256_fp32"
@@ -116,21 +114,3 @@ def measure_reference(budget_s: float = 0.3, threads: int | None = 1) -> dict[st
         "flop": 2 * SIZE**3 * CHAIN,
         "torch": torch.__version__,
     }
-
-
-def measure_references(budget_s: float = 0.3) -> list[dict[str, Any]]:
-    """The reference at 1 thread and at torch's current thread count (once when that is 1 too)."""
-    import torch
-
-    results = [measure_reference(budget_s, threads=1)]
-    if torch.get_num_threads() != 1:
-        results.append(measure_reference(budget_s, threads=None))
-    return results
-
-
-def in_reference_units(latency_ns: float, reference: Mapping[str, Any]) -> float:
-    """`latency_ns` divided by the reference median: a latency in machine-normalised units."""
-    median = float(reference["median_ns"])
-    if not median > 0:
-        raise ValueError(f"reference median must be positive, got {median!r}")
-    return latency_ns / median

@@ -1,6 +1,6 @@
 """What a run produces, as frozen types: the runners return them, the readers use them.
 
-`bench.report.schema` alone turns them into the JSON report (and `per_query.jsonl`) and back; nothing else
+`bench.schema` alone turns them into the JSON report (and `per_query.jsonl`) and back; nothing else
 knows a key of the report. A `Report` is one run: the suite as resolved, the machine, and its results.
 """
 
@@ -8,25 +8,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bench.plan import Cell
-from bench.retrieval.significance import SystemComparison
-from bench.suite import GateSpec
-from daft.config import jsonable
+from bench.specs import GateSpec, Suite
+from daft.core.config import jsonable
+from daft.core.errors import UserError
 
 __all__ = [
     "PHASES",
     "STATUSES",
     "AlphaCurve",
     "Artifacts",
+    "Cell",
+    "CellKey",
     "CellResult",
     "CellRound",
     "EncoderInfo",
     "Exclusion",
     "FrontierEntry",
     "FrontierLatency",
+    "Harness",
+    "MemoryUse",
     "PairInfo",
     "Params",
     "PrecisionCheck",
@@ -35,6 +38,7 @@ __all__ = [
     "RetrievalResult",
     "SetupResult",
     "StoredParams",
+    "SystemComparison",
     "SystemResult",
     "Warmup",
     "beir_block",
@@ -42,6 +46,83 @@ __all__ = [
 
 PHASES = ("tokenize", "forward", "end_to_end")
 STATUSES = ("complete", "partial", "skipped")
+
+CellKey = tuple[str, str, str, str, int, int | None]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measured combination; `threads` is None on cuda, where intra-op threads do not apply."""
+
+    encoder: str
+    backend: str
+    device: str
+    dtype: str
+    batch_size: int
+    threads: int | None
+
+    @property
+    def key(self) -> CellKey:
+        """The identity used to match this cell across reports."""
+        return (self.encoder, self.backend, self.device, self.dtype, self.batch_size, self.threads)
+
+    @property
+    def pairing(self) -> tuple:
+        """What this cell shares with every cell a speed-up may compare it with, across encoders and
+        backends (`bench.speedup`): device, dtype, batch size and threads."""
+        return (self.device, self.dtype, self.batch_size, self.threads)
+
+    @property
+    def id(self) -> str:
+        """A readable, stable id: `encoder/backend/device/dtype/b<batch>[/t<threads>]`."""
+        parts = [self.encoder, self.backend, self.device, self.dtype, f"b{self.batch_size}"]
+        if self.threads is not None:
+            parts.append(f"t{self.threads}")
+        return "/".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cell as a JSON-ready dict (field name -> value)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Cell:
+        """The cell written by `to_dict`; a malformed record (e.g. a hand-edited report) is a UserError."""
+        names = [f.name for f in fields(cls)]
+        if not isinstance(data, Mapping) or set(data) != set(names):
+            raise UserError(f"not a cell record (expected keys {', '.join(names)}): {data!r}")
+        minimum = {"batch_size": 1, "threads": 0}  # threads 0: every core
+        bad = [k for k in names if k not in minimum and not isinstance(data[k], str)]
+        bad += [
+            k
+            for k, low in minimum.items()
+            if not ((_is_int(data[k]) and data[k] >= low) or (data[k] is None and k == "threads"))
+        ]
+        if bad:
+            raise UserError(f"cell record {data!r}: bad {', '.join(bad)}")
+        return cls(**{k: data[k] for k in names})
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class SystemComparison:
+    """System A against system B on one measure; `p_adjusted` and `significant` come from the Holm step."""
+
+    system_a: str
+    system_b: str
+    measure: str
+    mean_a: float
+    mean_b: float
+    delta: float
+    wins: int
+    ties: int
+    losses: int
+    p_t_test: float
+    p_permutation: float
+    p_adjusted: float = math.nan
+    significant: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +173,20 @@ class CellRound:
 
 
 @dataclass(frozen=True)
+class MemoryUse:
+    """A cell's memory pass in bytes (`bench.memory`): the process's peak RSS over its entry, and on CUDA the
+    caching allocator's counters on `device`; None where not measured (an interrupted run, the host)."""
+
+    rss_delta: int | None = None
+    rss_peak: int | None = None
+    device: str | None = None
+    baseline_allocated: int | None = None
+    peak_allocated: int | None = None
+    peak_reserved: int | None = None
+    delta_allocated: int | None = None
+
+
+@dataclass(frozen=True)
 class CellResult:
     """One measured latency cell: statistics per phase, the raw samples, warm-up, memory, warnings."""
 
@@ -103,15 +198,15 @@ class CellResult:
     warmup: Warmup = Warmup()
     capped: bool = False
     wall_s: float = 0.0
-    memory: Mapping[str, Any] = field(default_factory=dict)
+    memory: MemoryUse = MemoryUse()
     warnings: tuple[str, ...] = ()
     # A static backend's word cache during this cell: hit rates of words and of whole texts (None: no cache).
     word_cache: Mapping[str, Any] | None = None
-    # The interleaved rounds in order (empty in reports written before rounds existed); the phase
+    # The interleaved rounds in order (none in reports measured in one go, before rounds); the phase
     # statistics pool every round's samples, a speed-up pairs the rounds of two cells.
     rounds: tuple[CellRound, ...] = ()
-    # Why its rounds ended (`bench.rounds`: interval, ceiling, sample cap, baseline, interrupted); None in
-    # reports written before rounds adapted.
+    # Why its rounds ended (`bench.rounds`: interval, ceiling, sample cap, baseline, interrupted); None
+    # where the rounds did not adapt.
     stopped: str | None = None
 
     @property
@@ -156,6 +251,16 @@ class SetupResult:
 
 
 @dataclass(frozen=True)
+class Harness:
+    """The timing loop's own cost per call (`bench.timing.calibrate_overhead`) and its share of a 50 µs
+    operation, the yardstick it must stay within 2% of."""
+
+    overhead_ns: float
+    percent_of_50us: float
+    method: str
+
+
+@dataclass(frozen=True)
 class Exclusion:
     """A cell that is not measured, and why (plan rules, or what this machine cannot run)."""
 
@@ -192,9 +297,8 @@ class PairInfo:
     documents: str  # how the document vectors were had: computed, or read from the cache
     index: str
     timings: Mapping[str, float] = field(default_factory=dict)  # stage -> seconds
-    doc_precision: str = "fp32"  # how the document vectors were computed (bench.retrieval.precision)
+    doc_precision: str = "fp32"  # how the document vectors were computed (bench.documents.precision)
     precision_check: PrecisionCheck | None = None  # off fp32, unless `auto` chose the precision
-    doc_precision_setting: str | None = None  # the suite's doc_precision ("auto" resolves per machine)
 
 
 @dataclass(frozen=True)
@@ -330,9 +434,30 @@ class FrontierEntry:
     parameters: int | None
     measure: str
     latency_from: str
-    latency: Mapping[int, FrontierLatency | None]  # batch size -> fastest cell (None: not measured)
+    # The report's key batch sizes (`Report.key_batches`), smallest first -> fastest cell (None: not measured).
+    latency: Mapping[int, FrontierLatency | None]
     quality: Mapping[str, float | None]  # "dense" | "hybrid" -> the first measure
-    pareto: Mapping[str, bool] = field(default_factory=dict)  # only systems with quality and b1 latency
+    # Only systems with quality and a latency at the smallest batch.
+    pareto: Mapping[str, bool] = field(default_factory=dict)
+
+    @property
+    def batches(self) -> tuple[int, ...]:
+        """The batch sizes of `latency`, smallest first."""
+        return tuple(sorted(self.latency))
+
+    @property
+    def single(self) -> FrontierLatency | None:
+        """The fastest cell at the smallest batch size (one query at a time where batch 1 was measured)."""
+        return self.latency[self.batches[0]] if self.latency else None
+
+    @property
+    def figures(self) -> tuple[tuple[int, bool], ...]:
+        """The latency columns of a frontier table, as (batch size, p99 rather than p50): p50 and p99 at the
+        smallest batch, p50 at the others."""
+        if not self.batches:
+            return ()
+        small, *others = self.batches
+        return ((small, False), (small, True), *((b, False) for b in others))
 
 
 @dataclass(frozen=True)
@@ -347,7 +472,7 @@ class Artifacts:
 class Report:
     """One run of a suite: the suite as resolved, the machine, and every result."""
 
-    suite: Mapping[str, Any]  # `Suite.to_dict()`: what was asked, overrides included
+    suite: Suite  # what was asked, overrides included
     suite_file: str
     overrides: tuple[str, ...]
     started_at: str
@@ -360,7 +485,7 @@ class Report:
     environment: Mapping[str, Any] = field(default_factory=dict)
     noise_warnings: tuple[str, ...] = ()
     reference: Mapping[str, Any] | None = None
-    harness: Mapping[str, Any] | None = None
+    harness: Harness | None = None
     encoders: Mapping[str, EncoderInfo] = field(default_factory=dict)
     setups: tuple[SetupResult, ...] = ()
     cells: tuple[CellResult, ...] = ()
@@ -372,27 +497,31 @@ class Report:
     @property
     def suite_name(self) -> str:
         """The name of the suite the report belongs to."""
-        return str((self.suite.get("suite") or {}).get("name") or "suite")
+        return self.suite.name
 
     @property
     def gate(self) -> GateSpec:
         """The suite's [gate] (GateSpec's defaults where the suite has none)."""
-        gate = dict(self.suite.get("gate") or {})
-        gate["cell_thresholds"] = dict(gate.get("cell_thresholds") or {})
-        return GateSpec(**gate)
+        return self.suite.gate
 
     @property
     def batch_sizes(self) -> tuple[int, ...]:
-        """The suite's [latency] batch sizes, else those of the measured cells."""
-        sizes = (self.suite.get("latency") or {}).get("batch_sizes")
-        return tuple(sizes) if sizes else tuple(dict.fromkeys(c.cell.batch_size for c in self.cells))
+        """The suite's [latency] batch sizes, ascending (none in a suite without latency)."""
+        return tuple(sorted(self.suite.latency.batch_sizes)) if self.suite.latency else ()
+
+    @property
+    def key_batches(self) -> tuple[int, ...]:
+        """The batch sizes that speak for a run, the frontier's and the history's: the smallest (one query
+        at a time) and the largest (throughput)."""
+        sizes = self.batch_sizes
+        return tuple(dict.fromkeys((sizes[0], sizes[-1]))) if sizes else ()
 
     @property
     def latency_baseline(self) -> str | None:
         """The encoder the latency tables compare the others with ([latency] baseline)."""
-        return (self.suite.get("latency") or {}).get("baseline") or None
+        return (self.suite.latency.baseline if self.suite.latency else "") or None
 
     @property
     def latency_baseline_backend(self) -> str | None:
         """The backend of every baseline cell ([latency] baseline_backend), or None: each cell's own."""
-        return (self.suite.get("latency") or {}).get("baseline_backend") or None
+        return (self.suite.latency.baseline_backend if self.suite.latency else "") or None

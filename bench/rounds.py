@@ -40,8 +40,8 @@ import numpy as np
 from bench.results import CellRound
 from bench.speedup import paired_speedup
 from bench.stats import Stats
-from bench.timing import Budget, Clock, Samples, collect, collector_paused, timed_call, warm_up
-from daft.tokenization import follow_threads
+from bench.timing import Budget, Clock, Prepared, Samples, collect, collector_paused, timed_call, warm_up
+from daft.models.tokenization import follow_threads
 
 __all__ = [
     "BASELINE",
@@ -127,7 +127,7 @@ class TimedCell:
     """One cell's timing across rounds: its prepared step and batches, the samples pooled over the
     rounds, each round's summary, and (for a static backend) the word cache's hit rates."""
 
-    step: Any  # a `bench.backends.Prepared` (or a `bench.timing.Step`)
+    step: Prepared  # a backend's (`bench.backends`), or a fake
     batch: Callable[[int], Sequence[str]]
     budget: Budget  # the cell's whole budget; each round collects `budget.share(rounds)`
     rounds: int

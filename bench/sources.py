@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bench.suite import EncoderSpec, Suite
-from daft import assets
-from daft.manifest import MANIFEST
+from bench.specs import EncoderSpec, Suite
+from daft.models.manifest import MANIFEST
+from daft.store import assets
 
 __all__ = ["check", "describe", "pairs_to_train"]
 
@@ -20,7 +20,7 @@ _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
 
 
 def _model(ref: str) -> str:
-    """What a model reference names, as `daft.assets.resolve_model` will take it."""
+    """What a model reference names, as `daft.store.assets.resolve_model` will take it."""
     if ref in assets.ASSETS:
         return f"asset {ref} ({'cached' if assets.is_cached(ref) else 'fetched on first use'})"
     path = Path(ref).expanduser()

@@ -14,8 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.plan import Cell
-from bench.results import CellResult, Report
+from bench.results import Cell, CellResult, Report
 from bench.stats import paired_ratio_ci, ratio_ci
 
 __all__ = ["WIDE", "Speedup", "baseline_cell", "compares", "paired_speedup", "speedup"]
@@ -82,10 +81,6 @@ def baseline_cell(report: Report, result: CellResult) -> CellResult | None:
     return next((o for o in report.cells if compares(result.cell, o.cell, baseline, backend)), None)
 
 
-def _seed(report: Report) -> int:
-    return int((report.suite.get("measure") or {}).get("seed") or 0)
-
-
 def speedup(report: Report, result: CellResult) -> Speedup | None:
     """`result`'s speed-up over its baseline cell, or None where it has none."""
     base = baseline_cell(report, result)
@@ -96,11 +91,11 @@ def speedup(report: Report, result: CellResult) -> Speedup | None:
     try:
         if min(len(base.rounds), len(result.rounds)) >= 2:
             paired = paired_speedup(
-                [r.median for r in result.rounds], [r.median for r in base.rounds], _seed(report)
+                [r.median for r in result.rounds], [r.median for r in base.rounds], report.suite.measure.seed
             )
             return Speedup(name, paired.value, paired.low, paired.high, "rounds", paired.rounds, backend)
         if mine and theirs:
-            ci = ratio_ci(mine, theirs, seed=_seed(report))
+            ci = ratio_ci(mine, theirs, seed=report.suite.measure.seed)
             return Speedup(name, ci.ratio, ci.low, ci.high, "samples", backend=backend)
     except ValueError:  # a zero or non-finite median in a hand-edited report: the medians alone
         pass

@@ -1,4 +1,4 @@
-"""Pure statistics for latency samples: summaries, percentiles, confidence intervals, histograms, tests.
+"""Pure statistics for latency samples: summaries, percentiles, confidence intervals, tests.
 
 No I/O, no timing, no torch: everything here takes raw samples (nanoseconds, one per timed call) and
 returns numbers or JSON-ready dicts, so it can be tested exactly and reused by the reports and the CI gate.
@@ -38,7 +38,6 @@ __all__ = [
     "RatioCI",
     "Stats",
     "format_ns",
-    "histogram",
     "is_noisy",
     "mann_whitney",
     "min_samples",
@@ -337,49 +336,6 @@ class Stats:
             "resamples": int(self.resamples),
             "seed": int(self.seed),
         }
-
-
-def _log_edges(lo: float, hi: float, bins: int) -> np.ndarray:
-    """At most `bins` + 1 increasing geometric edges from `lo` to `hi` (0 < lo < hi), endpoints exact."""
-    # geomspace sets both endpoints exactly, so min and max always land in the outer bins.
-    edges = np.geomspace(lo, hi, bins + 1)
-    # With lo and hi a few ulps apart, rounding repeats edges; zero-width bins would only bloat the report.
-    return np.unique(edges)
-
-
-def histogram(samples: npt.ArrayLike, bins: int = 32) -> dict[str, Any]:
-    """Compact JSON-ready histogram with log-spaced edges: ``{"unit", "scale", "edges", "counts"}``.
-
-    Latency distributions are right-skewed over orders of magnitude, so geometric bins keep resolution at
-    the mode and still cover the tail. ``len(edges) == len(counts) + 1``; bins are half-open [a, b) except
-    the last, which includes the maximum (np.histogram's convention), so counts sum to n. Zero latencies
-    cannot sit on a log scale: when present, the first of the `bins` bins is [0, smallest positive sample)
-    (so at least two bins). A constant sample gives one degenerate bin [v, v].
-    """
-    if int(bins) != bins or bins < 1:
-        raise ValueError(f"bins must be a positive integer, got {bins!r}")
-    x = _as_samples(samples)
-    lo, hi = float(x.min()), float(x.max())
-    if lo == hi:
-        return {"unit": "ns", "scale": "log", "edges": [lo, hi], "counts": [int(x.size)]}
-    if lo > 0:
-        edges = _log_edges(lo, hi, bins)
-        counts, _ = np.histogram(x, bins=edges)
-    else:
-        lo_pos = float(x[x > 0].min())
-        zeros = int(np.count_nonzero(x == 0))
-        if lo_pos == hi:
-            edges, counts = np.array([0.0, hi, hi]), np.array([zeros, x.size - zeros])
-        else:
-            # A [0, lo_pos) bin holds exactly the zeros; the rest (at least one bin) is geometric.
-            edges = np.concatenate([[0.0], _log_edges(lo_pos, hi, max(bins - 1, 1))])
-            counts, _ = np.histogram(x, bins=edges)
-    return {
-        "unit": "ns",
-        "scale": "log",
-        "edges": [float(e) for e in edges],
-        "counts": [int(c) for c in counts],
-    }
 
 
 def steady_state(samples: Sequence[float] | npt.ArrayLike, window: int, rel_tol: float) -> bool:

@@ -1,7 +1,7 @@
 """The benchmark suite file: its TOML schema, defaults, validation, `include` and `--set` overrides.
 
 A suite may start with `include = "other.toml"` (relative to it; one level): the other suite's tables,
-merged key by key, with this file's values winning (`daft.config.read_including`), as recipes do.
+merged key by key, with this file's values winning (`daft.core.config.read_including`), as recipes do.
 
 `load_suite` turns a suite file into a frozen, fully defaulted `Suite` or raises one `UserError` whose
 message names the file, the table and the key (or the `--set` override that caused the problem). All of
@@ -12,263 +12,54 @@ Model, tokenizer, pair and collection references are checked for form only: the 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, make_dataclass, replace
+from collections.abc import Sequence
+from dataclasses import field, fields, make_dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, get_type_hints
 
 from bench.backends import backend
 from bench.backends import names as backend_names
 from bench.backends.base import DTYPES, PADDINGS
-from bench.timing import Budget
+from bench.specs import (
+    ARRAYS,
+    MAX_BATCH,
+    TABLES,
+    EncoderSpec,
+    GateSpec,
+    LatencySpec,
+    MeasureSpec,
+    QueriesSpec,
+    RetrievalSpec,
+    Suite,
+    SuiteInfo,
+)
 from daft.collections.collection import is_split_name
-from daft.config import (
+from daft.core.config import (
     NAME,
-    Arch,
     Loader,
     Schema,
     Table,
     apply_override,
     check_top_level,
-    jsonable,
     read_including,
     show,
     suggest,
 )
-from daft.encoder_source import ENCODER_TYPES, POOLINGS, parse_source
+from daft.models.encoder_source import parse_source
 
-S = TypeVar("S")
-
-__all__ = [
-    "DEVICES",
-    "DTYPES",
-    "ENCODER_TYPES",
-    "PADDINGS",
-    "POOLINGS",
-    "Arch",
-    "EncoderSpec",
-    "LatencySpec",
-    "MeasureSpec",
-    "QueriesSpec",
-    "RetrievalSpec",
-    "Suite",
-    "SuiteInfo",
-    "load_suite",
-    "retrieves",
-]
+__all__ = ["DEVICES", "load_suite", "retrieves"]
 
 # Name lists come from the modules that own them (backends: their registry; dtypes and paddings; encoder
 # types and poolings from daft's encoder-source parser; retrieval systems, their keys and names from their
 # registry, and test names, where [retrieval] is parsed, so that loading a suite imports no FAISS).
 DEVICES = ("cpu", "cuda")
 
-# Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.config.NAME).
+# Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.core.config.NAME).
 
 
-# --- the resolved suite ------------------------------------------------------------------------------------
-
-
-# A batch is built in memory at once (texts, ids, activations): far past any measured size (1024 on a GPU),
-# a typo such as 10**9 would end in a MemoryError after the run began.
-MAX_BATCH = 65_536
-
-
-@dataclass(frozen=True)
-class SuiteInfo:
-    """[suite]: what the suite is called and what it is for."""
-
-    name: str
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class QueriesSpec:
-    """[queries]: the texts to encode (a `collection:split` source or a file) and the length policy."""
-
-    source: str | None = None
-    file: Path | None = None
-    limit: int = 512
-    max_length: int = 32
-    padding: str = "longest"
-
-    @property
-    def collection(self) -> str | None:
-        """The collection part of `source` (a built-in name or an absolute path), or None for a file."""
-        return None if self.source is None else self.source.rpartition(":")[0]
-
-    @property
-    def split(self) -> str | None:
-        """The split part of `source`, or None for a file."""
-        return None if self.source is None else self.source.rpartition(":")[2]
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    """One [[encoders]] entry: exactly one of `model`, `arch` (with `tokenizer`) or `pair` is set."""
-
-    name: str
-    type: str = "transformer"
-    model: str | None = None
-    arch: Arch | None = None
-    tokenizer: str | None = None
-    pair: Path | None = None
-    pooling: str = "mean"
-    dim: int | None = None
-    recipe: Path | None = None  # with `pair`: trains the pair with this recipe when the directory is missing
-
-
-@dataclass(frozen=True)
-class LatencySpec:
-    """[latency]: the sweep; `plan` expands it into cells."""
-
-    backends: tuple[str, ...] = ("torch",)
-    devices: tuple[str, ...] = ("cpu",)
-    dtypes: tuple[str, ...] = ("fp32",)
-    batch_sizes: tuple[int, ...] = (1, 32)
-    threads: tuple[int, ...] = (0,)
-    baseline: str = ""
-    # The backend of the baseline encoder's cells that speed-ups divide ("" = each cell's own backend).
-    baseline_backend: str = ""
-
-
-@dataclass(frozen=True)
-class RetrievalSpec:
-    """[retrieval]: the collection and splits, the systems, the measures and the tests; each system's own
-    keys (BM25's k1 and b, the index, fusion settings) are declared by the system (`bench.retrieval.systems`)
-    and parsed into `settings`, while the TOML table and the report's suite keep them flat."""
-
-    collection: str = "wordnet"
-    split: str = "test"
-    # Where systems that tune (hybrid alpha) are tuned, never on `split` itself: "auto" (dev, else train,
-    # else cross-validation over `split`'s queries), "cv" (always cross-validate), or a split name.
-    tune_split: str = "auto"
-    cv_folds: int = 5
-    encoders: tuple[
-        str, ...
-    ] = ()  # default: every encoder that can retrieve (a pair, or a model on both sides)
-    baseline: str = ""  # the encoder the others are compared with (default: the first that retrieves)
-    systems: tuple[str, ...] = ()  # default: every registered system
-    measures: tuple[str, ...] = ("nDCG@10", "RR@10", "R@100", "R@1000")
-    # What tuning, the precision check and the comparison table use; "" resolves to the first of `measures`.
-    primary_measure: str = ""
-    depth: int = 1000
-    run_depth: int = 100  # hits per query written to the TREC run files (depth 1000 x 4k queries is ~200 MB)
-    max_queries: int = 0  # 0: every query of the split
-    test: str = "permutation"
-    significance_level: float = 0.05
-    seed: int = 0
-    latency_report: Path | None = None  # latency cells for the frontier when this suite measures none
-    settings: Mapping[str, Any] = field(default_factory=dict)  # system name -> its parsed settings
-
-    def setting(self, cls: type[S]) -> S:
-        """The systems' settings of type `cls` (`load_suite` parses every registered system's)."""
-        found = next((s for s in self.settings.values() if isinstance(s, cls)), None)
-        if found is None:
-            raise KeyError(f"[retrieval] has no {cls.__name__}: a RetrievalSpec not made by load_suite")
-        return found
-
-    def system_ids(self) -> list[str]:
-        """The systems this spec evaluates, in report order: those run once, then each encoder's."""
-        from bench.retrieval.systems import per_encoder
-
-        ids = [system for system in self.systems if not per_encoder(system)]
-        return ids + [
-            f"{name}/{system}" for name in self.encoders for system in self.systems if per_encoder(system)
-        ]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, flat as the TOML table: the systems' settings beside the other keys."""
-        out = {f.name: jsonable(getattr(self, f.name)) for f in fields(self) if f.name != "settings"}
-        for settings in self.settings.values():
-            out |= jsonable(settings)
-        return out
-
-
-@dataclass(frozen=True)
-class GateSpec:
-    """[gate]: what `bench compare` counts as a change for this suite (its command line can override)."""
-
-    latency_threshold: float = 0.10
-    noise_floor_us: float = 5.0
-    quality_threshold: float = 0.005
-    cell_thresholds: dict[str, float] = field(default_factory=dict)  # glob on cell id -> relative threshold
-    quality_thresholds: dict[str, float] = field(default_factory=dict)  # measure -> its quality threshold
-
+# The resolved suite's tables are `bench.specs`'s dataclasses; here, what a value may be.
 
 MIN_ADAPTIVE_ROUNDS = 3  # the fewest round pairs whose bootstrap interval is more than the pairs themselves
-
-
-@dataclass(frozen=True)
-class MeasureSpec(Budget):
-    """[measure]: the time and sample budget of each cell (a `timing.Budget`: its fields, defaults and
-    order, so the TOML keys and the report stay flat), warm-up and warning thresholds."""
-
-    cv_warn: float = 0.10
-    parity_tol: float = 1e-3
-    seed: int = 0  # the bootstrap's and the rounds' shuffle
-    # Interleaved rounds (`bench.rounds`): each cell collects 1/rounds of its budget in each round, every
-    # round visiting every cell once in a shuffled order; 1 measures each cell in one go.
-    rounds: int = 5
-    # Adaptive rounds: from `min_rounds` on, a cell stops once its speed-up's interval (or, for a cell
-    # without one, its median's) is at most `target_width` of the value; `rounds` is then the ceiling.
-    # 0 = every cell takes all `rounds`.
-    min_rounds: int = 0
-    target_width: float = 0.1
-
-
-# Top-level table -> (Suite attribute, dataclass of one entry). Known keys, override typing and `to_dict`
-# derive from this; adding a table (e.g. [retrieval]) = a dataclass, an entry here, a parser in `_build`.
-_TABLES: dict[str, tuple[str, type]] = {
-    "suite": ("info", SuiteInfo),
-    "queries": ("queries", QueriesSpec),
-    "encoders": ("encoders", EncoderSpec),
-    "latency": ("latency", LatencySpec),
-    "measure": ("measure", MeasureSpec),
-    "retrieval": ("retrieval", RetrievalSpec),
-    "gate": ("gate", GateSpec),
-}
-_ARRAYS = frozenset({"encoders"})
-
-
-@dataclass(frozen=True)
-class Suite:
-    """A validated, fully defaulted suite; paths in it are absolute."""
-
-    path: Path
-    info: SuiteInfo
-    queries: QueriesSpec | None  # None when the suite measures no latency
-    encoders: tuple[EncoderSpec, ...]
-    latency: LatencySpec | None  # None: no latency cells (a suite with [retrieval] and no [latency])
-    measure: MeasureSpec
-    retrieval: RetrievalSpec | None = None
-    gate: GateSpec = GateSpec()
-    overrides: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        """The suite's name ([suite] name, by default the file stem)."""
-        return self.info.name
-
-    @property
-    def description(self) -> str:
-        """The suite's description ([suite] description)."""
-        return self.info.description
-
-    def encoder(self, name: str) -> EncoderSpec:
-        """The encoder called `name` (KeyError if there is none)."""
-        for spec in self.encoders:
-            if spec.name == name:
-                return spec
-        raise KeyError(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The suite as resolved, JSON-ready: file path, overrides, then one entry per table."""
-        out: dict[str, Any] = {"path": str(self.path), "overrides": list(self.overrides)}
-        for table, (attr, _) in _TABLES.items():
-            value = getattr(self, attr)
-            if value is not None:
-                out[table] = value.to_dict() if isinstance(value, RetrievalSpec) else jsonable(value)
-        return out
 
 
 # --- loading -----------------------------------------------------------------------------------------------
@@ -295,11 +86,11 @@ def _retrieval_keys() -> type:
 
 def _schema() -> Schema:
     """The suite's tables, [retrieval] with the registered systems' keys."""
-    tables = {table: cls for table, (_, cls) in _TABLES.items()}
+    tables = {table: cls for table, (_, cls) in TABLES.items()}
     return Schema(
         kind="suite",
         tables=tables | {"retrieval": _retrieval_keys()},
-        arrays=_ARRAYS,
+        arrays=ARRAYS,
         example="latency.batch_sizes=[1,8] or encoders.<name>.model=x",
     )
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from bench.stats import steady_state
 
@@ -83,28 +83,94 @@ class Samples:
     wall_s: float = 0.0
 
 
-class Step:
-    """What a timed call runs; backends provide these (see `bench.backends.base.Prepared`)."""
+class CudaTimer:
+    """Device time of the work queued between `start()` and `stop()`, from a pair of CUDA events."""
 
-    cuda_timer: Any = None
+    def __init__(self, device: str):
+        import torch
+
+        self._device = torch.device(device)
+        self._start = torch.cuda.Event(enable_timing=True)
+        self._end = torch.cuda.Event(enable_timing=True)
+
+    def start(self) -> None:
+        """Record the start event on the device's current stream (where torch queues `forward`)."""
+        import torch
+
+        self._start.record(torch.cuda.current_stream(self._device))
+
+    def stop(self) -> None:
+        """Record the end event on the same stream; returns at once."""
+        import torch
+
+        self._end.record(torch.cuda.current_stream(self._device))
+
+    def elapsed_ns(self) -> int:
+        """Wait for the end event and return the device time between the two events in nanoseconds."""
+        self._end.synchronize()
+        # elapsed_time is in milliseconds with about 0.5 us resolution.
+        return round(self._start.elapsed_time(self._end) * 1e6)
+
+
+@runtime_checkable
+class Prepared(Protocol):
+    """An encoder made ready on one backend/device/dtype/threads; the loop calls tokenize, forward, fetch."""
+
+    cuda_timer: CudaTimer | None
+    info: dict[str, Any]
 
     def activate(self) -> None:
-        """Make this step's process-wide settings current (nothing by default)."""
+        """Make this Prepared's process-wide settings (torch's thread count) current again: in interleaved
+        rounds, the cells of other Prepareds run in between."""
+        ...
 
     def tokenize(self, texts: Sequence[str]) -> Any:
-        """Text to backend-ready inputs."""
+        """Text -> backend-ready inputs (on the device); host work only."""
+        ...
+
+    def forward(self, inputs: Any) -> Any:
+        """The model call; returns the device output without synchronising."""
+        ...
+
+    def fetch(self, output: Any) -> Any:
+        """Synchronise and return float32 (batch, dim) L2-normalised rows on the host (a numpy array)."""
+        ...
+
+    def close(self) -> None:
+        """Release the session/module and restore any process-wide setting changed by `prepare`."""
+        ...
+
+
+class NoOp:
+    """A `Prepared` whose phases do nothing: the loop's own cost (`calibrate_overhead`), and a base for fakes."""
+
+    cuda_timer: CudaTimer | None = None
+
+    def __init__(self) -> None:
+        self.info: dict[str, Any] = {}
+
+    def activate(self) -> None:
+        """Nothing process-wide to make current."""
+
+    def tokenize(self, texts: Sequence[str]) -> Any:
+        """The texts themselves."""
         return texts
 
     def forward(self, inputs: Any) -> Any:
-        """The model call."""
+        """The inputs themselves."""
         return inputs
 
     def fetch(self, output: Any) -> Any:
-        """Synchronise and bring the result to the host."""
+        """The output itself."""
         return output
 
+    def close(self) -> None:
+        """Nothing to release."""
 
-def timed_call(step: Any, texts: Sequence[str], clock: Clock = time.perf_counter_ns) -> tuple[int, int, int]:
+
+def timed_call(
+    step: Prepared, texts: Sequence[str], clock: Clock = time.perf_counter_ns
+) -> tuple[int, int, int]:
     """One call: (tokenize ns, forward ns, end-to-end ns)."""
     timer = step.cuda_timer
     t0 = clock()
@@ -158,7 +224,7 @@ def collector_paused() -> Iterator[None]:
 
 
 def warm_up(
-    step: Any,
+    step: Prepared,
     batch: Callable[[int], Sequence[str]],
     budget: Budget,
     result: Samples,
@@ -185,7 +251,7 @@ def warm_up(
 
 
 def collect(
-    step: Any,
+    step: Prepared,
     batch: Callable[[int], Sequence[str]],
     budget: Budget,
     result: Samples,
@@ -218,7 +284,7 @@ def collect(
 
 
 def measure(
-    step: Any,
+    step: Prepared,
     texts: Sequence[str],
     batch_size: int,
     budget: Budget,
@@ -239,4 +305,4 @@ def measure(
 def calibrate_overhead(budget: Budget | None = None) -> Samples:
     """The loop's own cost: the same timed call around no-op phases."""
     budget = budget or Budget(min_time_s=0.2, min_samples=1000, max_samples=20_000, max_time_s=1.0)
-    return measure(Step(), ["x"], 1, budget)
+    return measure(NoOp(), ["x"], 1, budget)

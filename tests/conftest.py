@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from daft import cache
+from daft.store import cache
 
 # Where a test session writes: a private folder of its own, never the user's cache (`~/.cache/daft`, the
 # Hugging Face and XDG caches) nor `/tmp/pytest-of-<user>`; removed when the session ends.

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from daft import cache
+from daft.store import cache
 from tests.conftest import _PRIVATE
 
 

@@ -1,4 +1,5 @@
-"""Backends: run an encoder on one runtime/device/dtype/threads behind the `Prepared` interface.
+"""Backends: run an encoder on one runtime/device/dtype/threads behind the loop's `Prepared` contract
+(`bench.timing`).
 
 Each backend module declares its `Backend`s (names, devices and dtypes, parity tolerance, encoder kinds,
 `unavailable`, `prepare`); this registry is the one place that lists the modules. Adding a backend means
@@ -14,20 +15,12 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.backends.base import (
-    DTYPES,
-    Backend,
-    CudaTimer,
-    Prepared,
-    Target,
-    check_target,
-    parity,
-    parse_device,
-)
-from daft.errors import UserError
+from bench.backends.base import DTYPES, Backend, Target, check_target, parity, parse_device
+from bench.timing import CudaTimer, Prepared
+from daft.core.errors import UserError
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 # The registration lines, in the order `bench list` and error messages show the backends.
 _MODULES = (

@@ -1,9 +1,10 @@
-"""The contract between the timing loop and a backend: `Target` in, `Prepared` out, plus shared helpers.
+"""What a backend declares and is given: `Target` in, a `bench.timing.Prepared` out, plus shared helpers.
 
 The timing loop calls `tokenize` (host work), `forward` (enqueues the model call) and `fetch` (waits and
 copies to the host) in that order, so that each step can be timed on its own. On CUDA a backend whose
 kernels run on torch's current stream offers a `CudaTimer` for the device time of `forward`; one that runs on
-a stream of its own (onnxruntime) offers none, and the loop times it with `sync()` and `perf_counter`.
+a stream of its own (onnxruntime, whose run waits for its stream) offers none, and the loop times its
+`forward` on the host clock.
 """
 
 from __future__ import annotations
@@ -11,21 +12,33 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from daft.errors import UserError
-from daft.finite import require_finite
+from bench.timing import Prepared
+from daft.core.errors import UserError
+from daft.core.finite import require_finite
+from daft.models.tokenization import PADDINGS as TOKENIZER_PADDINGS
 
 if TYPE_CHECKING:
     import torch
 
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 DTYPES = ("fp32", "fp16", "bf16")
-PADDINGS = ("longest", "max_length")
+# A suite's [queries] padding: the tokenizer's, but for the unpadded "none" the static backends take on their own.
+PADDINGS = tuple(p for p in TOKENIZER_PADDINGS if p != "none")
 ENCODER_KINDS = ("transformer", "static")
+
+
+@dataclass(frozen=True)
+class WarmTexts:
+    """Texts a tokenizer cache may learn before timing, never the measured ones: where they come from
+    (`source`, for the setup's info) and how to read them (`load`; a UserError when they cannot be)."""
+
+    source: str
+    load: Callable[[], Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -38,8 +51,7 @@ class Target:
     threads: int | None = None  # None or 0: the backend's default
     max_length: int = 256
     padding: str = "longest"  # "longest" | "max_length"
-    # A `collection:split` whose queries may warm a tokenizer cache: never the measured split.
-    warm_source: str | None = None
+    warm: WarmTexts | None = None  # what a tokenizer cache may learn (the runner's choice)
 
 
 def _always_available(device: str) -> str | None:
@@ -82,68 +94,6 @@ class Backend:
         if encoder_kind in self.encoder_kinds:
             return None
         return f"{self.name} runs {' and '.join(self.encoder_kinds)} encoders only"
-
-
-class CudaTimer:
-    """Device time of the work queued between `start()` and `stop()`, from a pair of CUDA events."""
-
-    def __init__(self, device: str):
-        import torch
-
-        self._device = torch.device(device)
-        self._start = torch.cuda.Event(enable_timing=True)
-        self._end = torch.cuda.Event(enable_timing=True)
-
-    def start(self) -> None:
-        """Record the start event on the device's current stream (where torch queues `forward`)."""
-        import torch
-
-        self._start.record(torch.cuda.current_stream(self._device))
-
-    def stop(self) -> None:
-        """Record the end event on the same stream; returns at once."""
-        import torch
-
-        self._end.record(torch.cuda.current_stream(self._device))
-
-    def elapsed_ns(self) -> int:
-        """Wait for the end event and return the device time between the two events in nanoseconds."""
-        self._end.synchronize()
-        # elapsed_time is in milliseconds with about 0.5 us resolution.
-        return round(self._start.elapsed_time(self._end) * 1e6)
-
-
-@runtime_checkable
-class Prepared(Protocol):
-    """An encoder made ready on one backend/device/dtype/threads; the loop calls tokenize, forward, fetch."""
-
-    cuda_timer: CudaTimer | None
-    info: dict[str, Any]
-
-    def activate(self) -> None:
-        """Make this Prepared's process-wide settings (torch's thread count) current again: in interleaved
-        rounds, the cells of other Prepareds run in between."""
-        ...
-
-    def tokenize(self, texts: Sequence[str]) -> Any:
-        """Text -> backend-ready inputs (on the device); host work only."""
-        ...
-
-    def forward(self, inputs: Any) -> Any:
-        """The model call; returns the device output without synchronising."""
-        ...
-
-    def fetch(self, output: Any) -> np.ndarray:
-        """Synchronise and return float32 (batch, dim) L2-normalised rows on the host."""
-        ...
-
-    def sync(self) -> None:
-        """Block until queued device work is done (no-op on CPU)."""
-        ...
-
-    def close(self) -> None:
-        """Release the session/module and restore any process-wide setting changed by `prepare`."""
-        ...
 
 
 def parity(prepared: Prepared, reference: np.ndarray, texts: Sequence[str]) -> float:

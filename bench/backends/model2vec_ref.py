@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.backends.base import Backend, Closing, Target, check_target
-from daft.errors import UserError
-from daft.tokenization import check_texts, lean
+from daft.core.errors import UserError
+from daft.models.tokenization import check_texts, lean
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 
 class Model2VecPrepared(Closing):
@@ -76,9 +76,6 @@ class Model2VecPrepared(Closing):
     def fetch(self, output: np.ndarray) -> np.ndarray:
         """Already on the host."""
         return np.ascontiguousarray(output, dtype=np.float32)
-
-    def sync(self) -> None:
-        """Nothing runs asynchronously."""
 
 
 def prepare(encoder: Encoder, target: Target, *, workdir: Path) -> Model2VecPrepared:

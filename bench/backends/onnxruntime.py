@@ -9,7 +9,7 @@ rebuilt.
 On CUDA the inputs are copied to the device in `tokenize` and bound with IOBinding, as is the output. ORT runs
 on a CUDA stream of its own and synchronises it at the end of each run by default; we keep that default (the
 alternative needs a compute stream shared with torch, untested here), so `forward` returns once the device is
-done, `cuda_timer` is None, and the loop times ORT with `sync()` and `perf_counter`.
+done, `cuda_timer` is None, and the loop times ORT's forward on the host clock (`perf_counter_ns`).
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.backends.base import Backend, Closing, Target, check_target, parse_device, working_copy
-from daft import cache
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.store import cache
 
 if TYPE_CHECKING:
     import onnxruntime as ort
 
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 # torch, onnx and onnxruntime are imported where a graph or a session is made: the registry reads this
 # module's BACKENDS for suite validation, `bench list` and --dry-run, which need none of them.
@@ -70,7 +70,7 @@ def _architecture(encoder: Encoder) -> dict[str, Any]:
 
 def cache_key(encoder: Encoder, fingerprint: str) -> str:
     """sha256 of the weights fingerprint, the architecture, the opset and the format version."""
-    from daft import onnx_export
+    from daft.export import onnx_export
 
     # The weights alone are not enough: heads, pooling or layer-norm eps change the graph, not the weights.
     parts = {
@@ -133,7 +133,7 @@ def _to_fp16(source: Path, target: Path) -> None:
 
 def ensure_graph(encoder: Encoder, variant: str, *, fingerprint: str | None = None) -> tuple[Path, str]:
     """Path of `encoder`'s `variant` graph (fp32, int8, fp16), built if needed, and what the cache did."""
-    from daft import onnx_export
+    from daft.export import onnx_export
 
     fingerprint = fingerprint or cache.weights_fingerprint(encoder)
     entry = entry_dir(encoder, fingerprint)
@@ -242,7 +242,7 @@ class OrtPrepared(Closing):
     def __init__(self, encoder: Encoder, target: Target):
         import onnxruntime as ort
 
-        from daft import onnx_export
+        from daft.export import onnx_export
 
         check_target(target)
         variant = _variant(target)
@@ -255,7 +255,6 @@ class OrtPrepared(Closing):
         self._bind = self._cuda
         self._ort_device = kind
         self._device_id = index
-        self._last: ort.IOBinding | None = None
         fingerprint = cache.weights_fingerprint(encoder)
         path, cache_status = ensure_graph(encoder, variant, fingerprint=fingerprint)
         try:
@@ -319,7 +318,6 @@ class OrtPrepared(Closing):
         """Run the session: the output array on CPU, the IOBinding (output on the device) on CUDA."""
         if isinstance(inputs, CudaFeed):
             self.session.run_with_iobinding(inputs.binding)
-            self._last = inputs.binding
             return inputs.binding
         return self.session.run([self._output], inputs)[0]
 
@@ -330,14 +328,8 @@ class OrtPrepared(Closing):
             output = output.copy_outputs_to_cpu()[0]
         return np.ascontiguousarray(output, dtype=np.float32)
 
-    def sync(self) -> None:
-        """Wait for the last run's device work (a no-op on CPU, and nearly one after ORT's own sync)."""
-        if self._last is not None:
-            self._last.synchronize_outputs()
-
     def close(self) -> None:
         """Drop the session (its memory arena goes with it)."""
-        self._last = None
         self.session = None  # type: ignore[assignment]
 
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.backends.base import Backend, Closing, Target, check_target
-from daft.errors import UserError
-from daft.tokenization import check_texts
+from daft.core.errors import UserError
+from daft.models.tokenization import check_texts
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 
 class SentenceTransformerPrepared(Closing):
@@ -96,9 +96,6 @@ class SentenceTransformerPrepared(Closing):
     def fetch(self, output: np.ndarray) -> np.ndarray:
         """Already on the host."""
         return np.ascontiguousarray(output, dtype=np.float32)
-
-    def sync(self) -> None:
-        """Nothing runs asynchronously on cpu."""
 
     def close(self) -> None:
         """Restore the thread count."""

@@ -7,8 +7,8 @@ rounding. One text is summed in numpy (a torch call costs more than the sum); a 
 kernel: 5-6x faster than numpy's gather + `np.add.reduceat` from batch 8 on (measured here: 235 µs vs
 1.33 ms for 256 texts), and it honours the cell's thread count.
 
-Tokenisation is unpadded (`daft.tokenization.Ragged`). `static` goes through a per-word id cache
-(`daft.word_cache`) when the tokenizer is BERT-style: warmed from `Target.warm_source` (the runner passes
+Tokenisation is unpadded (`daft.models.tokenization.Ragged`). `static` goes through a per-word id cache
+(`daft.models.word_cache`) when the tokenizer is BERT-style: warmed from `Target.warm` (the runner passes
 the training split of the measured collection, never the measured split), then frozen, so the timed loop
 never learns from the queries it measures; `cache_stats()` gives the hit rates of each cell. `static-cold`
 is the same backend with no cache at all: what a query whose words were never seen costs.
@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.backends.base import Backend, Closing, Target, check_target, parse_device
-from daft.errors import UserError
-from daft.tokenization import Ragged, check_texts, lean
-from daft.word_cache import WordCache, is_bert_style
+from bench.backends.base import Backend, Closing, Target, WarmTexts, check_target, parse_device
+from daft.core.errors import UserError
+from daft.models.tokenization import Ragged, check_texts, lean
+from daft.models.word_cache import WordCache, is_bert_style
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 NORM_EPS = 1e-12  # torch.nn.functional.normalize's eps
 
@@ -66,7 +66,7 @@ class StaticPrepared(Closing):
         warmed: dict[str, Any] = {"source": None, "texts": 0, "note": None}
         if cache and is_bert_style(self.tokenizer.tokenizer_json):
             self.cache = WordCache(self.tokenizer)
-            warmed = _warm(self.cache, target.warm_source)
+            warmed = _warm(self.cache, target.warm)
             self.cache.freeze()
         elif cache:
             warmed["note"] = "not a BERT-style tokenizer: per-word ids would not be exact; plain path"
@@ -137,26 +137,21 @@ class StaticPrepared(Closing):
         """Already on the host: the rows as contiguous float32."""
         return np.ascontiguousarray(output, dtype=np.float32)
 
-    def sync(self) -> None:
-        """Nothing runs asynchronously."""
-
     def cache_stats(self) -> dict[str, Any] | None:
         """The word cache's hit rates since the last call (then reset), or None without a cache."""
         return None if self.cache is None else self.cache.stats()
 
 
-def _warm(cache: WordCache, source: str | None) -> dict[str, Any]:
-    """Learn the words of `source`'s queries; what was done, for the setup's info."""
-    from bench.queries import load_queries
-
-    if source is None:
+def _warm(cache: WordCache, warm: WarmTexts | None) -> dict[str, Any]:
+    """Learn the words of the `warm` texts; what was done, for the setup's info."""
+    if warm is None:
         return {"source": None, "texts": 0, "note": "no training split to warm from: the cache starts empty"}
     try:
-        texts = load_queries(source, None, limit=10**9)
+        texts = warm.load()
     except UserError as err:
-        return {"source": source, "texts": 0, "note": f"the cache starts empty ({err})"}
+        return {"source": warm.source, "texts": 0, "note": f"the cache starts empty ({err})"}
     cache.warm(texts)
-    return {"source": source, "texts": len(texts), "note": None}
+    return {"source": warm.source, "texts": len(texts), "note": None}
 
 
 def prepare_cached(encoder: Encoder, target: Target, *, workdir: Path) -> StaticPrepared:

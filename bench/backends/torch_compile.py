@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from bench.backends.base import Backend, Target
 from bench.backends.torch_eager import DEVICE_DTYPES, TorchPrepared
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 _MAX_REASON = 300
 

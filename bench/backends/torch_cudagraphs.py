@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from bench.backends.base import Backend, Target, parse_device
 from bench.backends.torch_compile import CompiledPrepared
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 if TYPE_CHECKING:
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 ON_CUDA_ONLY = "CUDA graphs are a CUDA feature"
 

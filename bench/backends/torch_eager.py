@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.backends.base import Backend, Closing, CudaTimer, Target, check_target, torch_device, working_copy
-from daft.cache import weights_fingerprint
-from daft.errors import UserError
+from bench.backends.base import Backend, Closing, Target, check_target, torch_device, working_copy
+from bench.timing import CudaTimer
+from daft.core.errors import UserError
+from daft.store.cache import weights_fingerprint
 
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 # torch is imported in the methods that run it: the registry reads BACKENDS (suite validation, `bench list`,
 # --dry-run) without paying for it. The dtypes by name, as torch spells them.
@@ -99,13 +100,6 @@ class TorchPrepared(Closing):
     def fetch(self, output: Tensor) -> np.ndarray:
         """Copy to the host as float32 (the copy waits for the device)."""
         return np.ascontiguousarray(output.float().cpu().numpy())
-
-    def sync(self) -> None:
-        """Wait for the device's queued work (no-op on CPU)."""
-        if self._cuda:
-            import torch
-
-            torch.cuda.synchronize(self.device)
 
     def close(self) -> None:
         """Restore the thread count and the caller's train/eval mode; drop the device copy."""

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from bench.suite import load_suite
-from daft.progress import console
+from daft.core.progress import console
 
 BASELINES = Path("results/baselines")
 
@@ -29,8 +29,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the suite into a scratch folder, then store its report (and per-query values) as the baseline."""
+    from bench import schema
     from bench.pipeline import run_suite  # torch and the runners: not for `--help` or a suite's error
-    from bench.report import schema
     from bench.report.render import render
 
     suite = load_suite(args.suite, args.set)

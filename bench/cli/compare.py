@@ -9,11 +9,11 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from bench.suite import GateSpec
-from daft.cache import atomic_write_text
-from daft.destination import writable_file
-from daft.errors import UserError
-from daft.progress import console, output_console
+from bench.specs import GateSpec
+from daft.core.errors import UserError
+from daft.core.progress import console, output_console
+from daft.store.cache import atomic_write_text
+from daft.store.destination import writable_file
 
 stdout = output_console()
 GATE = GateSpec()
@@ -93,9 +93,9 @@ def _cell_thresholds(items: list[str]) -> dict[str, float]:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Load, compare, print, write; the exit code is the verdict."""
+    from bench import schema
     from bench.compare import KINDS, Thresholds, check_complete, compare, workload_differences  # numpy, scipy
     from bench.report import comparison as render
-    from bench.report import schema
 
     for path, flag in ((args.markdown, "--markdown"), (args.json, "--json")):
         if path is not None:

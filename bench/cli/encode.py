@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.cli.args import positive_int
-from bench.retrieval.precision import PRECISIONS, encode_documents
+from bench.documents.precision import PRECISIONS
 from bench.retrieval.systems.vectors import VectorSettings
-from bench.suite import EncoderSpec
-from daft.errors import UserError
-from daft.progress import console
+from bench.specs import EncoderSpec
+from daft.core.errors import UserError
+from daft.core.progress import console
 
 if TYPE_CHECKING:
     from daft.collections.collection import Collection
-    from daft.encoders import Encoder
+    from daft.models.encoders import Encoder
 
 DEFAULTS = VectorSettings()
 
@@ -59,31 +59,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="a speed check: encode the first N documents (sorted ids) after a warm-up, print docs/s, cache nothing",
     )
-    parser.set_defaults(func=run)
-
-
-def _speed_check(
-    encoder: Encoder, collection: Collection, args: argparse.Namespace, device: str | None
-) -> None:
-    """Time `args.limit` documents at `args.precision` (a warm-up batch first: graph export, first-call
-    overheads) and print docs/s; nothing is cached."""
-    import torch
-
-    from bench.retrieval import embeddings
-
-    doc_ids = sorted(collection.corpus)[: args.limit]
-    texts = [collection.corpus[d].full_text for d in doc_ids]
-    run = {"precision": args.precision, "max_length": args.max_length, "batch_size": args.batch_size}
-    encode_documents(encoder, texts[: args.batch_size], device=device, **run)
-    started = time.perf_counter()
-    embeddings.encode_texts(encoder, texts, device=device, label=collection.name, **run)
-    seconds = time.perf_counter() - started
-    console.print(
-        f"{collection.name}: {len(texts):,} documents at {args.precision} in {seconds:.1f} s, "
-        f"{len(texts) / seconds:,.0f} docs/s (batch {args.batch_size}, max length {args.max_length}; "
-        f"{torch.get_num_threads()} torch threads; not cached)",
-        highlight=False,
-    )
+    parser.set_defaults(func=run_from_args)
 
 
 def check_device(device: str | None) -> None:
@@ -98,14 +74,30 @@ def check_device(device: str | None) -> None:
         raise UserError(f"--device {device}: torch sees no CUDA device on this machine")
 
 
-def run(args: argparse.Namespace) -> int:
+def _print_speed(
+    encoder: Encoder, collection: Collection, args: argparse.Namespace, device: str | None
+) -> None:
+    from bench.documents.speed import encoding_speed
+
+    run = {"precision": args.precision, "max_length": args.max_length, "batch_size": args.batch_size}
+    speed = encoding_speed(encoder, collection, limit=args.limit, device=device, **run)
+    console.print(
+        f"{collection.name}: {speed.documents:,} documents at {args.precision} in {speed.seconds:.1f} s, "
+        f"{speed.per_second:,.0f} docs/s (batch {args.batch_size}, max length {args.max_length}; "
+        f"{speed.threads} torch threads; not cached)",
+        highlight=False,
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> int:
     """Encode (this rank's slice), merge on rank 0, print what was done."""
     import torch  # here, and the modules that run it: `--help` needs none of them
 
+    from bench.documents.sharded import encode_sharded
     from bench.pairs import load_retrieval_pair
-    from bench.retrieval.sharded import encode_sharded
-    from daft import collections, distributed
-    from daft import embeddings as daft_embeddings
+    from daft import collections
+    from daft.core import distributed
+    from daft.search import embeddings as daft_embeddings
 
     if args.max_length < 1 or args.batch_size < 1:
         raise UserError("--max-length and --batch-size must be positive")
@@ -124,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         if device and device.startswith("cuda"):
             device = str(distributed.device(world, torch.device(device)))
         if args.limit is not None:
-            _speed_check(encoder, collection, args, device)
+            _print_speed(encoder, collection, args, device)
             return 0
         started = time.perf_counter()
         result = encode_sharded(

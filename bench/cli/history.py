@@ -9,10 +9,10 @@ from rich.markup import escape
 
 from bench.history import DEFAULT_THRESHOLD, WINDOW, build_history, collect, history_plot
 from bench.report.trend import history_table, summary_lines
-from daft.cache import atomic_write_bytes
-from daft.config import NAME, read_toml
-from daft.errors import UserError
-from daft.progress import console, output_console
+from daft.core.config import NAME, read_toml
+from daft.core.errors import UserError
+from daft.core.progress import console, output_console
+from daft.store.cache import atomic_write_bytes
 
 # The table is the product, so it goes to stdout; warnings and where the plot went go to stderr.
 stdout = output_console()

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from bench.cli.args import positive_int
 from bench.retrieval.systems.vectors import VectorSettings
-from bench.suite import EncoderSpec, RetrievalSpec
-from daft.progress import output_console
+from bench.specs import EncoderSpec, RetrievalSpec
+from daft.core.progress import output_console
 
 DEFAULTS = RetrievalSpec()
 VECTORS = VectorSettings()
@@ -29,13 +29,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--pooling", default="mean", help="pooling of a plain transformers --model (mean)")
     parser.add_argument("--split", default=DEFAULTS.split, help=f"whose queries search ({DEFAULTS.split})")
     parser.add_argument("--depth", type=positive_int, default=100, help="k of recall@k against flat (100)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run_from_args)
 
 
-def run(args: argparse.Namespace) -> int:
+def run_from_args(args: argparse.Namespace) -> int:
     """Embed (cached) corpus and queries, measure every index, print the table."""
+    from bench.documents import embeddings
     from bench.pairs import load_retrieval_pair  # torch and faiss: not for `--help`
-    from bench.retrieval import embeddings
     from bench.retrieval.dense import INDEXES
     from bench.retrieval.index_choice import measure
     from daft import collections

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from bench.backends import registry
 from bench.retrieval.systems import registry as retrieval_systems
-from daft import assets
-from daft.progress import output_console
+from daft.core.progress import output_console
+from daft.store import assets
 
 stdout = output_console()
 
@@ -20,11 +20,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register `list`."""
     parser = commands.add_parser("list", help="show suites, model assets, backends and retrieval systems")
     parser.add_argument("--suites", type=Path, default=Path("suites"), help="where to look for suites")
-    parser.set_defaults(func=show)
+    parser.set_defaults(func=run_from_args)
 
 
-def show(args: argparse.Namespace) -> int:
-    """Print the four tables."""
+def run_from_args(args: argparse.Namespace) -> int:
+    """Print the three tables."""
     suites = Table(title=f"suites in {args.suites}/")
     suites.add_column("file")
     suites.add_column("description")

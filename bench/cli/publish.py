@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from bench.publish import publish
-from daft.progress import console, output_console
+from daft.core.progress import console, output_console
 
 stdout = output_console()
 

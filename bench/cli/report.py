@@ -23,7 +23,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Load and print."""
-    from bench.report import schema  # the report's modules only when one is read: `--help` stays quick
+    from bench import schema  # the report's modules only when one is read: `--help` stays quick
     from bench.report.render import render
 
     render(schema.load(args.path), phases=args.phases, wide=args.wide)

@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 
 from bench import sources
+from bench.documents.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.plan import plan, plan_table
 from bench.report.render import WIDE_HELP
-from bench.retrieval.precision import AUTO, REFERENCE, describe, resolve_precision
-from bench.retrieval.systems import needed, registry
+from bench.retrieval.systems import needed, registry, system_ids
 from bench.retrieval.systems.vectors import VectorSettings
 from bench.retrieval.tuning import describe_request
-from bench.suite import Suite, load_suite
-from daft.destination import writable_dir
-from daft.progress import console
+from bench.specs import Suite
+from bench.suite import load_suite
+from daft.core.progress import console
+from daft.store.destination import writable_dir
 
 if TYPE_CHECKING:
     from bench.results import Report
@@ -48,7 +49,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     """Run one suite end to end (or print its plan), then show the report and where it went."""
     suite = load_suite(args.suite, args.set)
     if args.dry_run:
-        dry_run(suite)
+        _dry_run(suite)
         return 0
     from bench.pipeline import Interrupted, run_suite
     from bench.report.tables import overrides_line
@@ -59,9 +60,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     try:
         report = run_suite(suite, args.results, suite_file=str(args.suite), as_latest=args.as_latest)
     except Interrupted as stop:
-        show(stop.report, args.results, wide=args.wide)
+        _show(stop.report, args.results, wide=args.wide)
         raise
-    show(report, args.results, wide=args.wide)
+    _show(report, args.results, wide=args.wide)
     vectors = suite.retrieval.setting(VectorSettings) if suite.retrieval else None
     if vectors and vectors.precision_loss == "fail" and report.retrieval:
         from bench.report.quality import precision_losses
@@ -81,7 +82,7 @@ def _documents(setting: str) -> str:
     return ""
 
 
-def dry_run(suite: Suite) -> None:
+def _dry_run(suite: Suite) -> None:
     """Print the encoders (where each comes from), every latency cell and the retrieval systems, without
     measuring, fetching or training anything."""
     # Lines, not a table: paths are long, and a narrow terminal would cut or wrap them.
@@ -106,15 +107,15 @@ def dry_run(suite: Suite) -> None:
             tuned += _documents(vectors.doc_precision)
         console.print(
             f"retrieval on {spec.collection}:{spec.split}{tuned}; measures {' '.join(spec.measures)}; "
-            f"systems: {', '.join(spec.system_ids())}",
+            f"systems: {', '.join(system_ids(spec))}",
             highlight=False,
             soft_wrap=True,
         )
 
 
-def show(report: Report, results: Path, *, wide: bool = False) -> None:
+def _show(report: Report, results: Path, *, wide: bool = False) -> None:
     """The report's tables, then where it was written."""
-    from bench.report import schema
+    from bench import schema
     from bench.report.render import render
 
     render(report, wide=wide)

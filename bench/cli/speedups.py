@@ -8,11 +8,11 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from bench import schema
 from bench.agreement import TOLERANCE, Agreement, agreement
-from bench.report import schema
 from bench.speedup import Speedup
-from daft.errors import UserError
-from daft.progress import output_console
+from daft.core.errors import UserError
+from daft.core.progress import output_console
 
 stdout = output_console()
 

@@ -1,6 +1,6 @@
 """`bench publish`: the saved reports as a static site (overview, latency, quality, frontier, comparison).
 
-Built on the typed `Report` (`bench.report.schema.load`) and the gate's and history's logic, never on the
+Built on the typed `Report` (`bench.schema.load`) and the gate's and history's logic, never on the
 JSON layout, so that it reads whatever the schema reads. `site.publish` is the entry point; one module per
 concept (`inputs`, `machine`, `trend`, `figures`, `html`, `static`) and one per page (`pages/`).
 """

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bench import schema
 from bench.environment import fingerprint_digest
 from bench.history import start_time
-from bench.report import schema
 from bench.results import Report
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = ["Inputs", "Source", "SuiteRuns", "collect", "report_files"]
 

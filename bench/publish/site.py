@@ -1,7 +1,7 @@
 """Publishing: read the reports, render every page, and replace the site folder as a whole.
 
 The site is written into a staging folder beside `out` and moved into place only when complete
-(`daft.cache.staged`), so a failed publish leaves the previous site as it was. A folder is replaced only
+(`daft.store.cache.staged`), so a failed publish leaves the previous site as it was. A folder is replaced only
 if it is empty or a site this wrote before (it holds `MARKER`): `--out results` must not delete results.
 Everything but the generation stamp on the front page follows from the inputs, so the same reports give
 the same bytes.
@@ -20,9 +20,9 @@ from bench.publish.html import link, page
 from bench.publish.inputs import Inputs, collect
 from bench.publish.machine import Machines
 from bench.publish.pages import comparison, frontier, latency, overview, quality
-from bench.report.schema import now
-from daft.cache import staged
-from daft.errors import UserError
+from bench.schema import now
+from daft.core.errors import UserError
+from daft.store.cache import staged
 
 __all__ = ["MARKER", "Published", "check_destination", "publish"]
 

@@ -16,9 +16,8 @@ import numpy as np
 
 from bench.compare import LatencyChange, Thresholds, compare_cell
 from bench.history import latency_point
-from bench.plan import Cell
 from bench.publish.inputs import Source
-from bench.results import CellResult
+from bench.results import Cell, CellResult
 
 __all__ = ["CellTrend", "Point", "latency_trends", "row_key"]
 

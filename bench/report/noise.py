@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.results import Report
+from bench.specs import MeasureSpec
 from bench.speedup import WIDE, speedup
 
 __all__ = ["TOP", "cell_warning_lines", "stopping_line", "wide_speedup_line"]
@@ -112,12 +113,12 @@ def wide_speedup_line(report: Report) -> str | None:
     )
 
 
-def _why(reason: str, measure: dict) -> str:
+def _why(reason: str, measure: MeasureSpec) -> str:
     """What a `CellResult.stopped` reason means, with the suite's numbers."""
     return {
-        "interval": f"once their interval was within {measure.get('target_width', 0):.0%}",
-        "ceiling": f"at the ceiling of {measure.get('rounds')} rounds",
-        "sample cap": f"at the cap of {measure.get('max_samples')} samples",
+        "interval": f"once their interval was within {measure.target_width:.0%}",
+        "ceiling": f"at the ceiling of {measure.rounds} rounds",
+        "sample cap": f"at the cap of {measure.max_samples} samples",
         "baseline": "as baselines, with the last cell compared with them",
         "interrupted": "interrupted",
     }.get(reason, reason)
@@ -134,7 +135,7 @@ def stopping_line(report: Report) -> str | None:
             by_reason.setdefault(result.stopped, []).append((width, shown))
     if not by_reason:
         return None
-    measure = dict(report.suite.get("measure") or {})
+    measure = report.suite.measure
     parts = []
     for reason, entries in by_reason.items():
         n = len(entries)

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from bench.results import FrontierEntry, RetrievalResult
-from bench.retrieval.precision import describe
-from bench.retrieval.significance import SystemComparison
+from bench.documents.precision import describe
+from bench.results import FrontierEntry, RetrievalResult, SystemComparison
 from bench.stats import format_ns
 
 
@@ -68,15 +67,15 @@ def comparison_table(r: RetrievalResult) -> Table:
 
 
 def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
-    """Which query encoder to use: size, latency at batch 1 and 256, quality, and the Pareto flags."""
+    """Which query encoder to use: size, latency at the smallest and largest batch, quality, and the Pareto
+    flags."""
     measure = entries[0].measure if entries else "quality"
+    figures = entries[0].figures if entries else ()
     table = Table(title="the frontier: quality vs query-encoding latency", title_justify="left")
     for column in (
         "encoder",
         "params",
-        "b1 p50",
-        "b1 p99",
-        "b256 p50",
+        *(f"b{batch} {'p99' if p99 else 'p50'}" for batch, p99 in figures),
         f"dense {measure}",
         f"hybrid {measure}",
     ):
@@ -98,19 +97,18 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
         table.add_row(
             e.encoder,
             params,
-            latency(e, 1),
-            latency(e, 1, p99=True),
-            latency(e, 256),
+            *(latency(e, batch, p99) for batch, p99 in figures),
             quality(e, "dense"),
             quality(e, "hybrid"),
         )
-    table.caption = "◆ on the Pareto frontier (no other encoder both faster at batch 1 and better)"
+    smallest = f"batch {figures[0][0]}" if figures else "the smallest batch"
+    table.caption = f"◆ on the Pareto frontier (no other encoder both faster at {smallest} and better)"
     return table
 
 
-def precision_lines(r: RetrievalResult) -> list[str]:
-    """Per encoder: the precision its documents were encoded in (and why, where `auto` chose it); off fp32
-    when asked for, its dense quality against fp32 on the same split."""
+def precision_lines(r: RetrievalResult, setting: str) -> list[str]:
+    """Per encoder: the precision its documents were encoded in (and why, where the suite's doc_precision
+    `setting` is `auto`); off fp32 when asked for, its dense quality against fp32 on the same split."""
     lines = []
     seen = set()
     for entry in r.systems:
@@ -118,9 +116,7 @@ def precision_lines(r: RetrievalResult) -> list[str]:
             continue
         seen.add(entry.encoder)
         precision, check = entry.pair.doc_precision, entry.pair.precision_check
-        line = (
-            f"precision: {entry.encoder} documents in {describe(precision, entry.pair.doc_precision_setting)}"
-        )
+        line = f"precision: {entry.encoder} documents in {describe(precision, setting)}"
         if check:
             line += (
                 f": dense {check.measure} {check.value:.4f} vs fp32 {check.reference:.4f} "

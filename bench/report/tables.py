@@ -9,9 +9,8 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from bench.plan import Cell
 from bench.report.noise import cell_warning_lines, stopping_line, wide_speedup_line
-from bench.results import CellResult, Report
+from bench.results import Cell, CellResult, Report
 from bench.speedup import Speedup, speedup
 from bench.stats import format_ns
 from bench.timeslice import is_marked
@@ -210,7 +209,7 @@ def phase_table(report: Report) -> Table:
         cache = result.word_cache or {}
         hits = cache.get("word_hit_rate")
         cache_text = "" if hits is None else f"{hits:.0%} words, {cache['text_hit_rate']:.0%} texts"
-        rss = result.memory.get("rss_delta")
+        rss = result.memory.rss_delta
         table.add_row(
             result.id,
             format_ns(tok),
@@ -269,13 +268,13 @@ def summary_lines(report: Report) -> list[str]:
         lines.append(overrides_line(report.overrides, quick_look=report.quick_look))
     if harness := report.harness:
         lines.append(
-            f"harness overhead: {format_ns(harness['overhead_ns'])} per call "
-            f"({harness['percent_of_50us']:.2f}% of a 50 µs operation)"
+            f"harness overhead: {format_ns(harness.overhead_ns)} per call "
+            f"({harness.percent_of_50us:.2f}% of a 50 µs operation)"
         )
     if reference := report.reference:
         lines.append(f"reference workload ({reference['name']}): {format_ns(reference['median_ns'])}")
     if rounds := max((len(c.rounds) for c in report.cells), default=0):
-        seed = (report.suite.get("measure") or {}).get("seed", 0)
+        seed = report.suite.measure.seed
         fewest = min(len(c.rounds) for c in report.cells)
         counted = f"{fewest} to {rounds}" if fewest < rounds else str(rounds)
         lines.append(

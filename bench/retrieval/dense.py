@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bench.retrieval.runs import DocIndex, RankedRun, Rows
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 if TYPE_CHECKING:
     import faiss

@@ -1,29 +1,28 @@
 """Runs: the one shape retrieval results take here, and the deterministic ranking everything else uses.
 
-A run is a `daft.ranked.RankedRun`: per query, its hits best first as slices of flat arrays (an int32
+A run is a `daft.search.ranked.RankedRun`: per query, its hits best first as slices of flat arrays (an int32
 index into a table of doc ids and a float32 or float64 score), 8-12 bytes a hit. The qid -> doc id -> score
 dict that `ir_measures` and `ranx` accept (S. MacAvaney, C. Macdonald and I. Ounis, "Streamlining
 Evaluation with ir-measures", ECIR 2022; E. Bassani, "ranx: A Blazing-Fast Python Library for Ranking
 Evaluation and Comparison", ECIR 2022) costs some hundred bytes a hit: a depth-1000 run over 10k queries
 would be about a gigabyte. Dict runs are still accepted wherever a run goes in (`compact`).
 
-Ties in score are broken by doc id ascending (`daft.ranked.rank`), so that a ranking never depends on input
+Ties in score are broken by doc id ascending (`daft.search.ranked.rank`), so that a ranking never depends on input
 order and fused runs are reproducible across processes and input files. Runs that are combined share one
 *sorted* table (`DocIndex`), where index order is doc id order, so sorting hits by (score descending, index)
 is that rule. That order is the run's one ranking: evaluation and TREC files see it through
-`daft.ranked.strictly_decreasing` scores.
+`daft.search.ranked.strictly_decreasing` scores.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TypeAlias
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from daft.errors import UserError
-from daft.ranked import RankedRun, rank
+from daft.core.errors import UserError
+from daft.search.ranked import AnyRun, RankedRun, rank
 
 __all__ = [
     "AnyRun",
@@ -37,9 +36,6 @@ __all__ = [
     "on_one_table",
     "rank",
 ]
-
-# What a run may come in as: compact, or qid -> doc id -> score.
-AnyRun: TypeAlias = RankedRun | Mapping[str, Mapping[str, float]]
 
 
 def check_choice(what: str, value: str, known: Sequence[str]) -> None:

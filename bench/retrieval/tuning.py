@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from bench.retrieval.fusion import interpolate, normalize
 from bench.retrieval.runs import AnyRun, RankedRun, concat
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 AUTO, CV = "auto", "cv"  # the values of `tune_split` that are not split names
 PREFERRED = ("dev", "train")  # what "auto" tunes on, in this order, before cross-validating
@@ -99,7 +99,7 @@ def _values_by_alpha(
     lexical: RankedRun, dense_run: RankedRun, qrels: Mapping, search: AlphaSearch
 ) -> dict[float, dict[str, float]]:
     """alpha -> query id -> the measure of the fused run, for every alpha of the grid."""
-    from daft.evaluation import evaluate_run  # imports torch: --dry-run describes tuning without it
+    from daft.search.evaluation import evaluate_run  # imports torch: --dry-run describes tuning without it
 
     target = search.measure
     return {

@@ -14,9 +14,10 @@ of large models would need its rounds per encoder group, and lose the pairing ac
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from itertools import groupby
 from pathlib import Path
@@ -24,74 +25,58 @@ from typing import Any
 
 import torch
 
-from bench import environment, memory, reference
+from bench import memory
 from bench.backends import backend, prepare
-from bench.backends.base import Target, parity
-from bench.plan import Cell, Plan
+from bench.backends.base import Target, WarmTexts, parity
+from bench.plan import Plan
 from bench.queries import load_queries, origin
-from bench.results import PHASES, CellResult, EncoderInfo, Exclusion, PhaseStats, SetupResult, Warmup
+from bench.results import (
+    PHASES,
+    Cell,
+    CellResult,
+    EncoderInfo,
+    Exclusion,
+    MemoryUse,
+    PhaseStats,
+    SetupResult,
+    Warmup,
+)
 from bench.rounds import INTERRUPTED, Stopping, TimedCell, interleave
 from bench.sources import describe
+from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite
 from bench.speedup import compares
 from bench.stats import Stats, is_noisy
-from bench.suite import LatencySpec
 from bench.timeslice import detect
-from bench.timing import batches, calibrate_overhead, rotation_length, timed_call
-from daft import assets, encoders
-from daft.cache import weights_fingerprint
-from daft.config import jsonable
-from daft.errors import UserError
-from daft.finite import require_finite
-from daft.tokenization import NoTokens
+from bench.timing import Prepared, batches, rotation_length, timed_call
+from daft.core.config import jsonable
+from daft.core.errors import UserError
+from daft.core.finite import require_finite
+from daft.models.build import build
+from daft.models.encoders import Encoder
+from daft.models.tokenization import NoTokens
+from daft.store.cache import weights_fingerprint
 
 PARITY_QUERIES = 64
 MEMORY_CALLS = 3
 MEMORY_BUDGET_S = 0.1
-OVERHEAD_REFERENCE_NS = 50_000  # the issue's yardstick: overhead must stay <= 2% of a 50 µs operation
+NOT_MEASURED = MemoryUse()  # an interrupted run's cells have no memory pass
 MIN_ROUNDS_SPREAD = 3  # round medians are compared for a "rounds disagree" warning from this many rounds
 
 
-def _encoder_spec(spec: Any) -> dict[str, Any]:
-    fields = dataclasses.asdict(spec) if dataclasses.is_dataclass(spec) else dict(spec)
+def _encoder_spec(spec: EncoderSpec) -> dict[str, Any]:
+    fields = dataclasses.asdict(spec)
     return {k: v for k, v in fields.items() if v is not None and k not in ("name", "recipe")}
-
-
-def _asset_pins(specs: Iterable[Any]) -> dict[str, list[str]]:
-    pins = {}
-    for spec in specs:
-        for key in ("model", "tokenizer"):
-            name = getattr(spec, key, None)
-            if isinstance(name, str) and name in assets.ASSETS:
-                pins[name] = [a.sha256 for a in assets.ASSETS[name].artifacts]
-    return pins
 
 
 def _state_bytes(encoder: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in encoder.state_dict().values())
 
 
-def environment_section(suite: Any) -> dict[str, Any]:
-    """The `Report` fields of the machine: fingerprint, noise warnings, reference workload, harness overhead."""
-    fingerprint = environment.fingerprint(_asset_pins(suite.encoders))
-    overhead = Stats(calibrate_overhead().end_to_end).median
-    return {
-        "environment": fingerprint,
-        "noise_warnings": tuple(environment.noise_warnings(fingerprint)),
-        "reference": reference.measure_reference(),
-        "harness": {
-            "overhead_ns": overhead,
-            "percent_of_50us": 100 * overhead / OVERHEAD_REFERENCE_NS,
-            "method": "median of the timed loop around no-op tokenize/forward/fetch",
-        },
-    }
-
-
 def _cell_result(
     cell: Cell,
     timed: TimedCell,
-    measure: Any,
-    rss: Any = None,
-    cuda: Any = None,
+    measure: MeasureSpec,
+    memory_use: MemoryUse = NOT_MEASURED,
     one_thread: float | None = None,
 ) -> CellResult:
     """A cell's result from its rounds: statistics over the pooled samples, and its warnings
@@ -117,11 +102,6 @@ def _cell_result(
         warnings.append(f"interrupted after {len(timed.visits)} of {measure.rounds} rounds")
     if one_thread is not None and (slices := detect(samples.end_to_end, one_thread)):
         warnings.append(slices)
-    memory = (
-        {}
-        if rss is None
-        else {"rss_delta": rss.delta, "rss_peak": rss.peak, **(cuda.to_dict() if cuda else {})}
-    )
     return CellResult(
         cell=cell,
         **{name: _phase_stats(stats) for name, stats in phases.items()},
@@ -129,7 +109,7 @@ def _cell_result(
         warmup=Warmup(samples.warmup_calls, samples.warmup_shapes, samples.warmup_steady),
         capped=capped,
         wall_s=samples.wall_s,
-        memory=memory,
+        memory=memory_use,
         warnings=tuple(warnings),
         word_cache=timed.word_cache,
         rounds=tuple(timed.visits),
@@ -151,7 +131,7 @@ def _phase_stats(stats: Stats) -> PhaseStats:
     return PhaseStats(**summary)
 
 
-def _memory_pass(prepared: Any, texts: list[str], batch_size: int, device: str) -> tuple[Any, Any]:
+def _memory_pass(prepared: Prepared, texts: list[str], batch_size: int, device: str) -> MemoryUse:
     """Peak memory over a few calls, in a pass of its own: the sampler thread would perturb the timings."""
     batch = batches(texts, batch_size)
     with memory.PeakRSS() as rss, memory.cuda_peak(device if device != "cpu" else None) as cuda:
@@ -160,10 +140,12 @@ def _memory_pass(prepared: Any, texts: list[str], batch_size: int, device: str) 
             timed_call(prepared, batch(i))
             if time.perf_counter() - start > MEMORY_BUDGET_S:
                 break
-    return rss, cuda
+    return memory.use(rss, cuda if device != "cpu" else None)
 
 
-def _batch_shapes(encoder: Any, texts: list[str], batch_size: int, query: Any) -> list[tuple[int, ...]]:
+def _batch_shapes(
+    encoder: Encoder, texts: list[str], batch_size: int, query: QueriesSpec
+) -> list[tuple[int, ...]]:
     """The padded input shape of each batch in the timing rotation, as every backend will see it."""
     batch = batches(texts, batch_size)
     return [
@@ -174,11 +156,12 @@ def _batch_shapes(encoder: Any, texts: list[str], batch_size: int, query: Any) -
     ]
 
 
-def _warm_source(query: Any) -> str | None:
+def _warm_texts(query: QueriesSpec) -> WarmTexts | None:
     """The training split of the measured collection (what a tokenizer cache may learn), if distinct."""
     if query.source is None or query.split == "train":
         return None
-    return f"{query.collection}:train"
+    source = f"{query.collection}:train"
+    return WarmTexts(source, functools.partial(load_queries, source, None, limit=10**9))
 
 
 def _setup_key(cell: Cell) -> tuple:
@@ -186,7 +169,7 @@ def _setup_key(cell: Cell) -> tuple:
 
 
 def run_latency(
-    suite: Any, plan: Plan, *, workdir: Path, on_visit: Callable[[str], None] | None = None
+    suite: Suite, plan: Plan, *, workdir: Path, on_visit: Callable[[str], None] | None = None
 ) -> Iterator[EncoderInfo | SetupResult | CellResult | Exclusion]:
     """Measure every latency cell of `plan` in interleaved rounds (`bench.rounds`), yielding each encoder
     as built, each backend setup as prepared, the cells a backend refuses for an encoder known only when
@@ -207,8 +190,8 @@ def run_latency(
 
 
 def _measure(
-    suite: Any, plan: Plan, texts: list[str], workdir: Path, on_visit: Callable[[str], None] | None
-) -> Iterator[Any]:
+    suite: Suite, plan: Plan, texts: list[str], workdir: Path, on_visit: Callable[[str], None] | None
+) -> Iterator[EncoderInfo | SetupResult | CellResult | Exclusion]:
     """`run_latency` on its query texts."""
     with ExitStack() as opened:
         timed: list[tuple[Cell, TimedCell]] = []
@@ -234,9 +217,9 @@ def _measure(
         one_thread = _one_thread_medians(timed)
         for cell, t in timed:
             t.step.activate()
-            rss, cuda = _memory_pass(t.step, texts, cell.batch_size, cell.device)
+            used = _memory_pass(t.step, texts, cell.batch_size, cell.device)
             alone = one_thread.get(_sibling(cell)) if (cell.threads or 0) > 1 else None
-            yield _cell_result(cell, t, measure, rss, cuda if cell.device != "cpu" else None, alone)
+            yield _cell_result(cell, t, measure, used, alone)
 
 
 def _link_baselines(timed: list[tuple[Cell, TimedCell]], latency: LatencySpec) -> None:
@@ -263,7 +246,7 @@ def _one_thread_medians(timed: list[tuple[Cell, TimedCell]]) -> dict[tuple, floa
 
 
 def _prepare_all(
-    suite: Any, plan: Plan, texts: list[str], opened: ExitStack, workdir: Path
+    suite: Suite, plan: Plan, texts: list[str], opened: ExitStack, workdir: Path
 ) -> Iterator[EncoderInfo | SetupResult | Exclusion | tuple[Cell, TimedCell]]:
     """Build each encoder and prepare each backend (closed by `opened`, last first, which unwinds the
     thread counts they set); yields the results, and a `TimedCell` per cell to measure."""
@@ -273,7 +256,7 @@ def _prepare_all(
     for name, cells in groupby(plan.cells, key=lambda c: c.encoder):
         cells = list(cells)
         start = time.perf_counter()
-        encoder = encoders.build({**_encoder_spec(specs[name]), "max_length": query.max_length})
+        encoder = build({**_encoder_spec(specs[name]), "max_length": query.max_length})
         build_s = time.perf_counter() - start
         features = encoder.tokenize(parity_texts, max_length=query.max_length, padding=query.padding)
         with torch.inference_mode():
@@ -290,7 +273,7 @@ def _prepare_all(
             weights_sha256=weights_fingerprint(encoder),
             build_s=build_s,
             # An `arch` encoder has random weights: its timings are real, its embeddings mean nothing.
-            random_init=getattr(specs[name], "arch", None) is not None,
+            random_init=specs[name].arch is not None,
             spec=jsonable(_encoder_spec(specs[name])),
         )
         shapes: dict[int, list[tuple[int, ...]]] = {}
@@ -299,7 +282,7 @@ def _prepare_all(
                 yield from (Exclusion(c, reason) for c in group)
                 continue
             target = Target(
-                backend_name, device, dtype, threads, query.max_length, query.padding, _warm_source(query)
+                backend_name, device, dtype, threads, query.max_length, query.padding, _warm_texts(query)
             )
             start = time.perf_counter()
             prepared = prepare(encoder, target, workdir=workdir)

@@ -17,18 +17,19 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from bench.results import RetrievalResult, SystemResult
-from bench.retrieval.evaluation import check_run
+from bench.retrieval.run_checks import check_run
 from bench.retrieval.runs import DocIndex, RankedRun, Rows
 from bench.retrieval.significance import compare_systems
 from bench.retrieval.systems import Produced, Split, needed, per_encoder, registry, timed
 from bench.retrieval.systems.bm25 import bm25_run
 from bench.retrieval.systems.vectors import Vectors
 from bench.retrieval.tuning import Tuning, resolve
-from bench.suite import RetrievalSpec, Suite
-from daft import bm25, collections
+from bench.specs import RetrievalSpec, Suite
+from daft import collections
 from daft.collections.collection import Collection
-from daft.errors import UserError
-from daft.evaluation import evaluate_run
+from daft.core.errors import UserError
+from daft.search import bm25
+from daft.search.evaluation import evaluate_run
 
 RUN_TAG = "daft-bench"
 
@@ -52,7 +53,7 @@ def _judged(collection: Collection, split: str, max_queries: int, label: str) ->
 
 
 def _trec_lines(run: RankedRun, tag: str, depth: int) -> Iterator[str]:
-    """The top `depth` of each query as a TREC run file's lines (daft.bm25's format and id checks), made
+    """The top `depth` of each query as a TREC run file's lines (daft.search.bm25's format and id checks), made
     only as the file is written."""
     yield from bm25.trec_lines(run.take(run.qids, depth), tag)
 

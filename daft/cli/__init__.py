@@ -1,1 +1,1 @@
-"""Command-line plumbing shared by `python -m daft` and `python -m bench`: one module per subcommand."""
+"""`python -m daft`'s subcommands, one module each, and the runner both CLIs share (`runner.py`)."""

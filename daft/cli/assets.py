@@ -8,10 +8,10 @@ import time
 
 from rich.table import Table
 
-from daft import assets
 from daft.cli.runner import subcommands
-from daft.errors import UserError
-from daft.progress import console, output_console
+from daft.core.errors import UserError
+from daft.core.progress import console, output_console
+from daft.store import assets
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

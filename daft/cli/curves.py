@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from daft.progress import console
+from daft.core.progress import console
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -23,9 +23,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the PNG and say where."""
-    from daft.curves import CURVES_FILE, write
-    from daft.destination import writable_file
-    from daft.errors import UserError
+    from daft.core.errors import UserError
+    from daft.store.destination import writable_file
+    from daft.training.curves import CURVES_FILE, write
 
     if args.out is None:
         if len(args.pairs) != 1 or not args.pairs[0].is_dir():

@@ -9,7 +9,7 @@ import time
 from rich.table import Table
 
 from daft import collections
-from daft.progress import console, output_console
+from daft.core.progress import console, output_console
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from daft.destination import writable_file
-from daft.errors import UserError
-from daft.progress import console
+from daft.core.errors import UserError
+from daft.core.progress import console
+from daft.store.destination import writable_file
 
 TOLERANCE = 1e-4
 
@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if args.onnx == bool(args.sentence_transformers):
         raise UserError("choose one format: --onnx or --sentence-transformers DIR")
     if args.sentence_transformers:
-        from daft.pair import load_pair
-        from daft.st_export import export_checked as export_st
+        from daft.export.st_export import export_checked as export_st
+        from daft.models.pair import load_pair
 
         output = writable_file(args.sentence_transformers, "--sentence-transformers", new_dir=True)
         diff = export_st(load_pair(args.pair), output, tolerance=TOLERANCE)
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
             highlight=False,
         )
         return 0
-    from daft.onnx_export import export_checked
-    from daft.pair import load_pair_side
+    from daft.export.onnx_export import export_checked
+    from daft.models.pair import load_pair_side
 
     output = writable_file(args.output or Path(args.pair) / f"{args.side}.onnx", "--output")
     encoder = load_pair_side(args.pair, args.side)

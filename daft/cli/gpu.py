@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from daft.progress import console
+from daft.core.progress import console
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -49,7 +49,7 @@ def run_pack(args: argparse.Namespace) -> int:
 
 def run_grid(args: argparse.Namespace) -> int:
     """Run the grid; a pair that did not finish is a UserError (exit 2) after the results are written."""
-    from daft.errors import UserError
+    from daft.core.errors import UserError
     from daft.gpu.run import run_grid as run
 
     if args.workers < 1 or args.budget_s <= 0:

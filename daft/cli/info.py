@@ -9,8 +9,8 @@ from typing import Any
 
 from rich.table import Table
 
-from daft.curves import CURVES_FILE
-from daft.progress import output_console
+from daft.core.progress import output_console
+from daft.training.curves import CURVES_FILE
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def _rows(prefix: str, value: Any) -> list[tuple[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the manifest, flattened to dotted keys."""
-    from daft.pair import read_manifest
+    from daft.models.pair import read_manifest
 
     manifest = read_manifest(args.pair)
     if args.json:

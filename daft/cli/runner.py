@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from rich.markup import escape
 
-from daft.errors import UserError
-from daft.progress import console, quiet_third_party
+from daft.core.errors import UserError
+from daft.core.progress import console, quiet_third_party
 
 # Exit codes: 0 done (pass), 1 a regression (`bench compare`), 2 unusable input, 3 a bug. Python's own code for
 # an uncaught exception is 1, which CI would read as a regression: a crash must never look like a verdict.

@@ -1,11 +1,11 @@
-"""`python -m daft train RECIPE.toml`: train an encoder pair with the standard, daft or align_only recipe."""
+"""`python -m daft train RECIPE.toml`: train an encoder pair as its recipe says (any method of `daft.training.stages`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from daft.progress import console
+from daft.core.progress import console
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -26,10 +26,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate the recipe, train, and say where the pair is."""
-    from daft.recipe import load_recipe
+    from daft.training.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.set)
-    from daft.train import train  # torch, faiss, transformers: after the recipe is known to be good
+    from daft.training.train import train  # torch, faiss, transformers: after the recipe is known to be good
 
     output = train(recipe, resume=args.resume, overwrite=args.overwrite)
     console.print(f"pair written to {output} (inspect: python -m daft info {output})", highlight=False)

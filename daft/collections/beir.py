@@ -13,7 +13,7 @@ from daft.collections.collection import Collection, Document, is_split_name
 from daft.collections.format import Format
 from daft.collections.lines import LineError, read_lines, reading, require_file, write_lines
 from daft.collections.qrels import Known, add_judgement
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 # BEIR ships these three; any other `qrels/*.tsv` whose stem is a valid split name is read too.
 STANDARD_SPLITS = ("train", "dev", "test")

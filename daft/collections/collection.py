@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 # A split name is also a file-name part (`qrels/<split>.tsv`) and the tail of a reference (`name:split`),
 # so it must not contain a path separator or a colon.

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from daft.errors import UserError
-from daft.progress import progress
+from daft.core.errors import UserError
+from daft.core.progress import progress
 
 # Advancing a Rich bar per line would cost more than parsing the line; report progress every 1 MiB.
 _PROGRESS_STEP = 1 << 20

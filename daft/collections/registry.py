@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daft import cache
 from daft.collections import wordnet
 from daft.collections.beir import load_beir, write_beir
 from daft.collections.collection import Collection, is_split_name
 from daft.collections.format import Format
-from daft.errors import UserError
-from daft.progress import console
+from daft.core.errors import UserError
+from daft.core.progress import console
+from daft.store import cache
 
 # The registration lines: the modules that declare a `FORMAT`, in the order folders are tried.
 _FORMATS = ("daft.collections.beir", "daft.collections.trec")

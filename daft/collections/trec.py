@@ -16,7 +16,7 @@ from daft.collections.collection import Collection, Document, is_split_name
 from daft.collections.format import Format
 from daft.collections.lines import LineError, read_lines, reading, require_file
 from daft.collections.qrels import Known, add_judgement
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 _QRELS_FILE = re.compile(r"qrels\.(?P<split>.+)\.(?:tsv|txt)")
 

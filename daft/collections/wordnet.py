@@ -31,7 +31,7 @@ from rich.progress import Progress
 
 from daft.collections.collection import Collection, Document
 from daft.collections.lines import LineError, read_lines, reading, require_file
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 ASSET = "wordnet-3.0"
 # Bump when the documents, queries, splits or subset change, so that cached builds are rebuilt.
@@ -136,7 +136,9 @@ def parse_wordnet(directory: Path) -> list[Synset]:
 
 def source_dir() -> Path:
     """The WordNet 3.0 database directory of the `wordnet-3.0` asset (fetched into the cache if needed)."""
-    from daft import assets  # lazily: the asset machinery (pip, downloads) is not needed to read collections
+    from daft.store import (
+        assets,  # lazily: the asset machinery (pip, downloads) is not needed to read collections
+    )
 
     return assets.ensure(ASSET)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 RECIPES = Path("recipes") / "gpu"  # relative to the repository root
 REFERENCE = "standard-minilm-l6"  # the others' test nDCG@10 is reported as a fraction of this pair's

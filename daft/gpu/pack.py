@@ -1,11 +1,11 @@
 """The GPU pack: everything a grid needs that the device machine cannot fetch, in one folder that travels.
 
 That machine has no network, no Java and no faiss, and takes at most 64 MiB of working tree and carried
-folders together. The pack holds, as one sealed cache entry (`daft.cache`, verified there file by file):
+folders together. The pack holds, as one sealed cache entry (`daft.store.cache`, verified there file by file):
 - `assets/<model>/`: each model asset the recipes name, its weights rounded to fp16 (half the bytes; the
   device restores the recorded dtypes, so training starts from fp32 weights within fp16 rounding);
 - `cache.tar.xz`: the built collections and the hard negatives of every recipe, as they lie in this
-  machine's cache (`collections/<name>/`, `bm25/<corpus>/runs/negatives-*.json`: `daft.negatives`
+  machine's cache (`collections/<name>/`, `bm25/<corpus>/runs/negatives-*.json`: `daft.training.negatives`
   reads them there without BM25);
 - `wheels/`: the pinned wheels of the packages evaluation needs that the device lacks (ir-measures and
   pytrec-eval-terrier, for its Python).
@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daft import assets, cache, collections
-from daft.assets import Artifact, PipFetcher
+from daft import collections
 from daft.collections.registry import BUILTINS, collection_dir
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.core.progress import console
 from daft.gpu.grid import Job, jobs
-from daft.progress import console
+from daft.store import assets, cache
+from daft.store.assets import Artifact, PipFetcher
 
 PACK_FORMAT = 1
 LIMIT_BYTES = 64 * 2**20  # what may travel to the device: working tree and carried folders together
@@ -85,7 +86,7 @@ class Needs:
 
 def needs(grid: Sequence[Job], root: Path) -> Needs:
     """Read every recipe of `grid` (relative to `root`) with its overrides and collect what it needs."""
-    from daft.recipe import load_recipe
+    from daft.training.recipe import load_recipe
 
     models: dict[str, None] = {}
     names: dict[str, None] = {}
@@ -182,7 +183,7 @@ def _pack_model(source: Path, out: Path) -> dict[str, Any]:
 
 def _pack_cache(wanted: Needs, archive: Path) -> list[str]:
     """Build the collections and negatives here (the project's own code and cache), archive them; members."""
-    from daft.negatives import hard_negatives, negatives_path
+    from daft.training.negatives import hard_negatives, negatives_path
 
     root = cache.cache_root()
     members = []

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daft.cache import atomic_write_bytes, atomic_write_text
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.core.progress import console
 from daft.gpu import grid as G
 from daft.gpu.unpack import unpack
-from daft.progress import console
+from daft.store.cache import atomic_write_bytes, atomic_write_text
 
 STOP_GRACE_S = 20.0  # how long an interrupted pair may take to exit before it is killed
 
@@ -142,9 +142,8 @@ def _stop(running: dict[Outcome, subprocess.Popen[bytes]], start: float) -> None
 
 def bring_back(outcomes: Sequence[Outcome], work: Path, out: Path, record: dict[str, Any]) -> None:
     """(Re)write every file of `grid.OUT_FILES` in `out` from what has finished so far."""
-    from daft import curves
-    from daft.cli import summary
-    from daft.manifest import MANIFEST
+    from daft.models.manifest import MANIFEST
+    from daft.training import curves, summary
 
     out.mkdir(parents=True, exist_ok=True)
     done = [G.pair_dir(work, o.job) for o in outcomes if o.status == "ok"]
@@ -165,8 +164,8 @@ def bring_back(outcomes: Sequence[Outcome], work: Path, out: Path, record: dict[
 def _archive(outcomes: Sequence[Outcome], work: Path) -> bytes:
     """Each job's console log, training log, manifest and curves as `<name>/<file>` in a tar.gz."""
     # Not daft.training's names: importing it needs ir_measures, which only the trainings' path holds.
-    from daft.curves import CURVES_FILE, LOG_FILE
-    from daft.manifest import MANIFEST
+    from daft.models.manifest import MANIFEST
+    from daft.training.curves import CURVES_FILE, LOG_FILE
 
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -241,7 +240,7 @@ def run_grid(
         env=environment(cache_root, site, root, workers),
         cwd=root,
     )
-    from daft.cli.summary import print_table
+    from daft.training.summary import print_table
 
     print_table(json.loads((out / G.SUMMARY_JSON).read_text("utf-8")))
     failed = [o for o in outcomes if o.status != "ok"]

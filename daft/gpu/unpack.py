@@ -2,7 +2,7 @@
 
 Everything is checked first (the pack is a sealed cache entry: every file against its sha256), then the
 archive is extracted into the new cache root, each model asset is rebuilt with its recorded dtypes as a
-sealed entry that `daft.assets.ensure` accepts, and the wheels are installed into a private folder that
+sealed entry that `daft.store.assets.ensure` accepts, and the wheels are installed into a private folder that
 the caller puts on the Python path. Nothing here touches the network.
 """
 
@@ -15,9 +15,9 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from daft import cache
-from daft.errors import UserError
+from daft.core.errors import UserError
 from daft.gpu.pack import CACHE_ARCHIVE, PACK_FORMAT, WEIGHTS, current_python
+from daft.store import cache
 
 
 def read_pack(pack: Path) -> dict[str, Any]:

@@ -1,1 +1,2 @@
-"""Training, in parts: data preparation, the optimiser, the document side, the stages and the output folder (the loop is `daft.train`)."""
+"""Training: the recipe, the loop (`train.py`) and its parts (data, optimiser, document side, stages,
+objectives, output folder), the loss, checkpoints, validation with its collapse diagnostics and the curves."""

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import torch
 
-from daft import collections, distributed
+from daft import collections
 from daft.collections.collection import Collection
-from daft.errors import UserError
-from daft.negatives import hard_negatives
-from daft.recipe import Recipe
-from daft.validation import ValidationSet, kl_documents, stable_key, validation_corpus
+from daft.core import distributed
+from daft.core.errors import UserError
+from daft.training.negatives import hard_negatives
+from daft.training.recipe import Recipe
+from daft.training.validation import ValidationSet, kl_documents, stable_key, validation_corpus
 
 DISTRACTORS_PER_QUERY = 20  # BM25-hard distractors per validation query in a reduced validation corpus
 
@@ -68,7 +69,7 @@ def prepare_data(recipe: Recipe) -> TrainingData:
     corpus_ids = sorted(collection.corpus)
     distractors: dict[str, list[str]] = {}
     if 0 < data.validation_documents < len(corpus_ids):
-        from daft.bm25 import run as bm25_run
+        from daft.search.bm25 import run as bm25_run
 
         full = bm25_run(collection, data.dev_split, k=DISTRACTORS_PER_QUERY, k1=neg.k1, b=neg.b)
         distractors = {q: [d for d, _ in full.get(q, [])] for q in dev_ids}

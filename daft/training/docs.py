@@ -14,12 +14,12 @@ from typing import Any, Protocol
 
 import torch
 
-from daft import distributed
-from daft.encoders import Encoder
-from daft.progress import console
-from daft.recipe import Recipe
+from daft.core import distributed
+from daft.core.progress import console
+from daft.models.encoders import Encoder
 from daft.training.data import Batch, TrainingData, batches
 from daft.training.optim import param_groups
+from daft.training.recipe import Recipe
 from daft.training.runtime import features, raw_vectors
 
 

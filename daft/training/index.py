@@ -1,10 +1,10 @@
 """The fixed-index stage: the query side trains against the document encoder's vectors of the whole corpus.
 
 What a search team has is an index it does not want to rebuild. Here the document side never changes, so its
-vectors of every document are computed once (cached with the retrieval suites' entries, `daft.embeddings`)
-and a step costs the query encoder plus one matrix product against them. That makes affordable, on a CPU,
-what the other stages cannot: every training query, the whole corpus as candidates (`[index] negatives`), and
-a teacher's query vectors (`daft.training.objectives.IndexObjective`).
+vectors of every document are computed once (cached with the retrieval suites' entries,
+`daft.search.embeddings`) and a step costs the query encoder plus one matrix product against them. That makes
+affordable, on a CPU, what the other stages cannot: every training query, the whole corpus as candidates
+(`[index] negatives`), and a teacher's query vectors (`daft.training.objectives.IndexObjective`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from daft import embeddings
+from daft.search import embeddings
 from daft.training.data import Batch
 from daft.training.docs import Candidates, Context
 

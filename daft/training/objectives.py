@@ -10,12 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from daft.encoders import build
-from daft.errors import UserError
-from daft.loss import ContrastiveLoss, cosine_scores, listwise_kl, scores_loss
-from daft.progress import console
+from daft.core.errors import UserError
+from daft.core.progress import console
+from daft.models.build import build
 from daft.training.data import Batch
 from daft.training.docs import Candidates, Context
+from daft.training.loss import ContrastiveLoss, cosine_scores, listwise_kl, scores_loss
 
 
 class Contrastive(nn.Module):

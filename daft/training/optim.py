@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from daft.encoders import Encoder
-from daft.recipe import EncoderRecipe, TrainSpec
+from daft.models.encoders import Encoder
+from daft.training.recipe import EncoderRecipe, TrainSpec
 
 
 def param_groups(encoder: Encoder, spec: EncoderRecipe) -> list[dict[str, Any]]:

@@ -8,17 +8,18 @@ from typing import Any
 
 import torch
 
-from daft import checkpoint, curves, embeddings
-from daft.cache import remove
-from daft.encoders import Encoder
-from daft.errors import UserError
-from daft.evaluation import evaluate_dense
-from daft.manifest import MANIFEST
-from daft.pair import EncoderPair
-from daft.progress import console
-from daft.recipe import Recipe
+from daft.core.errors import UserError
+from daft.core.progress import console
+from daft.models.encoders import Encoder
+from daft.models.manifest import MANIFEST
+from daft.models.pair import EncoderPair
+from daft.search import embeddings
+from daft.search.evaluation import evaluate_dense
+from daft.store.cache import remove
+from daft.training import checkpoint, curves
 from daft.training.data import TrainingData
-from daft.validation import MEASURES, validate
+from daft.training.recipe import Recipe
+from daft.training.validation import MEASURES, validate
 
 LOG_FILE = "train_log.jsonl"
 CHECKPOINT_DIR = "checkpoint"

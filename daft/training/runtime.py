@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
 
 
 def device(name: str) -> torch.device:

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from daft.recipe import TrainSpec
 from daft.training.docs import Context, DocSide, FrozenDocs, TrainedDocs
 from daft.training.index import IndexDocs
 from daft.training.objectives import Contrastive, IndexObjective
+from daft.training.recipe import TrainSpec
 
 
 @dataclass(frozen=True)

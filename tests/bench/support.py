@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.plan import Cell
-from bench.report import schema
-from bench.results import CellResult, PhaseStats, Report, RetrievalResult, SystemResult
+from bench import schema
+from bench.results import Cell, CellResult, PhaseStats, Report, RetrievalResult, SystemResult
+from bench.retrieval.systems import default_settings
 from bench.retrieval.systems.bm25 import Bm25Params
 from bench.retrieval.systems.dense import DenseParams
 from bench.retrieval.systems.rrf import RrfParams
+from bench.specs import GateSpec, LatencySpec, MeasureSpec, QueriesSpec, RetrievalSpec, Suite, SuiteInfo
 
 
 def cell_result(
@@ -53,6 +55,35 @@ def retrieval(systems: Sequence[SystemResult], measures: Sequence[str] | None = 
     return RetrievalResult("wordnet", "f" * 16, "test", None, 10, shown, tuple(systems))
 
 
+def _table(cls: type, defaults: Mapping[str, Any], given: Mapping[str, Any] | None) -> Any:
+    """`cls` from its defaults and the given keys, lists as the tuples a loaded suite holds."""
+    merged = dict(defaults) | dict(given)
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in merged.items()})
+
+
+def make_suite(tables: Mapping[str, Mapping[str, Any]] | None = None) -> Suite:
+    """A latency suite "s" with the defaults, each table of `tables` overriding them key by key
+    ({"latency": {"baseline": "base"}}; a "retrieval" table adds retrieval, "latency": None takes latency
+    and queries away)."""
+    given = {"latency": {}, "queries": {}, "retrieval": None} | dict(tables or {})
+    if given["latency"] is None:
+        given["queries"] = None
+    return Suite(
+        path=Path("suites/s.toml"),
+        info=_table(SuiteInfo, {"name": "s"}, given.get("suite", {})),
+        queries=_optional(QueriesSpec, {"source": "wordnet:test"}, given["queries"]),
+        encoders=(),
+        latency=_optional(LatencySpec, {}, given["latency"]),
+        measure=_table(MeasureSpec, {}, given.get("measure", {})),
+        retrieval=_optional(RetrievalSpec, {"settings": default_settings()}, given["retrieval"]),
+        gate=_table(GateSpec, {}, given.get("gate", {})),
+    )
+
+
+def _optional(cls: type, defaults: Mapping[str, Any], given: Mapping[str, Any] | None) -> Any:
+    return None if given is None else _table(cls, defaults, given)
+
+
 def report(
     cells: Sequence[CellResult] = (),
     *,
@@ -60,6 +91,7 @@ def report(
     retrieval: RetrievalResult | None = None,
     **fields: Any,
 ) -> Report:
-    """A report of suite "s" (or `suite`) with these results; other `Report` fields as keywords."""
-    base = schema.new_report(suite or {"suite": {"name": "s"}}, "suites/s.toml", [])
+    """A report of suite "s" (or of the `suite` tables, as `suite` takes them) with these results; other
+    `Report` fields as keywords."""
+    base = schema.new_report(make_suite(suite), "suites/s.toml", [])
     return replace(base, cells=tuple(cells), retrieval=retrieval, **fields)

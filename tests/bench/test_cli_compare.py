@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench import schema
 from bench.__main__ import CRASH, main
-from bench.report import schema
 from bench.results import Report
-from tests.bench.support import cell_result, report, retrieval, system
+from tests.bench.support import cell_result, make_suite, report, retrieval, system
 
 RNG = np.random.default_rng(1)
 TIGHT = RNG.normal(100_000, 1_000, 60)
@@ -302,8 +302,8 @@ def test_reports_of_different_workloads_are_refused_unless_allowed(tmp_path, cap
     }
     other = copy.deepcopy(suite)
     other[table][key] = value
-    base = _write(tmp_path / "base.json", replace(_report(1.0), suite=suite))
-    cand = _write(tmp_path / "cand.json", replace(_report(3.0), suite=other))
+    base = _write(tmp_path / "base.json", replace(_report(1.0), suite=make_suite(suite)))
+    cand = _write(tmp_path / "cand.json", replace(_report(3.0), suite=make_suite(other)))
     assert main(["compare", str(base), str(cand)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{table}.{key}" in err[0] and "--allow-other-workload" in err[0]
@@ -326,17 +326,28 @@ def test_a_requested_tuning_is_judged_by_what_it_resolved_to(tmp_path, capsys):
     auto["retrieval"]["tune_split"] = "auto"
     report = _report(1.0)
     report = replace(report, retrieval=replace(report.retrieval, tune_split="dev"))
-    base = _write(tmp_path / "base.json", replace(report, suite=suite))
-    assert main(["compare", str(base), str(_write(tmp_path / "auto.json", replace(report, suite=auto)))]) == 0
+    base = _write(tmp_path / "base.json", replace(report, suite=make_suite(suite)))
+    assert (
+        main(
+            [
+                "compare",
+                str(base),
+                str(_write(tmp_path / "auto.json", replace(report, suite=make_suite(auto)))),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    cv = replace(report, suite=auto, retrieval=replace(report.retrieval, tune_split="test", tune_folds=5))
+    cv = replace(
+        report, suite=make_suite(auto), retrieval=replace(report.retrieval, tune_split="test", tune_folds=5)
+    )
     assert main(["compare", str(base), str(_write(tmp_path / "cv.json", cv))]) == 2
     assert "hybrid tuning: alpha tuned on dev -> alpha by 5-fold CV on test" in capsys.readouterr().err
 
 
 def test_a_suite_gate_threshold_that_is_infinite_is_refused(tmp_path):
     from bench.suite import load_suite
-    from daft.errors import UserError
+    from daft.core.errors import UserError
 
     suite = tmp_path / "s.toml"
     suite.write_text(

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
-from daft import collections, embeddings
-from daft.encoders import build
+from daft import collections
+from daft.models.build import build
+from daft.search import embeddings
 
 
 @pytest.fixture

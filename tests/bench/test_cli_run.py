@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from bench import schema
 from bench.__main__ import main
-from bench.report import schema
 
 SUITE = """
 [suite]
@@ -82,7 +82,7 @@ def test_run_writes_complete_report_and_report_rerenders(suite: Path, tmp_path: 
     assert report.encoders["bert-tiny"].random_init is True  # an `arch` encoder, said in the JSON
     assert json.loads(latest.read_text())["encoders"]["bert-tiny"]["random_init"] is True
     assert report.environment["packages"]["torch"]
-    assert report.harness["overhead_ns"] > 0 and report.reference["median_ns"] > 0
+    assert report.harness.overhead_ns > 0 and report.reference["median_ns"] > 0
     out = capsys.readouterr().out
     assert "tiny — batch 1 on cpu" in out and "rounds ended:" in out
     assert main(["report", str(latest), "--phases", "--wide"]) == 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench import schema
 from bench.__main__ import main
-from bench.report import schema
 from tests.bench.support import cell_result, report
 
 SUITE = {"suite": {"name": "s"}, "latency": {"baseline": "base"}}

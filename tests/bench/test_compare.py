@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench import schema
 from bench.__main__ import main
 from bench.compare import Thresholds, compare
-from bench.report import schema
 from bench.results import CellResult, Report
 from tests.bench.support import cell_result, report, retrieval, system
 
@@ -219,7 +219,7 @@ def test_thresholds_come_from_the_baseline_suite_then_the_command_line():
 
 
 def test_the_gate_defaults_have_one_source(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch):
-    from bench.suite import GateSpec
+    from bench.specs import GateSpec
 
     gate = GateSpec(latency_threshold=0.37, noise_floor_us=7.0, quality_threshold=0.02)
     t = Thresholds.from_gate(gate)

@@ -28,6 +28,7 @@ def _cell(encoder, batch, median):
 def test_frontier_joins_latency_and_quality_and_borrows_missing_latency():
     big = report(
         [_cell("big", 1, 5e6), _cell("big", 1, 4e6), _cell("big", 256, 9e8)],
+        suite={"latency": {"batch_sizes": [1, 8, 256]}},
         encoders={"big": EncoderInfo("big", "transformer", 22_000_000, 384, 0, "", 0.0)},
         retrieval=retrieval(
             [
@@ -52,8 +53,18 @@ def test_frontier_joins_latency_and_quality_and_borrows_missing_latency():
 
 def test_a_retrieval_only_run_has_no_frontier():
     quality = retrieval([system("bm25", {"nDCG@10": 0.3}), system("m/dense", {"nDCG@10": 0.4})])
-    alone = report([], retrieval=quality)
+    alone = report([], suite={"latency": None, "retrieval": {}}, retrieval=quality)
     assert measured_frontier(alone) is None  # no table of quality alone, with empty latency columns
     given = report([_cell("m", 1, 1e5)])  # a latency report for the encoder: then there is one
     (entry,) = measured_frontier(alone, given)
     assert entry.encoder == "m" and entry.latency[1].p50_ns == 1e5
+    assert entry.batches == given.key_batches == (1, 32)  # the batch sizes of the report that measured
+
+
+def test_the_frontier_batches_are_the_suites_smallest_and_largest():
+    cells = [_cell("m", batch, 1e5 * batch) for batch in (2, 8, 64)]
+    quality = retrieval([system("m/dense", {"nDCG@10": 0.4})])
+    measured = report(cells, suite={"latency": {"batch_sizes": [8, 2, 64]}}, retrieval=quality)
+    (entry,) = frontier(measured)
+    assert entry.batches == (2, 64) and entry.single.p50_ns == 2e5 and entry.latency[64].p50_ns == 64e5
+    assert entry.pareto == {"dense": True}

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from bench import schema
 from bench.__main__ import main
 from bench.cli import history as history_cli
 from bench.history import build_history, collect, key_cells, report_paths, step_changes
-from bench.report import schema
 from bench.results import Report
 from tests.bench.support import cell_result, report, retrieval, system
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from bench.memory import CudaPeak, MemoryReport, PeakRSS, cuda_peak, disk_size, os_peak_rss, parameter_count
+from bench.memory import CudaPeak, PeakRSS, cuda_peak, os_peak_rss, use
+from bench.results import MemoryUse
 
 MiB = 2**20
 
@@ -110,13 +108,6 @@ def test_peak_rss_rejects_a_non_positive_interval(interval: float) -> None:
         PeakRSS(interval_s=interval)
 
 
-def test_peak_rss_to_dict_is_json_ready() -> None:
-    with PeakRSS() as rss:
-        pass
-    d = json.loads(json.dumps(rss.to_dict()))
-    assert set(d) >= {"baseline", "peak", "delta", "os_peak", "samples", "interval_s"}
-
-
 # --- cuda_peak ---------------------------------------------------------------------------------------------
 
 
@@ -158,56 +149,13 @@ def test_cuda_peak_resets_the_peak_at_entry() -> None:
     assert peak.delta_allocated is not None and peak.delta_allocated < 64 * MiB
 
 
-# --- sizes and report --------------------------------------------------------------------------------------
+# --- what a cell records -----------------------------------------------------------------------------------
 
 
-def test_parameter_count_of_small_modules() -> None:
-    linear = torch.nn.Linear(10, 5)
-    assert parameter_count(linear) == 10 * 5 + 5
-    assert parameter_count(torch.nn.Linear(10, 5, bias=False)) == 50
-    # The same layer twice (tied weights) is counted once.
-    assert parameter_count(torch.nn.Sequential(linear, torch.nn.ReLU(), linear)) == 55
-    assert parameter_count(torch.nn.ReLU()) == 0
-
-
-def test_disk_size_of_a_file_and_a_tree(tmp_path: Path) -> None:
-    (tmp_path / "a.bin").write_bytes(b"x" * 1000)
-    (tmp_path / "sub" / "deeper").mkdir(parents=True)
-    (tmp_path / "sub" / "b.bin").write_bytes(b"y" * 234)
-    (tmp_path / "sub" / "deeper" / "c.bin").write_bytes(b"z" * 16)
-    (tmp_path / "empty").mkdir()
-    assert disk_size(tmp_path / "a.bin") == 1000
-    assert disk_size(tmp_path / "sub") == 250
-    assert disk_size(tmp_path) == 1250
-    assert disk_size(str(tmp_path)) == 1250
-    assert disk_size(tmp_path / "empty") == 0
-
-
-@pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="needs POSIX symlinks")
-def test_disk_size_follows_file_links_once_and_skips_dangling_ones(tmp_path: Path) -> None:
-    blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshot"
-    blobs.mkdir()
-    snapshot.mkdir()
-    (blobs / "weights").write_bytes(b"w" * 500)
-    (snapshot / "model.safetensors").symlink_to(blobs / "weights")
-    (snapshot / "dangling").symlink_to(tmp_path / "missing")
-    (snapshot / "loop").symlink_to(tmp_path)  # a directory link: not entered
-    assert disk_size(snapshot) == 500
-    assert disk_size(tmp_path) == 500  # the blob and the link to it are one file
-
-
-def test_disk_size_of_a_missing_path_raises(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        disk_size(tmp_path / "nope")
-
-
-def test_memory_report_gathers_parts_and_is_json_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_use_is_what_a_cell_records(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with PeakRSS() as rss, cuda_peak() as gpu:
         pass
-    report = MemoryReport.from_parts(rss=rss, cuda=gpu, parameters=55, disk_bytes=1250)
-    d = json.loads(json.dumps(report.to_dict()))
-    assert d["rss_peak"] == rss.peak and d["rss_delta"] == rss.delta and d["rss_baseline"] == rss.baseline
-    assert d["cuda_peak_allocated"] is None and d["cuda_device"] is None
-    assert (d["parameters"], d["disk_bytes"]) == (55, 1250)
-    assert MemoryReport().to_dict() == dict.fromkeys(d)
+    assert use(rss) == MemoryUse(rss_delta=rss.delta, rss_peak=rss.peak)
+    on_device = use(rss, gpu)
+    assert on_device.rss_peak == rss.peak and on_device.device is None and on_device.peak_allocated is None

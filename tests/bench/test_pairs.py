@@ -8,7 +8,7 @@ import pytest
 
 from bench.pairs import ensure_pairs, load_retrieval_pair
 from bench.suite import load_suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 RECIPE = """
 [recipe]

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import pipeline
+from bench import pipeline, schema
 from bench.pipeline import Interrupted, run_suite
-from bench.report import schema
 from bench.results import CellResult, Report
 from bench.suite import load_suite
 from tests.bench.test_cli_run import suite  # noqa: F401  (the fixture)
@@ -48,7 +47,7 @@ def test_ctrl_c_writes_the_finished_part_and_carries_it(suite: Path, tmp_path: P
 
 
 def test_an_error_leaves_no_frozen_progress_line(suite: Path, tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: F811
-    from daft.errors import UserError
+    from daft.core.errors import UserError
 
     def broken(*args, **kwargs):
         raise UserError("encoder 'bert-tiny': something is wrong")

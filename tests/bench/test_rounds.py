@@ -10,11 +10,10 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from bench.plan import Cell
-from bench.results import CellResult, PhaseStats
+from bench.results import Cell, CellResult, PhaseStats
 from bench.rounds import BASELINE, CEILING, INTERRUPTED, INTERVAL, Stopping, TimedCell, interleave, schedule
 from bench.speedup import speedup
-from bench.timing import Budget, Step, batches
+from bench.timing import Budget, NoOp, batches
 from tests.bench.support import report
 
 US = 1_000
@@ -30,7 +29,7 @@ class Clock:
         return self.now
 
 
-class Fake(Step):
+class Fake(NoOp):
     """A call costs `cost_ns` times `load(now)`; records its calls and activations."""
 
     def __init__(self, clock: Clock, cost_ns: int, load: Callable[[int], float] = lambda t: 1.0):
@@ -200,7 +199,7 @@ def test_a_round_cut_by_ctrl_c_leaves_only_whole_rounds() -> None:
 def test_a_one_thread_cell_tokenises_serially_and_the_others_as_the_user_asked(monkeypatch) -> None:
     import os
 
-    from daft import tokenization
+    from daft.models import tokenization
 
     seen = []
 

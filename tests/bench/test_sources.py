@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from bench import sources
-from bench.suite import EncoderSpec
-from daft.errors import UserError
-from daft.pair import MANIFEST
+from bench.specs import EncoderSpec
+from daft.core.errors import UserError
+from daft.models.pair import MANIFEST
 
 
 def test_a_missing_pair_with_a_recipe_is_trained_first(tmp_path: Path) -> None:

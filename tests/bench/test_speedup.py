@@ -7,9 +7,8 @@ from dataclasses import replace
 import pytest
 from rich.console import Console
 
-from bench.plan import Cell
 from bench.report.tables import latency_tables
-from bench.results import CellResult, CellRound, PhaseStats
+from bench.results import Cell, CellResult, CellRound, PhaseStats
 from bench.speedup import speedup
 from tests.bench.support import cell_result, report
 

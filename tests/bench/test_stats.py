@@ -17,7 +17,6 @@ from bench.stats import (
     Stats,
     _bootstrap_medians,
     format_ns,
-    histogram,
     is_noisy,
     mann_whitney,
     min_samples,
@@ -269,31 +268,6 @@ def test_stats_does_not_alias_caller_array() -> None:
     s = Stats(x)
     x[:] = 100.0
     assert s.median == 2.0 and s.max == 3.0
-
-
-# --- histogram ---------------------------------------------------------------------------------------------
-
-
-def test_histogram_counts_sum_to_n_with_log_edges() -> None:
-    x = np.random.default_rng(4).lognormal(12, 1.0, size=10_000)
-    h = histogram(x, bins=20)
-    json.dumps(h, allow_nan=False)
-    assert sum(h["counts"]) == x.size and len(h["counts"]) == 20 and len(h["edges"]) == 21
-    assert h["edges"][0] == x.min() and h["edges"][-1] == x.max()
-    ratios = np.diff(np.log(h["edges"]))
-    assert np.allclose(ratios, ratios[0])
-    assert h["counts"] == np.histogram(x, bins=np.array(h["edges"]))[0].tolist()
-
-
-def test_histogram_edge_cases() -> None:
-    assert histogram([3, 3, 3]) == {"unit": "ns", "scale": "log", "edges": [3.0, 3.0], "counts": [3]}
-    h = histogram([0, 0, 5, 10, 100], bins=4)
-    assert h["edges"][:2] == [0.0, 5.0] and h["counts"][0] == 2 and sum(h["counts"]) == 5
-    assert len(h["counts"]) == 4  # the zeros bin is one of the requested bins
-    assert histogram([0, 0, 7])["counts"] == [2, 1]
-    assert histogram([1.0, np.nextafter(1.0, 2.0)], bins=8)["counts"] == [2]  # no zero-width bins
-    with pytest.raises(ValueError):
-        histogram([1, 2], bins=0)
 
 
 # --- steady state ------------------------------------------------------------------------------------------

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bench import schema
 from bench.retrieval.systems.bm25 import Bm25Settings
 from bench.retrieval.systems.hybrid import HybridSettings
 from bench.retrieval.systems.rrf import RrfSettings
-from bench.suite import (
-    EncoderSpec,
-    LatencySpec,
-    MeasureSpec,
-    QueriesSpec,
-    Suite,
-    SuiteInfo,
-    load_suite,
-)
-from daft.errors import UserError
+from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo
+from bench.suite import load_suite
+from daft.core.errors import UserError
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 
@@ -379,7 +372,6 @@ def test_overrides_apply_in_order_and_are_recorded(tmp_path: Path) -> None:
     assert suite.latency.batch_sizes == (4, 2)
     assert suite.measure.seed == 3
     assert suite.overrides == tuple(given)
-    assert suite.to_dict()["overrides"] == given
 
 
 def test_override_addresses_encoders_by_name_even_with_dots(tmp_path: Path) -> None:
@@ -434,24 +426,7 @@ def test_bad_override_names_the_override(tmp_path: Path, override: str, expected
     assert expected in message, message
 
 
-# --- to_dict and the shipped suites -------------------------------------------------------------------------
-
-
-def test_to_dict_is_json_ready_and_complete(tmp_path: Path) -> None:
-    (tmp_path / "q.txt").write_text("a\n", encoding="utf-8")
-    text = MINIMAL.replace('source = "wordnet:test"', 'file = "q.txt"')
-    text += '[[encoders]]\nname = "p"\npair = "pair"\n[[encoders]]\nname = "r"\ntokenizer = "t"\n'
-    text += "arch = { layers = 1, hidden = 8, heads = 2 }\n"
-    suite = load_suite(_write(tmp_path, text), ["measure.seed=1"])
-    data = suite.to_dict()
-    assert json.loads(json.dumps(data)) == data
-    assert list(data) == ["path", "overrides", "suite", "queries", "encoders", "latency", "measure", "gate"]
-    assert data["queries"]["file"] == str(tmp_path / "q.txt")
-    assert data["encoders"][1]["pair"] == str(tmp_path / "pair")
-    assert data["encoders"][2]["arch"] == {"layers": 1, "hidden": 8, "heads": 2, "intermediate": 32}
-    assert data["latency"]["batch_sizes"] == [1, 32]
-    assert data["measure"]["seed"] == 1
-    assert data["overrides"] == ["measure.seed=1"]
+# --- the shipped suites --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["cpu_latency", "gpu_latency"])
@@ -500,9 +475,10 @@ def test_retrieval_only_suite_has_no_latency_and_every_default(tmp_path: Path) -
     assert (bm25.bm25_k1, bm25.bm25_b, rrf.rrf_k, spec.depth) == (0.9, 0.4, 60, 1000)
     grid = spec.setting(HybridSettings).alpha_grid
     assert grid[0] == 0.0 and grid[-1] == 1.0 and len(grid) == 11
-    assert "retrieval" in suite.to_dict() and "latency" not in suite.to_dict()
+    assert suite.retrieval is not None and suite.latency is None
     # The report's suite keeps [retrieval] flat, as the file is: the systems' keys beside the others.
-    assert suite.to_dict()["retrieval"]["rrf_k"] == 60 and "settings" not in suite.to_dict()["retrieval"]
+    stored = schema.to_json(schema.new_report(suite, "s.toml", []))["suite"]["retrieval"]
+    assert stored["rrf_k"] == 60 and "settings" not in stored
 
 
 def test_the_primary_measure_is_a_named_setting(tmp_path: Path) -> None:

@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from bench.timing import Budget, Step, batches, calibrate_overhead, measure, rotation_length, timed_call
+from bench.timing import Budget, NoOp, batches, calibrate_overhead, measure, rotation_length, timed_call
 
 
-class Recorder(Step):
+class Recorder(NoOp):
     """Records the batches it is given; optionally sleeps in forward."""
 
     def __init__(self, forward_s: float = 0.0, slow_first: int = 0):
@@ -96,7 +96,7 @@ def test_warmup_absorbs_cold_start_and_records_calls():
 def test_phases_add_up_to_end_to_end():
     fake = iter([0, 10, 30, 60])  # t0, t1, t2, t3
 
-    class S(Step):
+    class S(NoOp):
         pass
 
     assert timed_call(S(), ["q"], clock=lambda: next(fake)) == (10, 20, 60)
@@ -113,7 +113,7 @@ def test_cuda_timer_replaces_host_forward_time():
         def elapsed_ns(self):
             return 7
 
-    class S(Step):
+    class S(NoOp):
         cuda_timer = Timer()
 
     fake = iter([0, 10, 30, 60])

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import schema
 from bench.publish import publish
-from bench.report import schema
 from tests.bench.publish.sample import machine, report
 
 TARGET_S, TARGET_BYTES = 30.0, 5_000_000

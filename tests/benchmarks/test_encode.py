@@ -19,7 +19,8 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.backends import Prepared, Target, prepare
 from bench.timing import timed_call
-from daft.encoders import Encoder, build
+from daft.models.build import build
+from daft.models.encoders import Encoder
 
 pytestmark = pytest.mark.benchmark(group="encode one query")
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from daft import assets
 from daft.collections import wordnet
+from daft.store import assets
 
 ODD = [
     "café crème brûlée, naïve façade",

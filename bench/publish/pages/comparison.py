@@ -4,14 +4,14 @@ force and where each came from, and what the candidate lacks."""
 
 from __future__ import annotations
 
+from bench import schema
 from bench.compare import KINDS, Comparison, Thresholds, check_complete, compare
 from bench.publish.context import Context, Judged
 from bench.publish.html import Td, esc, link, table
 from bench.publish.inputs import SuiteRuns
-from bench.report import schema
 from bench.report.comparison import summary_lines, verdict_line
 from bench.stats import format_ns
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 KIND = "compare"
 

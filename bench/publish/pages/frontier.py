@@ -20,9 +20,7 @@ _SYMBOLS = {"dense": "circle", "hybrid": "triangle-up"}
 def _latest(suite: SuiteRuns) -> Source | None:
     """The newest run whose frontier has a batch-1 latency."""
     with_frontier = [
-        run
-        for run in suite.runs
-        if run.report.frontier and any(e.latency.get(1) for e in run.report.frontier)
+        run for run in suite.runs if run.report.frontier and any(e.single for e in run.report.frontier)
     ]
     return with_frontier[-1] if with_frontier else None
 
@@ -36,9 +34,7 @@ Point = tuple[FrontierEntry, float, FrontierLatency]  # an entry, its quality, i
 
 
 def _points(entries: Sequence[FrontierEntry], system: str) -> list[Point]:
-    return [
-        (e, q, at) for e in entries if (q := e.quality.get(system)) is not None and (at := e.latency.get(1))
-    ]
+    return [(e, q, at) for e in entries if (q := e.quality.get(system)) is not None and (at := e.single)]
 
 
 def _hover(source: Source, system: str, point: Point) -> list[str]:
@@ -53,7 +49,9 @@ def frontier_chart(source: Source) -> str:
     """One marker per encoder and system; each system's Pareto set joined by a line."""
     entries = source.report.frontier or ()
     fig = figures.figure(
-        x_title="p50 at batch 1, end to end (ms, log)", y_title=entries[0].measure, x_log=True
+        x_title=f"p50 at batch {entries[0].batches[0]}, end to end (ms, log)",
+        y_title=entries[0].measure,
+        x_log=True,
     )
     hover = "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra></extra>"
     for i, system in enumerate(SYSTEMS):
@@ -83,7 +81,8 @@ def frontier_chart(source: Source) -> str:
 
 def frontier_table(entries: Sequence[FrontierEntry]) -> str:
     """The terminal's frontier table, sortable."""
-    measure = entries[0].measure
+    measure, columns = entries[0].measure, entries[0].figures
+    small = columns[0][0]
 
     def latency(e: FrontierEntry, batch: int, p99: bool = False) -> Td:
         at = e.latency.get(batch)
@@ -99,28 +98,28 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> str:
         [
             e.encoder,
             Td("-" if e.parameters is None else f"{e.parameters / 1e6:.2f} M", sort=e.parameters),
-            latency(e, 1),
-            latency(e, 1, p99=True),
-            latency(e, 256),
+            *(latency(e, batch, p99) for batch, p99 in columns),
             quality(e, "dense"),
             quality(e, "hybrid"),
-            at.cell if (at := e.latency.get(1)) else "-",
+            at.cell if (at := e.single) else "-",
         ]
         for e in entries
     ]
-    headers = ["encoder", "params", "b1 p50", "b1 p99", "b256 p50", f"dense {measure}", f"hybrid {measure}"]
-    caption = "◆ on the Pareto frontier (no other encoder both faster at batch 1 and better)"
-    return table([*headers, "b1 cell"], rows, caption=caption, table_id="frontier-table")
+    headers = ["encoder", "params", *(f"b{batch} {'p99' if p99 else 'p50'}" for batch, p99 in columns)]
+    headers += [f"dense {measure}", f"hybrid {measure}", f"b{small} cell"]
+    caption = f"◆ on the Pareto frontier (no other encoder both faster at batch {small} and better)"
+    return table(headers, rows, caption=caption, table_id="frontier-table")
 
 
 def body(context: Context) -> str:
     """The page's content."""
     source = _latest(context.suite)
     assert source is not None
+    small = (source.report.frontier or ())[0].batches[0]
     return "\n".join(
         [
             f"<h2>Run of {link(source.link, source.started.strftime('%Y-%m-%d %H:%M UTC'))}</h2>",
-            "<p class=\"note\">Each encoder's fastest measured cell at batch 1 (the bar: its p50's 95% "
+            f"<p class=\"note\">Each encoder's fastest measured cell at batch {small} (the bar: its p50's 95% "
             "interval) against the quality of its dense and hybrid systems; hover for the pair, backend and "
             f"figures. {esc('Dotted lines join the Pareto set of each system.')}</p>",
             frontier_chart(source),

@@ -23,7 +23,7 @@ import numpy as np
 
 from bench.retrieval.fusion.normalization import normalize
 from bench.retrieval.runs import AnyRun, RankedRun, Rows, check_choice, check_cutoff, on_one_table, rank
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = ["CANDIDATES", "MISSING_POLICIES", "interpolate"]
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bench.retrieval.runs import AnyRun, RankedRun, Rows, check_cutoff, compact, on_one_table, rank
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = ["rrf"]
 

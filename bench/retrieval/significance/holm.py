@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = ["holm"]
 

@@ -12,20 +12,19 @@ are Holm-corrected across every comparison of the call (S. Holm, Scand. J. Stati
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TypeAlias
 
 import numpy as np
 
+from bench.results import SystemComparison
 from bench.retrieval.runs import check_choice
 from bench.retrieval.significance.holm import holm
 from bench.retrieval.significance.permutation import permutation_test
 from bench.retrieval.significance.ttest import paired_t_test
-from daft.errors import UserError
+from daft.core.errors import UserError
 
-__all__ = ["TIE_TOLERANCE", "SystemComparison", "SystemValues", "compare_systems"]
+__all__ = ["TIE_TOLERANCE", "SystemValues", "compare_systems"]
 
 # Per-query differences within this are ties: measures read back from text files differ in the last digits.
 TIE_TOLERANCE = 1e-9
@@ -35,25 +34,6 @@ SystemValues: TypeAlias = Mapping[str, Mapping[str, Mapping[str, float]]]
 
 # Which SystemComparison field holds the p-value of each test that can be Holm-corrected.
 _P_FIELDS = {"t-test": "p_t_test", "permutation": "p_permutation"}
-
-
-@dataclass(frozen=True)
-class SystemComparison:
-    """System A against system B on one measure; `p_adjusted` and `significant` come from the Holm step."""
-
-    system_a: str
-    system_b: str
-    measure: str
-    mean_a: float
-    mean_b: float
-    delta: float
-    wins: int
-    ties: int
-    losses: int
-    p_t_test: float
-    p_permutation: float
-    p_adjusted: float = math.nan
-    significant: bool = False
 
 
 def _values(per_query: SystemValues, system: str, measure: str) -> Mapping[str, float]:

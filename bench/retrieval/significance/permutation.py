@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from bench.retrieval.significance.ttest import paired_scores
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 __all__ = ["permutation_test"]
 

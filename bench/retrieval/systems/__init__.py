@@ -12,9 +12,13 @@ import functools
 import importlib
 from collections.abc import Iterable
 from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
 from bench.retrieval.systems.base import Context, Produced, Split, System, timed
-from daft.errors import UserError
+from daft.core.errors import UserError
+
+if TYPE_CHECKING:
+    from bench.specs import RetrievalSpec
 
 # The registration lines (module paths), in the order `bench list` and the suite's default list show them.
 _MODULES = (
@@ -29,10 +33,12 @@ __all__ = [
     "Produced",
     "Split",
     "System",
+    "default_settings",
     "needed",
     "per_encoder",
     "registry",
     "system",
+    "system_ids",
     "timed",
 ]
 
@@ -82,3 +88,14 @@ def needed(listed: Iterable[str]) -> list[str]:
     for name in listed:
         visit(name)
     return [name for name in registry() if name in found]
+
+
+def system_ids(spec: RetrievalSpec) -> list[str]:
+    """The systems `spec` evaluates, in report order: those run once, then each encoder's."""
+    ids = [name for name in spec.systems if not per_encoder(name)]
+    return ids + [f"{enc}/{name}" for enc in spec.encoders for name in spec.systems if per_encoder(name)]
+
+
+def default_settings() -> dict[str, Any]:
+    """Every registered system's settings at their defaults, by system name."""
+    return {name: spec.settings() for name, spec in registry().items() if spec.settings is not None}

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bench.results import Params, StoredParams
-from daft.ranked import RankedRun
+from daft.search.ranked import RankedRun
 
 if TYPE_CHECKING:
-    from bench.retrieval.systems.vectors import Vectors
     from bench.retrieval.tuning import Tuning
-    from bench.suite import RetrievalSpec
-    from daft.config import Table
+    from bench.specs import RetrievalSpec
+    from daft.core.config import Table
 
 
 @dataclass(frozen=True)
@@ -45,6 +44,14 @@ class Produced:
     params: Params
 
 
+class Searcher(Protocol):
+    """An encoder's vectors as a system sees them (`systems/vectors.Vectors`): its dense run of a split."""
+
+    def search(self, split: Split) -> RankedRun:
+        """The encoder's queries of `split` searched in its document index (made once per split)."""
+        ...
+
+
 class Context(Protocol):
     """What the runner hands a system: the suite's settings, the test and tuning splits, the encoder's
     vectors (for systems that need them), other systems' runs, and the encoder's stage timings."""
@@ -57,7 +64,7 @@ class Context(Protocol):
     where: str  # "<suite>: [retrieval] <encoder>", for messages
 
     @property
-    def vectors(self) -> Vectors:
+    def vectors(self) -> Searcher:
         """The encoder's query and document vectors (only for a system that declares `vectors`)."""
         ...
 

@@ -1,4 +1,4 @@
-"""BM25 (Lucene through `daft.bm25`): the lexical system, run once per split, and what fusions fuse with.
+"""BM25 (Lucene through `daft.search.bm25`): the lexical system, run once per split, and what fusions fuse with.
 
 The runner makes BM25's run of each split a listed system needs (`System.bm25`) while it builds the split,
 with the k1 and b declared here, so the `bm25` system only hands that run on.
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from bench.results import Params
 from bench.retrieval.runs import DocIndex, RankedRun
 from bench.retrieval.systems.base import Context, Produced, Split, System
-from daft import bm25
-from daft.config import Table, show
+from daft.core.config import Table, show
+from daft.search import bm25
 
 if TYPE_CHECKING:
-    from bench.suite import RetrievalSpec
+    from bench.specs import RetrievalSpec
     from daft.collections.collection import Collection
 
 

@@ -15,10 +15,10 @@ from bench.results import AlphaCurve, Params
 from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS, interpolate
 from bench.retrieval.systems.base import Context, Produced, Split, System
 from bench.retrieval.tuning import AlphaSearch, Tuned, cross_validate, tune_alpha
-from daft.config import Table
+from daft.core.config import Table
 
 if TYPE_CHECKING:
-    from bench.suite import RetrievalSpec
+    from bench.specs import RetrievalSpec
 
 
 @dataclass(frozen=True)

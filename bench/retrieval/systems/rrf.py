@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from bench.results import Params
 from bench.retrieval.fusion import rrf
 from bench.retrieval.systems.base import Context, Produced, Split, System
-from daft.config import Table
+from daft.core.config import Table
 
 if TYPE_CHECKING:
-    from bench.suite import RetrievalSpec
+    from bench.specs import RetrievalSpec
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,14 @@ import numpy as np
 from bench.results import PairInfo, PrecisionCheck
 from bench.retrieval.runs import DocIndex, RankedRun
 from bench.retrieval.systems.base import Split, timed
-from daft.config import Table
-from daft.errors import UserError
-from daft.tokenization import NoTokens
+from daft.core.config import Table
+from daft.core.errors import UserError
+from daft.models.tokenization import NoTokens
 
 if TYPE_CHECKING:
-    from bench.suite import RetrievalSpec, Suite
+    from bench.specs import RetrievalSpec, Suite
     from daft.collections.collection import Collection
-    from daft.pair import EncoderPair
+    from daft.models.pair import EncoderPair
 
 PRECISION_LOSS_POLICIES = ("warn", "fail")
 
@@ -48,9 +48,9 @@ class VectorSettings:
     @classmethod
     def parse(cls, t: Table, _: RetrievalSpec) -> VectorSettings:
         """The vectors' keys, checked; the index kinds and precisions named where they are implemented."""
+        from bench.documents.precision import SETTINGS
         from bench.retrieval.dense import INDEXES
-        from bench.retrieval.precision import SETTINGS
-        from bench.suite import MAX_BATCH
+        from bench.specs import MAX_BATCH
 
         return cls(
             index=t.choice("index", INDEXES, "index"),
@@ -71,10 +71,10 @@ class Vectors:
     def __init__(
         self, suite: Suite, name: str, collection: Collection, table: DocIndex, timings: dict[str, float]
     ):
+        from bench.documents.precision import describe, resolve_precision
         from bench.pairs import load_retrieval_pair
         from bench.retrieval import dense
-        from bench.retrieval.precision import describe, resolve_precision
-        from daft.progress import console
+        from daft.core.progress import console
 
         self.spec = suite.retrieval
         assert self.spec is not None
@@ -94,7 +94,7 @@ class Vectors:
         self._runs: dict[str, RankedRun] = {}
 
     def _doc_vectors(self, precision: str) -> tuple[list[str], Any, str]:
-        from bench.retrieval import embeddings
+        from bench.documents import embeddings
 
         return embeddings.doc_embeddings(
             self.pair.doc,
@@ -140,9 +140,9 @@ class Vectors:
         """An explicit precision off fp32 against fp32 (an fp32 encode of the corpus, cached once) on the
         primary measure of `split`'s dense run; `auto` is for speed and relies on the deltas measured per
         precision (docs/SCALE.md). The query vectors are the run's own: the precision is the documents'."""
+        from bench.documents.precision import AUTO, REFERENCE
         from bench.retrieval import dense
-        from bench.retrieval.precision import AUTO, REFERENCE
-        from daft.evaluation import evaluate_run
+        from daft.search.evaluation import evaluate_run
 
         if self.precision == REFERENCE or self.settings.doc_precision == AUTO:
             return None
@@ -164,5 +164,4 @@ class Vectors:
             self.timings,
             self.precision,
             check,
-            self.settings.doc_precision,
         )

@@ -9,7 +9,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench.report.schema import read_per_query
+from bench.schema import read_per_query
 from daft import collections
 
 run_dir = Path(sys.argv[1])

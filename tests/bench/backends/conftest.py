@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from daft import assets
-from daft.encoders import Encoder
+from daft.models.encoders import Encoder
+from daft.store import assets
 from tests.bench.backends.support import BERT, STATIC, make
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from daft.encoders import Encoder, build
+from daft.models.build import build
+from daft.models.encoders import Encoder
 
 TEXTS = (
     "a potter's wheel",

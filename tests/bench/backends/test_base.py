@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bench.backends import Target, parity, prepare
-from daft.errors import UserError
+from daft.core.errors import UserError
 from tests.bench.backends.support import STATIC, TEXTS, make, reference
 
 

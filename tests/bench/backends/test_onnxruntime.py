@@ -12,9 +12,10 @@ import pytest
 
 from bench.backends import Target, parity, prepare
 from bench.backends import onnxruntime as ort_backend
-from daft import cache, onnx_export
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.export import onnx_export
+from daft.models.encoders import Encoder
+from daft.store import cache
 from tests.bench.backends.support import BERT, TEXTS, assert_unit_rows, make, reference
 
 _PROVIDERS = ort.get_available_providers()
@@ -138,7 +139,6 @@ def test_iobinding_path_on_cpu(encoder: Encoder, tmp_path: Path) -> None:
         feed = prepared.tokenize(TEXTS)
         assert isinstance(feed, ort_backend.CudaFeed) and set(feed.values) == set(encoder.input_names)
         output = prepared.forward(feed)
-        prepared.sync()
         rows = prepared.fetch(output)
         assert rows.shape == (len(TEXTS), encoder.dim)
         assert np.abs(rows - reference(encoder)).max() < 1e-5
@@ -202,7 +202,6 @@ def test_cuda_parity(encoder: Encoder, tmp_path: Path, dtype: str, tolerance: fl
         feed = prepared.tokenize(TEXTS)
         assert all(v.device_name() == "cuda" for v in feed.values.values())
         output = prepared.forward(feed)
-        prepared.sync()
         rows = prepared.fetch(output)
         assert rows.dtype == np.float32 and rows.shape == (len(TEXTS), encoder.dim)
         assert_unit_rows(rows, atol=tolerance)

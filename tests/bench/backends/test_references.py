@@ -9,8 +9,8 @@ import torch
 
 from bench.backends import Target, parity, prepare
 from bench.backends import backend as backend_spec
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
 from tests.bench.backends.support import STATIC, TEXTS, assert_unit_rows, make, reference
 
 pytest.importorskip("model2vec")

@@ -13,8 +13,8 @@ import torch
 
 from bench.backends import Backend, Prepared, Target, names, parity, prepare, registry, unavailable
 from bench.backends import backend as backend_spec
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
 from tests.bench.backends.support import TEXTS, reference
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bench.backends import Target, parity, prepare
+from bench.backends.base import WarmTexts
 from bench.plan import refusal
-from bench.suite import EncoderSpec
-from daft.encoders import Encoder
-from daft.errors import UserError
+from bench.queries import load_queries
+from bench.specs import EncoderSpec
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
 from tests.bench.backends.support import STATIC, TEXTS, assert_unit_rows, make, reference
 
 
@@ -52,7 +55,8 @@ def test_a_missing_warm_source_leaves_the_cache_empty_and_says_why(
     tiny_static: Encoder, tmp_path: Path
 ) -> None:
     missing = str(tmp_path / "nowhere") + ":train"
-    with prepare(tiny_static, Target("static", warm_source=missing), workdir=tmp_path) as prepared:
+    warm = WarmTexts(missing, functools.partial(load_queries, missing, None, limit=10**9))
+    with prepare(tiny_static, Target("static", warm=warm), workdir=tmp_path) as prepared:
         warmed = prepared.info["word_cache"]["warmed_from"]
         assert warmed["texts"] == 0 and "starts empty" in warmed["note"]
 

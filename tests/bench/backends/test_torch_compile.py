@@ -10,8 +10,8 @@ import torch
 import torch._dynamo
 
 from bench.backends import Target, parity, prepare
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
 from tests.bench.backends.support import TEXTS, assert_unit_rows, needs_cuda, reference
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from bench.backends import Target, parity, prepare
 from bench.plan import exclusion
-from daft.encoders import Encoder
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.models.encoders import Encoder
 from tests.bench.backends.support import TEXTS, needs_cuda, reference
 
 

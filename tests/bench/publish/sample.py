@@ -13,13 +13,21 @@ from typing import Any
 
 import numpy as np
 
+from bench import schema
 from bench.frontier import frontier
-from bench.plan import Cell
-from bench.report import schema
-from bench.results import CellResult, EncoderInfo, PhaseStats, Report, RetrievalResult, SystemResult
-from bench.retrieval.significance import SystemComparison
+from bench.results import (
+    Cell,
+    CellResult,
+    EncoderInfo,
+    PhaseStats,
+    Report,
+    RetrievalResult,
+    SystemComparison,
+    SystemResult,
+)
 from bench.retrieval.systems import registry
 from bench.stats import Stats
+from tests.bench.support import make_suite
 
 SUITE = "demo"
 ENCODERS = {"big": 2_000_000.0, "l0": 20_000.0}  # p50 at batch 1 (ns)
@@ -97,7 +105,9 @@ def _retrieval(quality: float) -> RetrievalResult:
 def report(index: int, *, env: dict[str, Any], factor: float = 1.0, quality: float = 0.3) -> Report:
     """Run `index` of the demo suite: cells slowed by `factor`, dense quality `quality`."""
     rng = np.random.default_rng(index)
-    suite = {"suite": {"name": SUITE}, "latency": {"batch_sizes": list(BATCHES), "baseline": "big"}}
+    suite = make_suite(
+        {"suite": {"name": SUITE}, "latency": {"batch_sizes": list(BATCHES), "baseline": "big"}}
+    )
     started = (START + timedelta(hours=index)).isoformat()
     encoders = {name: EncoderInfo(name, "static", int(1e6 / n), 8, 0, "0" * 64, 0.1) for name, n in
                 (("big", 1), ("l0", 100))}  # fmt: skip

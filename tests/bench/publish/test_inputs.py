@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bench import schema
 from bench.publish.inputs import collect
-from bench.report import schema
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 
 def test_runs_are_merged_ordered_and_the_baseline_found(results: Path) -> None:

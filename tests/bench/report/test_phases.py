@@ -6,9 +6,8 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.plan import Cell
 from bench.report.tables import phase_table
-from bench.results import CellResult, PhaseStats, Warmup
+from bench.results import Cell, CellResult, PhaseStats, Warmup
 from tests.bench.support import report
 
 

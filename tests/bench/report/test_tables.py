@@ -8,11 +8,10 @@ from dataclasses import replace
 
 from rich.console import Console
 
+from bench import schema
 from bench.__main__ import main
-from bench.plan import Cell
-from bench.report import schema
 from bench.report.tables import latency_tables, summary_lines
-from bench.results import CellResult, CellRound, PhaseStats, SetupResult
+from bench.results import Cell, CellResult, CellRound, PhaseStats, SetupResult
 from bench.stats import format_ns
 from tests.bench.support import report
 

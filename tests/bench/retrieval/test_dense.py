@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bench.retrieval.dense import build_index, search
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

@@ -13,9 +13,9 @@ from bench.retrieval.fusion import interpolate, normalize, rrf
 from bench.retrieval.fusion.normalization import _METHODS
 from bench.retrieval.runs import DocIndex, compact
 from bench.retrieval.tuning import AlphaSearch, cross_validate, fold_of
-from daft import evaluation
-from daft.evaluation import evaluate_run
-from daft.ranked import RankedRun
+from daft.search import evaluation
+from daft.search.evaluation import evaluate_run
+from daft.search.ranked import RankedRun
 
 DictRun = dict[str, dict[str, float]]
 
@@ -91,8 +91,15 @@ def _random_runs(seed: int) -> tuple[DictRun, DictRun, dict]:
 
 
 def _bm25_like(run: DictRun) -> object:
-    """`run` as daft.bm25 returns one: a RankedRun in rank order, its own table in order of appearance."""
-    return RankedRun.from_ranked({qid: _ranking(hits) for qid, hits in run.items()})
+    """`run` as daft.search.bm25 makes one: a RankedRun in rank order from index arrays into a larger table
+    (`from_hits` keeps the names used, in order of first use), float32 scores."""
+    names = sorted({doc for hits in run.values() for doc in hits})
+    position = {doc: i for i, doc in enumerate(names)}
+    ranked = [_ranking(hits) for hits in run.values()]
+    rows = [
+        (np.array([position[d] for d, _ in r], dtype=np.int64), np.float32([s for _, s in r])) for r in ranked
+    ]
+    return RankedRun.from_hits(list(run), names, rows)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

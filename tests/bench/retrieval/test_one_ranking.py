@@ -10,7 +10,7 @@ import pytrec_eval
 from bench.retrieval.fusion import rrf
 from bench.retrieval.runs import compact
 from bench.runners.retrieval import _trec_lines
-from daft.evaluation import evaluate_run
+from daft.search.evaluation import evaluate_run
 
 # ir-measures name -> (trec_eval measure, the depth the run is cut to for it)
 MEASURES = {

@@ -11,7 +11,7 @@ from bench.__main__ import main
 from bench.report.quality import precision_lines, precision_losses
 from bench.results import PairInfo, PrecisionCheck
 from bench.suite import load_suite
-from daft.errors import UserError
+from daft.core.errors import UserError
 from tests.bench.support import report, retrieval, system
 
 SUITE = """
@@ -46,14 +46,14 @@ def test_the_loss_is_judged_against_the_bound_only_when_one_is_set() -> None:
 
 
 def test_past_the_bound_the_table_line_warns_and_names_it() -> None:
-    (line,) = precision_lines(_result(0.3936, 0.002))
+    (line,) = precision_lines(_result(0.3936, 0.002), "onnx-int8")
     assert line.endswith("WARNING: beyond max_precision_loss 0.002")
     assert precision_losses(_result(0.3936, 0.002)) == [
         "m: dense nDCG@10 lost 0.0064 in onnx-int8, beyond max_precision_loss 0.002"
     ]
     assert (
         precision_losses(_result(0.3995, 0.002)) == []
-        and "WARNING" not in precision_lines(_result(0.3995, 0.002))[0]
+        and "WARNING" not in precision_lines(_result(0.3995, 0.002), "onnx-int8")[0]
     )
 
 

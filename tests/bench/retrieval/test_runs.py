@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bench.retrieval.runs import (
+    AnyRun,
     DocIndex,
     Rows,
     check_choice,
@@ -15,12 +16,17 @@ from bench.retrieval.runs import (
     on_one_table,
     rank,
 )
-from daft.errors import UserError
-from daft.ranked import RankedRun
+from daft.core.errors import UserError
+from daft.search import evaluation, ranked
+from daft.search.ranked import RankedRun
 
 
 def _docs(run, qid):
     return [doc for doc, _ in run[qid]]
+
+
+def test_a_run_that_goes_in_is_one_type_in_daft_and_bench():
+    assert AnyRun is ranked.AnyRun is evaluation.AnyRun
 
 
 def test_compact_ranks_by_score_descending_then_doc_id_ascending():
@@ -51,7 +57,10 @@ def test_doc_index_is_sorted_and_names_an_unknown_doc():
 
 
 def test_adopt_keeps_queries_order_and_scores():
-    run = RankedRun.from_ranked({"q1": [("c", 3.0), ("a", 1.0)], "q2": [("b", 2.0)]})
+    scores = np.float32([3.0, 1.0]), np.float32([2.0])
+    run = RankedRun.from_hits(
+        ["q1", "q2"], ["c", "a", "b"], [(np.array([0, 1]), scores[0]), (np.array([2]), scores[1])]
+    )
     table = DocIndex(["a", "b", "c", "d"])
     adopted = table.adopt(run, "x")
     assert adopted.doc_table is table.ids

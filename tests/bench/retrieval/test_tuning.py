@@ -8,7 +8,7 @@ import pytest
 
 from bench.retrieval.fusion import interpolate
 from bench.retrieval.tuning import AlphaSearch, Tuning, cross_validate, fold_of, resolve
-from daft.errors import UserError
+from daft.core.errors import UserError
 from tests.conftest import under_hash_seeds
 
 # No 0.5: there both sides tie per query, and trec_eval breaks ties by document id.

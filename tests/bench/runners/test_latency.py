@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from bench.plan import Cell
-from bench.results import CellRound
+from bench.results import Cell, CellRound, MemoryUse
 from bench.rounds import TimedCell
 from bench.runners.latency import _cell_result
-from bench.suite import MeasureSpec
-from bench.timing import Samples, Step
+from bench.specs import MeasureSpec
+from bench.timing import NoOp, Samples
 
 CELL = Cell("m", "torch", "cpu", "fp32", 1, 1)
 
@@ -18,7 +17,7 @@ def _timed(rounds: list[list[int]], *, capped: bool = False) -> TimedCell:
         samples.end_to_end += values
         samples.tokenize += [1] * len(values)
         samples.forward += [v // 2 for v in values]
-    cell = TimedCell(Step(), lambda i: ["q"], MeasureSpec(), rounds=5, samples=samples)
+    cell = TimedCell(NoOp(), lambda i: ["q"], MeasureSpec(), rounds=5, samples=samples)
     cell.visits = [CellRound(float(sorted(v)[len(v) // 2]), len(v), i) for i, v in enumerate(rounds)]
     return cell
 
@@ -40,7 +39,7 @@ def test_a_round_at_its_time_cap_counts_only_when_the_cell_is_short_and_interrup
     short = _cell_result(CELL, _timed([[100]] * 5, capped=True), measure)
     assert short.capped and "time cap reached after 5 samples" in short.warnings
     cut = _cell_result(CELL, _timed([[100] * 3] * 2), measure)
-    assert "interrupted after 2 of 5 rounds" in cut.warnings and cut.memory == {}
+    assert "interrupted after 2 of 5 rounds" in cut.warnings and cut.memory == MemoryUse()
 
 
 def test_why_the_rounds_ended_is_kept_and_a_time_sliced_two_thread_cell_is_marked() -> None:

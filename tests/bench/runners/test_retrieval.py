@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import ir_measures
 import numpy as np
 import pytest
 
 from bench.__main__ import main
-from daft.bm25 import read_trec_run
 
 SUITE = """
 [suite]
@@ -64,8 +64,8 @@ def write_suite(tmp_path: Path, tiny_model_dir: Path, tiny_beir: Path, monkeypat
     (tmp_path / "queries.txt").write_text("potter wheel\nbank river\nquick fox\nplay guitar\n")
 
     # A saved pair (an L0 query side, the tiny transformer as document side), as `daft train` writes one.
-    from daft.encoders import build
-    from daft.pair import EncoderPair
+    from daft.models.build import build
+    from daft.models.pair import EncoderPair
 
     pair = tmp_path / "pair"
     query = build({"type": "static", "model": str(tiny_model_dir)})
@@ -99,7 +99,7 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
         "pair/hybrid",
         "pair/rrf",
     ]
-    assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8 and "tune_folds" not in r
+    assert r["split"] == "test" and r["tune_split"] == "dev" and r["queries"] == 8 and r["tune_folds"] == 0
     for system in r["systems"]:
         assert set(system["aggregate"]) == {"nDCG@10", "RR@10", "R@20"}
         assert all(0.0 <= v <= 1.0 for v in system["aggregate"].values())
@@ -117,21 +117,23 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
     assert r["beir"]["bm25"]["ndcg_at_10"] == bm25["nDCG@10"] and "recall_at_20" in r["beir"]["bm25"]
     # Artifacts: TREC runs with ranks from 1 and per-query values for every system x measure x query.
     folder = results / report["artifacts"]["dir"]
-    run = read_trec_run(folder / "runs" / "mean__dense.trec")
+    run: dict[str, list[float]] = {}
+    for hit in ir_measures.read_trec_run(str(folder / "runs" / "mean__dense.trec")):
+        run.setdefault(hit.query_id, []).append(hit.score)
     assert set(run) <= {f"q{i}" for i in range(32, 40)} and all(len(h) <= 20 for h in run.values())
-    assert all(len({score for _, score in hits}) > 1 for hits in run.values())  # real scores, not ties
+    assert all(len(set(scores)) > 1 for scores in run.values())  # real scores, not ties
     lines = (folder / "per_query.jsonl").read_text().splitlines()
     assert len(lines) == 10 * 3 * 8
     assert json.loads(lines[0]).keys() == {"system", "measure", "qid", "value"}
     # No latency cells in this suite, nor a latency report: no frontier, no empty table, no plot.
-    assert "frontier" not in report and "frontier.png" not in report["artifacts"]["files"]
+    assert report["frontier"] is None and "frontier.png" not in report["artifacts"]["files"]
     out = capsys.readouterr().out
     assert "the frontier" not in out
     assert "retrieval on tiny-beir" in out.replace("\n", " ") or "retrieval on" in out
     # The document embeddings are cached by encoder: a rerun reuses them, per encoder.
     assert main(["run", str(write_suite()), "--results", str(results)]) == 0
     again = _json(results / "tinyq-latest.json")["retrieval"]["systems"]
-    assert {s["documents"] for s in again if s["encoder"]} == {"cached"}
+    assert {s["pair"]["documents"] for s in again if s["encoder"]} == {"cached"}
     assert [s["aggregate"] for s in again] == [s["aggregate"] for s in r["systems"]]
 
 
@@ -179,10 +181,10 @@ def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, 
     assert main(["run", str(suite), "--results", str(results)]) == 0
     systems = _json(results / "tinyq-latest.json")["retrieval"]["systems"]
     mean = next(s for s in systems if s["id"] == "mean/dense")
-    check = mean["precision_check"]
-    assert mean["doc_precision"] == "bf16" and check["measure"] == "nDCG@10"
-    assert check["bf16"] == mean["aggregate"]["nDCG@10"]
-    assert check["delta"] == pytest.approx(check["bf16"] - check["fp32"]) and 0.0 < check["fp32"] <= 1.0
+    check = mean["pair"]["precision_check"]
+    assert mean["pair"]["doc_precision"] == "bf16" and check["measure"] == "nDCG@10"
+    assert check["precision"] == "bf16" and check["value"] == mean["aggregate"]["nDCG@10"]
+    assert check["delta"] == pytest.approx(check["value"] - check["fp32"]) and 0.0 < check["fp32"] <= 1.0
     out = capsys.readouterr().out.replace("\n", " ")
     assert "precision: mean documents in bf16: dense nDCG@10" in out and "vs fp32" in out
 
@@ -191,7 +193,7 @@ def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, 
 def test_auto_precision_prints_and_records_what_it_resolved_to_and_is_not_checked(
     write_suite, tmp_path, monkeypatch, capsys, native
 ):
-    from bench.retrieval import precision
+    from bench.documents import precision
 
     monkeypatch.setattr(precision, "native_bf16", lambda device_type="cpu": native)
     suite = write_suite(extra='doc_precision = "auto"\nsystems = ["dense"]\n')
@@ -201,8 +203,10 @@ def test_auto_precision_prints_and_records_what_it_resolved_to_and_is_not_checke
         s for s in _json(results / "tinyq-latest.json")["retrieval"]["systems"] if s["id"] == "mean/dense"
     )
     resolved = "bf16" if native else "fp32"  # fp32 too is written: it was once left out as the default
-    assert mean["doc_precision"] == resolved and mean["doc_precision_setting"] == "auto"
-    assert mean["precision_check"] is None
+    pair = mean["pair"]
+    report = _json(results / "tinyq-latest.json")
+    assert pair["doc_precision"] == resolved and report["suite"]["retrieval"]["doc_precision"] == "auto"
+    assert pair["precision_check"] is None
     why = "native bf16 on the encoding machine" if native else "no native bf16 on the encoding machine"
     said = f"documents in {resolved} (doc_precision auto: {why}"
     out, err = capsys.readouterr()
@@ -221,9 +225,10 @@ def test_latency_and_retrieval_make_a_frontier(write_suite, tmp_path: Path):
     entries = {e["encoder"]: e for e in report["frontier"]}
     assert set(entries) == {"mean", "cls", "pair"}
     for entry in entries.values():
-        assert entry["b1"]["p50_ns"] > 0 and entry["b256"] is None
-        assert entry["parameters"] > 0 and entry["dense"] is not None
-    assert any(e["pareto_dense"] for e in entries.values())
+        (at,) = entry["latency"]  # the suite's batch sizes: only 1
+        assert at["batch_size"] == 1 and at["fastest"]["p50_ns"] > 0
+        assert entry["parameters"] > 0 and entry["quality"]["dense"] is not None
+    assert any(e["pareto"]["dense"] for e in entries.values())
     folder = results / report["artifacts"]["dir"]
     for plot in ("frontier.png", "latency_vs_batch.png"):
         assert (folder / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -301,8 +306,8 @@ def test_a_fusion_is_one_module_and_one_registry_line(combsum, write_suite, tmp_
     assert [s["id"] for s in r["systems"]] == ["bm25", "mean/combsum", "cls/combsum", "pair/combsum"]
     assert r["tune_split"] is None and report["suite"]["retrieval"]["combsum_normalization"] == "z-score"
     combsum = r["systems"][1]
-    assert combsum["params"] == {"normalization": "z-score"} and combsum["index"] == "flat"
-    assert 0.0 < combsum["aggregate"]["nDCG@10"] <= 1.0 and "fuse_s" in combsum["timings"]
+    assert combsum["params"] == {"normalization": "z-score"} and combsum["pair"]["index"] == "flat"
+    assert 0.0 < combsum["aggregate"]["nDCG@10"] <= 1.0 and "fuse_s" in combsum["pair"]["timings"]
     assert ("mean/combsum", "bm25") in {(c["system_a"], c["system_b"]) for c in r["comparisons"]}
     assert (results / report["artifacts"]["dir"] / "runs" / "mean__combsum.trec").is_file()
     capsys.readouterr()
@@ -313,7 +318,7 @@ def test_a_fusion_is_one_module_and_one_registry_line(combsum, write_suite, tmp_
 def test_a_report_naming_an_unregistered_system_reads_its_parameters_as_stored(
     combsum, write_suite, tmp_path, monkeypatch
 ):
-    from bench.report import schema
+    from bench import schema
     from bench.results import StoredParams
     from bench.retrieval import systems
 
@@ -334,10 +339,10 @@ def test_the_primary_measure_tunes_checks_and_compares(write_suite, tmp_path, ca
     assert r["primary_measure"] == "RR@10" and r["measures"][0] == "nDCG@10"
     hybrid = next(s for s in r["systems"] if s["id"] == "mean/hybrid")
     assert all(set(point) == {"alpha", "RR@10"} for point in hybrid["params"]["curve"])
-    check = hybrid["precision_check"]
+    check = hybrid["pair"]["precision_check"]
     assert (
         check["measure"] == "RR@10"
-        and check["bf16"] == next(s for s in r["systems"] if s["id"] == "mean/dense")["aggregate"]["RR@10"]
+        and check["value"] == next(s for s in r["systems"] if s["id"] == "mean/dense")["aggregate"]["RR@10"]
     )
     out = capsys.readouterr().out.replace("\n", " ")
     assert "paired comparisons on RR@10" in out and "dense RR@10" in out

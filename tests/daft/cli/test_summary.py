@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from daft.__main__ import main
-from daft.cli import summary
+from daft.training import summary
 
 
 def _pair(tmp_path: Path, query: dict, spec: dict, ndcg: float = 0.25) -> Path:

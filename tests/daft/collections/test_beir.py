@@ -7,7 +7,7 @@ import pytest
 
 from daft.collections.beir import load_beir, write_beir
 from daft.collections.collection import Collection, Document
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 CORPUS = [
     {"_id": "d1", "title": "Potter's wheel", "text": "a horizontal rotating wheel"},

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from daft.collections.collection import Collection, Document, is_split_name
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 
 def tiny(name: str = "tiny") -> Collection:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from daft import cache
 from daft.collections import registry, wordnet
 from daft.collections.beir import write_beir
 from daft.collections.collection import Collection, Document
 from daft.collections.registry import Builtin, collection_dir, info, load, load_builtin, load_ref, parse_ref
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.store import cache
 
 
 @pytest.mark.parametrize(

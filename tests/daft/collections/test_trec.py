@@ -7,7 +7,7 @@ import pytest
 from daft.collections.beir import load_beir, write_beir
 from daft.collections.collection import Document
 from daft.collections.trec import load_trec
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 FILES = {
     "collection.tsv": "0\tThe presence of communication amid scientific minds\n1\tThe Manhattan Project\n2\tcafé\n",

@@ -10,7 +10,7 @@ import pytest
 from daft.collections import wordnet
 from daft.collections.collection import Collection
 from daft.collections.wordnet import Synset, parse_line, parse_wordnet, split_gloss, split_of
-from daft.errors import UserError
+from daft.core.errors import UserError
 from tests.conftest import under_hash_seeds
 
 LICENCE = (

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from daft.errors import UserError
+from daft.core.errors import UserError
 from daft.gpu import grid as G
-from daft.recipe import load_recipe
+from daft.training.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from daft import cache
-from daft.errors import UserError
+from daft.core.errors import UserError
 from daft.gpu import pack as P
 from daft.gpu import unpack as U
 from daft.gpu.grid import FULL, SMOKE
+from daft.store import cache
 
 ROOT = Path(__file__).resolve().parents[3]
 

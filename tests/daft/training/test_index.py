@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from daft import distributed, embeddings
-from daft.encoders import build
-from daft.recipe import load_recipe
+from daft.core import distributed
+from daft.models.build import build
+from daft.search import embeddings
 from daft.training.data import batches, prepare_data
 from daft.training.docs import Candidates, Context
 from daft.training.index import IndexDocs
 from daft.training.objectives import IndexObjective, teacher_vectors
+from daft.training.recipe import load_recipe
 
 RECIPE = """
 [recipe]
@@ -146,7 +147,7 @@ def test_the_doc_teacher_is_the_document_encoder_on_the_queries(context):
 
 def test_a_teacher_of_another_width_is_one_line(context, tiny_model_dir):
     ctx = context(f'teacher = "encoder"\n[teacher]\nmodel = "{tiny_model_dir}"\ndim = 3')
-    from daft.errors import UserError
+    from daft.core.errors import UserError
 
     with pytest.raises(UserError, match=r"\[teacher\]: the teacher gives 3-d vectors"):
         teacher_vectors(ctx)

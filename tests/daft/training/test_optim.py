@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from daft.encoders import build
-from daft.recipe import EncoderRecipe
+from daft.models.build import build
 from daft.training.optim import param_groups
+from daft.training.recipe import EncoderRecipe
 
 
 @pytest.mark.parametrize("projection_lr", [None, 1e-2])

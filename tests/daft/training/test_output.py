@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from daft import checkpoint
-from daft.errors import UserError
+from daft.core.errors import UserError
+from daft.training import checkpoint
 from daft.training.output import CHECKPOINT_DIR, check_output
 
 

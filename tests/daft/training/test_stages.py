@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from daft.recipe import TrainSpec
 from daft.training.docs import FrozenDocs, TrainedDocs
+from daft.training.recipe import TrainSpec
 from daft.training.stages import Stage, stages
 
 

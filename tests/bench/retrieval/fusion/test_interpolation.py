@@ -9,7 +9,7 @@ import pytest
 from bench.retrieval import fusion
 from bench.retrieval.fusion.interpolation import CANDIDATES, MISSING_POLICIES, interpolate
 from bench.retrieval.runs import compact
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 # "a" is only lexical, "d" only dense. Normalised per side:
 #   min-max  lexical a 1, b 0.5, c 0        dense b 1, c 0.5, d 0

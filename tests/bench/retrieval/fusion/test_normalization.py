@@ -9,7 +9,7 @@ import pytest
 from bench.retrieval import fusion
 from bench.retrieval.fusion.normalization import NORMALIZATIONS, normalize
 from bench.retrieval.runs import compact
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 RUN = {"q1": {"a": 3.0, "b": 1.0, "c": 2.0}, "q2": {"x": 5.0, "y": 5.0}, "q3": {}}
 S = math.sqrt(1.5)  # |3 - 2| / population std of (3, 1, 2), sqrt(2/3)

@@ -6,7 +6,7 @@ import pytest
 
 from bench.retrieval import fusion
 from bench.retrieval.fusion.rrf import rrf
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 # Ranks: run 1 a1 b2 c3; run 2 c1 d2 a3.
 RUN_1 = {"q": {"a": 3.0, "b": 2.0, "c": 1.0}}

@@ -9,7 +9,7 @@ import pytest
 
 from bench.retrieval.significance import holm as exported
 from bench.retrieval.significance.holm import holm
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 
 def test_exported():

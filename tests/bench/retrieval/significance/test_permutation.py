@@ -11,7 +11,7 @@ from scipy import stats as sps
 
 from bench.retrieval.significance import permutation
 from bench.retrieval.significance.permutation import permutation_test
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 # Dyadic values: every per-query difference and every flipped sum is exact in binary floating point.
 A = [0.75, 0.5, 1.0, 0.25, 0.875, 0.5]

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats as sps
 
 from bench.retrieval.significance.ttest import paired_t_test
-from daft.errors import UserError
+from daft.core.errors import UserError
 
 A = [0.5, 0.3, 0.8, 0.1, 0.6, 0.4, 0.9, 0.2]
 B = [0.4, 0.35, 0.6, 0.2, 0.3, 0.1, 0.7, 0.25]
