@@ -115,17 +115,7 @@ def _suite_json(suite: Suite) -> dict[str, Any]:
     """The suite as resolved: file path, overrides, then every table under its TOML name (null if absent)."""
     out: dict[str, Any] = {"path": str(suite.path), "overrides": list(suite.overrides)}
     tables = {table: jsonable(getattr(suite, attr)) for table, (attr, _) in TABLES.items()}
-    return out | tables | {"retrieval": _retrieval_spec_json(suite.retrieval)}
-
-
-def _retrieval_spec_json(spec: RetrievalSpec | None) -> dict[str, Any] | None:
-    """[retrieval] flat as its TOML table: the systems' settings beside the shared keys."""
-    if spec is None:
-        return None
-    out = {f.name: jsonable(getattr(spec, f.name)) for f in fields(spec) if f.name != "settings"}
-    for settings in spec.settings.values():
-        out |= jsonable(settings)
-    return out
+    return out | tables | {"retrieval": None if suite.retrieval is None else suite.retrieval.flat()}
 
 
 def _cell_json(result: CellResult) -> dict[str, Any]:

@@ -6,13 +6,14 @@ The bottom of bench's vocabulary: nothing here imports what measures, so every l
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.timing import Budget
-from daft.core.config import Arch
+from daft.core.config import Arch, jsonable
 
 S = TypeVar("S")
 
@@ -129,16 +130,40 @@ class RetrievalSpec:
             raise KeyError(f"[retrieval] has no {cls.__name__}: a RetrievalSpec not made by load_suite")
         return found
 
+    def flat(self) -> dict[str, Any]:
+        """JSON-ready and flat as the TOML table: the systems' settings beside the shared keys."""
+        out = {f.name: jsonable(getattr(self, f.name)) for f in fields(self) if f.name != "settings"}
+        for settings in self.settings.values():
+            out |= jsonable(settings)
+        return out
+
 
 @dataclass(frozen=True)
 class GateSpec:
-    """[gate]: what `bench compare` counts as a change for this suite (its command line can override)."""
+    """[gate]: what `bench compare` counts as a change for this suite; the one type of the gate's thresholds,
+    the command line's overrides applied to it (`bench.compare.override`)."""
 
     latency_threshold: float = 0.10
     noise_floor_us: float = 5.0
     quality_threshold: float = 0.005
     cell_thresholds: dict[str, float] = field(default_factory=dict)  # glob on cell id -> relative threshold
     quality_thresholds: dict[str, float] = field(default_factory=dict)  # measure -> its quality threshold
+
+    def for_cell(self, cell_id: str) -> float:
+        """The relative threshold of one cell: the first matching glob of `cell_thresholds`, else
+        `latency_threshold`."""
+        matching = (t for glob, t in self.cell_thresholds.items() if fnmatch.fnmatchcase(cell_id, glob))
+        return next(matching, self.latency_threshold)
+
+    def for_measure(self, measure: str) -> float:
+        """The quality threshold of one measure: its own (`quality_thresholds`), else `quality_threshold`."""
+        return self.quality_thresholds.get(measure, self.quality_threshold)
+
+    def exceeded(self, cell_id: str, ratio: float, delta_ns: float) -> tuple[bool, bool]:
+        """Whether a change by `ratio` (candidate / baseline p50) and `delta_ns` is beyond the cell's relative
+        threshold, and beyond the noise floor: a verdict other than "no change" needs both (the medians tell
+        it, so a reader of many runs can skip the bootstrap where neither holds)."""
+        return abs(ratio - 1.0) > self.for_cell(cell_id), abs(delta_ns) > 1e3 * self.noise_floor_us
 
 
 @dataclass(frozen=True)
