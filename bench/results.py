@@ -436,7 +436,7 @@ class FrontierEntry:
     latency_from: str
     # The report's key batch sizes (`Report.key_batches`), smallest first -> fastest cell (None: not measured).
     latency: Mapping[int, FrontierLatency | None]
-    quality: Mapping[str, float | None]  # "dense" | "hybrid" -> the first measure
+    quality: Mapping[str, float | None]  # "dense" | "hybrid" -> the primary measure
     # Only systems with quality and a latency at the smallest batch.
     pareto: Mapping[str, bool] = field(default_factory=dict)
 

@@ -24,7 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Print the three tables."""
+    """Print the four tables."""
     suites = Table(title=f"suites in {args.suites}/")
     suites.add_column("file")
     suites.add_column("description")
