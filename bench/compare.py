@@ -26,9 +26,8 @@ run (partial, skipped) is refused, unless the caller allows judging only what it
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,69 +45,41 @@ VERDICTS = ("regression", "improvement", "no change")
 KINDS = ("latency", "quality")
 
 
-_GATE = GateSpec()  # the one source of the defaults: a suite without [gate], and `bench compare --help`
+LEVEL = 0.05  # the significance level of the latency and quality tests
+_DEFAULTS = GateSpec()  # the one source of the defaults: a suite without [gate], and `bench compare --help`
+_GIVEN = ("latency_threshold", "noise_floor_us", "quality_threshold")  # what the command line may override
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """What counts: relative latency change, absolute noise floor, quality drop, and the test level."""
-
-    latency: float = _GATE.latency_threshold
-    noise_floor_ns: float = 1e3 * _GATE.noise_floor_us
-    quality: float = _GATE.quality_threshold
-    level: float = 0.05
-    cells: Mapping[str, float] = field(default_factory=dict)  # glob on cell id -> relative latency threshold
-
-    def for_cell(self, cell_id: str) -> float:
-        """The relative threshold of one cell: the first matching glob in `cells`, else `latency`."""
-        return next(
-            (t for pattern, t in self.cells.items() if fnmatch.fnmatchcase(cell_id, pattern)), self.latency
-        )
-
-    def exceeded(self, cell_id: str, ratio: float, delta_ns: float) -> tuple[bool, bool]:
-        """Whether a change by `ratio` (candidate / baseline p50) and `delta_ns` is beyond the cell's relative
-        threshold, and beyond the noise floor: a verdict other than "no change" needs both (the medians tell
-        it, so a reader of many runs can skip the bootstrap where neither holds)."""
-        return abs(ratio - 1.0) > self.for_cell(cell_id), abs(delta_ns) > self.noise_floor_ns
-
-    # Where each value came from ("default", "[gate]", "command line"): a verdict says what it used.
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_gate(
-        cls, gate: GateSpec, *, cells: Mapping[str, float] | None = None, **overrides: float | None
-    ) -> Thresholds:
-        """A suite's [gate] values, then the explicitly given ones (None = not given); the given `cells`
-        globs are tried before the suite's."""
-        values: dict[str, Any] = {
-            "latency": gate.latency_threshold,
-            "noise_floor_ns": 1e3 * gate.noise_floor_us,
-            "quality": gate.quality_threshold,
-        }
-        suite = {k: v != getattr(_DEFAULTS, k) for k, v in values.items()}
-        sources = {k: "[gate]" if from_suite else "default" for k, from_suite in suite.items()}
-        given = {k: v for k, v in overrides.items() if v is not None}
-        values |= given
-        sources |= dict.fromkeys(given, "command line")
-        cells = dict(cells or {})
-        sources |= {f"cell {glob}": "command line" for glob in cells}
-        sources |= {f"cell {glob}": "[gate]" for glob in gate.cell_thresholds if glob not in cells}
-        merged = cells | {k: v for k, v in gate.cell_thresholds.items() if k not in cells}
-        return cls(**values, cells=merged, sources=sources)
-
-    def describe(self) -> str:
-        """One line: every threshold in force and where it came from."""
-        src = self.sources
-        parts = [
-            f"latency {self.latency:.0%} ({src.get('latency', 'default')})",
-            f"noise floor {self.noise_floor_ns / 1e3:g} µs ({src.get('noise_floor_ns', 'default')})",
-            f"quality {self.quality:g} ({src.get('quality', 'default')})",
-        ]
-        parts += [f"cells {g} {t:.0%} ({src.get(f'cell {g}', 'given')})" for g, t in self.cells.items()]
-        return "thresholds: " + ", ".join(parts)
+def override(
+    gate: GateSpec, *, cells: Mapping[str, float] | None = None, **given: float | None
+) -> tuple[GateSpec, dict[str, str]]:
+    """The baseline suite's [gate] with the explicitly given values (None = not given; keys of `_GIVEN`),
+    the given `cells` globs tried before the suite's, and where each value came from ("default", "[gate]",
+    "command line"): a verdict says what it used."""
+    values = {k: v for k, v in given.items() if v is not None}
+    sources = {k: "[gate]" if getattr(gate, k) != getattr(_DEFAULTS, k) else "default" for k in _GIVEN}
+    sources |= dict.fromkeys(values, "command line")
+    cells = dict(cells or {})
+    sources |= {f"cell {glob}": "command line" for glob in cells}
+    sources |= {f"cell {glob}": "[gate]" for glob in gate.cell_thresholds if glob not in cells}
+    sources |= {f"measure {m}": "[gate]" for m in gate.quality_thresholds}
+    merged = cells | {k: v for k, v in gate.cell_thresholds.items() if k not in cells}
+    return replace(gate, **values, cell_thresholds=merged), sources
 
 
-_DEFAULTS = Thresholds()
+def describe(gate: GateSpec, sources: Mapping[str, str]) -> str:
+    """One line: every threshold in force and where it came from."""
+    src = sources
+    parts = [
+        f"latency {gate.latency_threshold:.0%} ({src.get('latency_threshold', 'default')})",
+        f"noise floor {gate.noise_floor_us:g} µs ({src.get('noise_floor_us', 'default')})",
+        f"quality {gate.quality_threshold:g} ({src.get('quality_threshold', 'default')})",
+    ]
+    parts += [f"cells {g} {t:.0%} ({src.get(f'cell {g}', 'given')})" for g, t in gate.cell_thresholds.items()]
+    parts += [
+        f"quality {m} {t:g} ({src.get(f'measure {m}', 'given')})" for m, t in gate.quality_thresholds.items()
+    ]
+    return "thresholds: " + ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -153,10 +124,11 @@ class Comparison:
     normalised: bool
     only_baseline: list[str]  # latency cells the candidate lacks
     only_candidate: list[str]
-    thresholds: Thresholds
+    gate: GateSpec  # the thresholds in force
     missing_quality: list[str] = field(default_factory=list)  # "system measure" the candidate lacks
     missing_allowed: bool = False  # --allow-partial: judge what the candidate has, list what it lacks
     machine_differences: list[str] = field(default_factory=list)  # two machines: latency is not judged
+    sources: Mapping[str, str] = field(default_factory=dict)  # where each threshold came from (`override`)
 
     @property
     def latency_judged(self) -> bool:
@@ -204,7 +176,7 @@ class Comparison:
             "latency_judged": self.latency_judged,
             "machine_differences": self.machine_differences,
             "environment_differences": self.environment_differences,
-            "thresholds": asdict(self.thresholds),
+            "thresholds": asdict(self.gate) | {"level": LEVEL, "sources": dict(self.sources)},
             "latency": [asdict(c) for c in self.latency],
             "quality": [asdict(c) for c in self.quality],
             "only_baseline": self.only_baseline,
@@ -232,7 +204,7 @@ def compare_cell(
     cell_id: str,
     base: CellResult,
     cand: CellResult,
-    thresholds: Thresholds,
+    gate: GateSpec,
     scale: tuple[float, float] = (1.0, 1.0),
 ) -> LatencyChange:
     """The p50 change of one cell; `scale` divides each run's samples (reference-workload normalisation)."""
@@ -241,11 +213,11 @@ def compare_cell(
     ci = ratio_ci(a, b)
     p = mann_whitney(a, b)
     base_ns, cand_ns = float(np.median(a)) * scale[0], float(np.median(b)) * scale[0]  # baseline's units
-    threshold = thresholds.for_cell(cell_id)
+    threshold = gate.for_cell(cell_id)
     # Both tests must agree: with the few samples of a slow cell (10 at batch 256) the percentile bootstrap of
     # a median is coarse and can exclude 1 on noise that the rank test rightly calls insignificant.
-    significant = (ci.low > 1.0 or ci.high < 1.0) and p < thresholds.level
-    relative, absolute = thresholds.exceeded(cell_id, ci.ratio, cand_ns - base_ns)
+    significant = (ci.low > 1.0 or ci.high < 1.0) and p < LEVEL
+    relative, absolute = gate.exceeded(cell_id, ci.ratio, cand_ns - base_ns)
     verdict = _verdict(significant, relative and absolute, ci.ratio > 1.0)
     if verdict != "no change":
         reason = f"{ci.ratio - 1:+.1%}, 95% CI excludes 1, beyond {threshold:.0%} and the noise floor"
@@ -254,7 +226,7 @@ def compare_cell(
     elif not relative:
         reason = f"significant but within {threshold:.0%}"
     else:
-        reason = f"significant but under the {thresholds.noise_floor_ns / 1e3:g} µs noise floor"
+        reason = f"significant but under the {gate.noise_floor_us:g} µs noise floor"
     tails = {}
     for stat in ("p90", "p99"):
         x, y = getattr(base.end_to_end, stat), getattr(cand.end_to_end, stat)
@@ -276,7 +248,7 @@ def missing_quality(base: Report, cand: Report) -> list[str]:
     return found
 
 
-def compare_quality(base: Report, cand: Report, thresholds: Thresholds) -> list[QualityChange]:
+def compare_quality(base: Report, cand: Report, gate: GateSpec) -> list[QualityChange]:
     """Every (system, measure) in both reports' retrieval results, tested on their per-query values."""
     if not base.retrieval or not cand.retrieval:
         return []
@@ -296,15 +268,16 @@ def compare_quality(base: Report, cand: Report, thresholds: Thresholds) -> list[
             if len(qids) >= 2:
                 x, y = [a[q] for q in qids], [b[q] for q in qids]
                 p = 1.0 if x == y else permutation_test(y, x)
-            big = abs(delta) > thresholds.quality
+            threshold = gate.for_measure(measure)
+            big = abs(delta) > threshold
             if p is None:
                 verdict = "regression" if big and delta < 0 else "no change"
                 reason = "untested (no per-query values in both runs)" + (
                     ", drop beyond the threshold" if big else ""
                 )
             else:
-                verdict = _verdict(p < thresholds.level, big, delta < 0)
-                reason = f"paired randomisation p={p:.3g} over {len(qids)} queries, threshold {thresholds.quality:g}"
+                verdict = _verdict(p < LEVEL, big, delta < 0)
+                reason = f"paired randomisation p={p:.3g} over {len(qids)} queries, threshold {threshold:g}"
             changes.append(
                 QualityChange(system.id, measure, value, new, delta, p, len(qids), verdict, reason)
             )
@@ -344,12 +317,18 @@ def _flat(table: Any, prefix: str) -> dict[str, Any]:
     return {f"{prefix}.{k}": v for k, v in (table or {}).items() if k not in _NOT_WORKLOAD}
 
 
+def _table(report: Report, table: str) -> Any:
+    """A suite table as JSON, [retrieval] flat as its TOML table (each system's settings among its keys)."""
+    value = getattr(report.suite, table)
+    return value.flat() if table == "retrieval" and value is not None else jsonable(value)
+
+
 def workload_differences(base: Report, cand: Report) -> list[str]:
     """How the two runs' workloads differ ("queries.max_length: 32 -> 64"): keys both suites have, of the
     queries, the encoders both name and the retrieval settings, and the collection's content."""
     found = []
     for table in _WORKLOAD_TABLES:
-        a, b = (_flat(jsonable(getattr(report.suite, table)), table) for report in (base, cand))
+        a, b = (_flat(_table(report, table), table) for report in (base, cand))
         found += [f"{key}: {a[key]!r} -> {b[key]!r}" for key in a if key in b and a[key] != b[key]]
     if base.retrieval and cand.retrieval:
         prints = base.retrieval.collection_fingerprint, cand.retrieval.collection_fingerprint
@@ -361,10 +340,18 @@ def workload_differences(base: Report, cand: Report) -> list[str]:
     return found
 
 
-def compare(base: Report, cand: Report, thresholds: Thresholds, *, allow_missing: bool = False) -> Comparison:
+def compare(
+    base: Report,
+    cand: Report,
+    gate: GateSpec,
+    *,
+    sources: Mapping[str, str] | None = None,
+    allow_missing: bool = False,
+) -> Comparison:
     """Compare a candidate report with a baseline report (per-query values read with them, for the quality
-    tests: `schema.load(path, per_query=True)`); no overlapping cell at all is a UserError. What the
-    candidate lacks fails the gate unless `allow_missing`."""
+    tests: `schema.load(path, per_query=True)`) under the thresholds of `gate` (`sources`: where each came
+    from, by default a suite's [gate] or the defaults); no overlapping cell at all is a UserError. What the candidate lacks fails the gate unless
+    `allow_missing`."""
     mine, theirs = _cells(base), _cells(cand)
     common = [key for key in mine if key in theirs and _judgeable(mine[key]) and _judgeable(theirs[key])]
     # A cell in both that cannot be judged (no samples on a side) is missing, never silently dropped.
@@ -377,8 +364,8 @@ def compare(base: Report, cand: Report, thresholds: Thresholds, *, allow_missing
         if not all(refs):
             raise UserError("the environments differ and a report has no reference workload to normalise by")
         scale = (float(refs[0]), float(refs[1]))
-    latency = [compare_cell(mine[key].id, mine[key], theirs[key], thresholds, scale) for key in common]
-    quality = compare_quality(base, cand, thresholds)
+    latency = [compare_cell(mine[key].id, mine[key], theirs[key], gate, scale) for key in common]
+    quality = compare_quality(base, cand, gate)
     if not latency and not quality:
         raise UserError("the reports have no latency cell or quality measure in common; nothing to compare")
     order = {v: i for i, v in enumerate(VERDICTS)}
@@ -391,8 +378,9 @@ def compare(base: Report, cand: Report, thresholds: Thresholds, *, allow_missing
         normalised,
         sorted(mine[key].id for key in mine.keys() - theirs.keys()) + unjudged,
         sorted(theirs[key].id for key in theirs.keys() - mine.keys()),
-        thresholds,
+        gate,
         missing_quality(base, cand),
         allow_missing,
         environment.machine_differences(base.environment, cand.environment),
+        dict(override(gate)[1] if sources is None else sources),
     )

@@ -2,9 +2,9 @@
 
 Per encoder: query-encoder parameters, p50/p99 end-to-end latency at the suite's key batch sizes
 (`Report.key_batches`: its smallest and its largest; its fastest measured backend/threads cell at that batch
-size, named in the entry), and the quality of its dense and hybrid systems on the first measure. An encoder is on the Pareto frontier of a system when no other encoder
-is at least as fast and at least as good, and strictly one of the two; latencies whose median confidence
-intervals overlap count as equally fast.
+size, named in the entry), and the quality of its dense and hybrid systems on the primary measure. An encoder
+is on the Pareto frontier of a system when no other encoder is at least as fast and at least as good, and
+strictly one of the two; latencies whose median confidence intervals overlap count as equally fast.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def frontier(report: Report, latency: Report | None = None) -> tuple[FrontierEnt
     borrowed = [c for c in (latency.cells if latency else ()) if c.cell.encoder not in measured]
     cells = [*report.cells, *borrowed]
     systems = report.retrieval.systems if report.retrieval else ()
-    measure = report.retrieval.measures[0] if report.retrieval and report.retrieval.measures else "nDCG@10"
+    measure = report.retrieval.primary if report.retrieval and report.retrieval.measures else "nDCG@10"
     by_id = {s.id: s for s in systems}
     encoders = list(dict.fromkeys(s.encoder for s in systems if s.encoder))
     entries = []

@@ -4,7 +4,7 @@ A suite's history is its stamped reports, `<suite>-<YYYYMMDDTHHMMSS>.json` (neve
 duplicates one of them), ordered by `started_at`. Its key series are:
 
 * latency: the end-to-end p50 of every cell at batch size 1 and at the suite's largest batch size, by cell id;
-* quality: every retrieval system's value on the suite's first measure, by system id and measure.
+* quality: every retrieval system's value on the suite's primary measure, by system id and measure.
 
 A point is a step change when it differs from the median of the previous (up to) `WINDOW` points of its
 series by more than a relative `threshold`, AND lies outside the previous point's median confidence interval
@@ -187,14 +187,15 @@ def latency_point(result: CellResult) -> tuple[float | None, tuple[float, float]
 
 
 def _quality_points(report: Report) -> dict[tuple[str, str], float]:
-    """(system id, measure) -> value on the first measure of the report's retrieval results."""
+    """(system id, measure) -> value on the primary measure of the report's retrieval results."""
     if report.retrieval is None:
         return {}
+    primary = report.retrieval.primary if report.retrieval.measures else None
     points = {}
     for system in report.retrieval.systems:
-        measures = report.retrieval.measures or tuple(system.aggregate)
-        if measures and system.aggregate.get(measures[0]) is not None:
-            points[system.id, measures[0]] = float(system.aggregate[measures[0]])
+        measure = primary or next(iter(system.aggregate), None)
+        if measure and system.aggregate.get(measure) is not None:
+            points[system.id, measure] = float(system.aggregate[measure])
     return points
 
 
@@ -338,7 +339,7 @@ def history_figure(history: History) -> Any:
             axis.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
             axis.set_ylabel("p50 end to end (ms, log)")
         else:
-            axis.set_ylabel("retrieval quality (first measure)")
+            axis.set_ylabel("retrieval quality (primary measure)")
         axis.grid(True, which="both", alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
             axis.legend(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bench.specs import GateSpec, Suite
+from daft.core.config import jsonable
 from daft.core.errors import UserError
 
 __all__ = [
@@ -30,10 +31,13 @@ __all__ = [
     "Harness",
     "MemoryUse",
     "PairInfo",
+    "Params",
+    "PrecisionCheck",
     "PhaseStats",
     "Report",
     "RetrievalResult",
     "SetupResult",
+    "StoredParams",
     "SystemComparison",
     "SystemResult",
     "Warmup",
@@ -265,27 +269,86 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class PrecisionCheck:
+    """An index built off fp32 checked against fp32: the primary measure of the dense run at both, on the
+    suite's split, and the suite's `max_precision_loss` (None: not bounded)."""
+
+    measure: str
+    value: float  # at the index's precision
+    reference: float  # at fp32
+    max_loss: float | None = None
+
+    @property
+    def delta(self) -> float:
+        """This precision's value minus fp32's (negative: a loss)."""
+        return self.value - self.reference
+
+    @property
+    def exceeded(self) -> bool:
+        """Whether the loss against fp32 is beyond `max_loss`."""
+        return self.max_loss is not None and self.reference - self.value > self.max_loss
+
+
+@dataclass(frozen=True)
 class PairInfo:
-    """What the dense, hybrid and RRF systems of one encoder pair share: its size, documents, index, time."""
+    """What the systems of one encoder pair share: its size, documents, index, time."""
 
     query_parameters: int
     documents: str  # how the document vectors were had: computed, or read from the cache
     index: str
     timings: Mapping[str, float] = field(default_factory=dict)  # stage -> seconds
     doc_precision: str = "fp32"  # how the document vectors were computed (bench.documents.precision)
-    # Off fp32: the dense first measure at this precision and at fp32 on the suite's split, and the delta.
-    precision_check: Mapping[str, Any] | None = None
-    doc_precision_setting: str | None = None  # the suite's doc_precision ("auto" resolves per machine)
+    precision_check: PrecisionCheck | None = None  # off fp32, unless `auto` chose the precision
 
 
 @dataclass(frozen=True)
 class AlphaCurve:
-    """How a hybrid system's alpha was tuned: the first measure at each alpha of the grid and the alpha
+    """How a hybrid system's alpha was tuned: the primary measure at each alpha of the grid and the alpha
     chosen; under cross-validation one curve per fold (over the other folds' queries)."""
 
     fold: int | None
     chosen: float | None
     points: tuple[tuple[float, float], ...]  # (alpha, value)
+
+
+class Params:
+    """A system's parameters as the report records them: each system types its own (a frozen dataclass
+    subclass, declared with the system); a system this build does not register reads back as
+    `StoredParams`, its values as they were written."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The parameters as the report stores them."""
+        return jsonable(self)
+
+    def shown(self) -> dict[str, str]:
+        """The parameters a systems table shows, formatted."""
+        return {}
+
+    def alpha_curves(self, measure: str) -> tuple[AlphaCurve, ...]:
+        """The tuning curves of `measure` (a tuned system's); none by default."""
+        return ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Params:
+        """The parameters from the report's values (a dataclass subclass: its fields by name)."""
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StoredParams(Params):
+    """The parameters of a system this build does not register, as the report stored them."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.values)
+
+    def shown(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.values.items() if not isinstance(v, list | dict)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Params:
+        return cls(dict(data))
 
 
 @dataclass(frozen=True)
@@ -295,26 +358,15 @@ class SystemResult:
     id: str
     system: str
     encoder: str | None
-    params: Mapping[str, Any]
+    params: Params
     aggregate: Mapping[str, float]
     pair: PairInfo | None = None
     # measure -> query id -> value; in `per_query.jsonl` beside the report (empty when not read back).
     per_query: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def alpha_curves(self, measure: str) -> tuple[AlphaCurve, ...]:
-        """The tuning curves of `measure` in a hybrid system's parameters (the retrieval runner writes
-        `curve`, or per fold `folds`); none for another system."""
-        folds = self.params.get("folds")
-        records = folds if isinstance(folds, list) else [self.params]
-        return tuple(
-            AlphaCurve(
-                record.get("fold"),
-                record.get("alpha"),
-                tuple((p["alpha"], p[measure]) for p in record.get("curve") or () if measure in p),
-            )
-            for record in records
-            if record.get("curve")
-        )
+        """The tuning curves of `measure` in the system's parameters (a hybrid's); none for another."""
+        return self.params.alpha_curves(measure)
 
 
 def beir_block(aggregate: Mapping[str, float]) -> dict[str, float]:
@@ -342,6 +394,13 @@ class RetrievalResult:
     comparisons: tuple[SystemComparison, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     tune_folds: int = 0  # k of k-fold cross-validation over `split`'s queries; 0: a separate split
+    # What tuning, the precision check and the comparison table use ([retrieval] primary_measure).
+    primary_measure: str = ""
+
+    @property
+    def primary(self) -> str:
+        """The primary measure (the first of `measures` when the report names none)."""
+        return self.primary_measure or self.measures[0]
 
     @property
     def tuning(self) -> str | None:
@@ -377,7 +436,7 @@ class FrontierEntry:
     latency_from: str
     # The report's key batch sizes (`Report.key_batches`), smallest first -> fastest cell (None: not measured).
     latency: Mapping[int, FrontierLatency | None]
-    quality: Mapping[str, float | None]  # "dense" | "hybrid" -> the first measure
+    quality: Mapping[str, float | None]  # "dense" | "hybrid" -> the primary measure
     # Only systems with quality and a latency at the smallest batch.
     pareto: Mapping[str, bool] = field(default_factory=dict)
 

@@ -48,16 +48,19 @@ from bench.results import (
     Harness,
     MemoryUse,
     PairInfo,
+    Params,
     PhaseStats,
+    PrecisionCheck,
     Report,
     RetrievalResult,
     SetupResult,
+    StoredParams,
     SystemComparison,
     SystemResult,
     Warmup,
     beir_block,
 )
-from bench.specs import TABLES, Suite
+from bench.specs import TABLES, RetrievalSpec, Suite
 from daft.collections.lines import write_lines
 from daft.core.config import jsonable
 from daft.core.errors import UserError
@@ -111,7 +114,8 @@ def new_report(suite: Suite, suite_file: str, overrides: list[str] | tuple[str, 
 def _suite_json(suite: Suite) -> dict[str, Any]:
     """The suite as resolved: file path, overrides, then every table under its TOML name (null if absent)."""
     out: dict[str, Any] = {"path": str(suite.path), "overrides": list(suite.overrides)}
-    return out | {table: jsonable(getattr(suite, attr)) for table, (attr, _) in TABLES.items()}
+    tables = {table: jsonable(getattr(suite, attr)) for table, (attr, _) in TABLES.items()}
+    return out | tables | {"retrieval": None if suite.retrieval is None else suite.retrieval.flat()}
 
 
 def _cell_json(result: CellResult) -> dict[str, Any]:
@@ -131,13 +135,33 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
     }
 
 
+def _check_json(check: PrecisionCheck | None, precision: str) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {
+        "measure": check.measure,
+        "precision": precision,
+        "value": check.value,
+        "fp32": check.reference,
+        "delta": check.delta,
+        "max_loss": check.max_loss,
+        "exceeded": check.exceeded,
+    }
+
+
+def _pair_json(pair: PairInfo | None) -> dict[str, Any] | None:
+    if pair is None:
+        return None
+    return asdict(pair) | {"precision_check": _check_json(pair.precision_check, pair.doc_precision)}
+
+
 def _system_json(system: SystemResult) -> dict[str, Any]:
     return {
         "id": system.id,
         "system": system.system,
         "encoder": system.encoder,
-        "pair": None if system.pair is None else asdict(system.pair),
-        "params": dict(system.params),
+        "pair": _pair_json(system.pair),
+        "params": system.params.to_json(),
         "aggregate": dict(system.aggregate),
     }
 
@@ -151,6 +175,7 @@ def _retrieval_json(r: RetrievalResult) -> dict[str, Any]:
         "tune_folds": r.tune_folds,
         "queries": r.queries,
         "measures": list(r.measures),
+        "primary_measure": r.primary,
         "systems": [_system_json(s) for s in r.systems],
         "comparisons": [asdict(c) for c in r.comparisons],
         "beir": {s.id: beir_block(s.aggregate) for s in r.systems},
@@ -236,6 +261,7 @@ _V1_SUITE_DEFAULTS: dict[str, dict[str, Any]] = {
         "noise_floor_us": 5.0,
         "quality_threshold": 0.005,
         "cell_thresholds": {},
+        "quality_thresholds": {},
     },
 }
 _V1_PAIR = ("query_parameters", "documents", "index", "timings")
@@ -264,6 +290,8 @@ def update_to_2(data: dict[str, Any]) -> dict[str, Any]:
     for table, defaults in _V1_SUITE_DEFAULTS.items():
         if suite[table] is not None:
             suite[table] = defaults | suite[table]
+    if suite["retrieval"] is not None:  # version 1 tuned and checked on the first measure
+        suite["retrieval"].setdefault("primary_measure", suite["retrieval"]["measures"][0])
     suite["encoders"] = [{"recipe": None} | encoder for encoder in suite["encoders"]]
     for cell in data["cells"]:
         for key, default in (("word_cache", None), ("rounds", []), ("stopped", None)):
@@ -271,10 +299,14 @@ def update_to_2(data: dict[str, Any]) -> dict[str, Any]:
         cell["memory"] = dict.fromkeys(_V1_MEMORY) | cell["memory"]
     for info in data["encoders"].values():
         info.setdefault("random_init", False)
-    if data["retrieval"] is not None:
-        data["retrieval"].setdefault("tune_folds", 0)
-        for system in data["retrieval"]["systems"]:
+    if (retrieval := data["retrieval"]) is not None:
+        retrieval.setdefault("tune_folds", 0)
+        retrieval.setdefault("primary_measure", retrieval["measures"][0])
+        for system in retrieval["systems"]:
             _nest_pair(system)
+            # The tuning is the run's (`tune_split`, `tune_folds`), no longer repeated in a system's params.
+            for key in ("tuned_on", "cv_folds"):
+                system["params"].pop(key, None)
     for entry in data["frontier"] or ():
         _regroup_frontier(entry)
     return data
@@ -288,9 +320,24 @@ def _nest_pair(system: dict[str, Any]) -> None:
         return
     pair = {key: system.pop(key) for key in _V1_PAIR}
     pair["doc_precision"] = system.pop("doc_precision", "fp32")
-    pair["precision_check"] = system.pop("precision_check", None)
-    pair["doc_precision_setting"] = system.pop("doc_precision_setting", None)
+    pair["precision_check"] = _check_to_2(system.pop("precision_check", None), pair["doc_precision"])
+    system.pop("doc_precision_setting", None)  # the suite's [retrieval] doc_precision says it
     system["pair"] = pair
+
+
+def _check_to_2(check: dict[str, Any] | None, precision: str) -> dict[str, Any] | None:
+    """A version-1 precision check (its value under the precision's name) as version 2's named keys."""
+    if check is None:
+        return None
+    return {
+        "measure": check["measure"],
+        "precision": precision,
+        "value": check[precision],
+        "fp32": check["fp32"],
+        "delta": check["delta"],
+        "max_loss": check.get("max_loss"),
+        "exceeded": check.get("exceeded", False),
+    }
 
 
 def _regroup_frontier(entry: dict[str, Any]) -> None:
@@ -363,15 +410,35 @@ def _cell_result(data: Mapping[str, Any]) -> CellResult:
     )
 
 
+def _params(system: str, data: Mapping[str, Any]) -> Params:
+    """A system's parameters, read as the registered system types them (as stored if it is unknown)."""
+    from bench.retrieval.systems import registry
+
+    known = registry().get(system)
+    return (known.params if known else StoredParams).from_json(data)
+
+
+def _pair(data: Any, where: str) -> PairInfo | None:
+    if data is None:
+        return None
+    pair = dict(values.mapping(data, where))
+    if (check := pair["precision_check"]) is not None:
+        check = values.mapping(check, f"{where} precision_check")
+        pair["precision_check"] = PrecisionCheck(
+            check["measure"], check["value"], check["fp32"], check["max_loss"]
+        )
+    return PairInfo(**pair)
+
+
 def _system(data: Mapping[str, Any]) -> SystemResult:
     where = f"system {data['id']!r}"
     return SystemResult(
         id=data["id"],
         system=data["system"],
         encoder=data["encoder"],
-        params=data["params"],
+        params=_params(data["system"], data["params"]),
         aggregate=values.scores(data["aggregate"], f"{where} aggregate"),
-        pair=None if data["pair"] is None else PairInfo(**values.mapping(data["pair"], f"{where} pair")),
+        pair=_pair(data["pair"], f"{where} pair"),
     )
 
 
@@ -389,6 +456,7 @@ def _retrieval(data: Mapping[str, Any]) -> RetrievalResult:
         tune_folds=data["tune_folds"],
         queries=data["queries"],
         measures=tuple(data["measures"]),
+        primary_measure=data["primary_measure"],
         systems=tuple(_system(s) for s in data["systems"]),
         comparisons=tuple(_comparison(c) for c in data["comparisons"]),
         timings=data["timings"],
@@ -439,7 +507,31 @@ def _reference(data: Any) -> Mapping[str, Any] | None:
 def _suite(data: Any) -> Suite:
     suite = values.mapping(data, "suite")
     tables = {attr: suite[table] for table, (attr, _) in TABLES.items()}
-    return values.record(Suite, {"path": suite["path"], "overrides": suite["overrides"], **tables}, "suite")
+    shared = {"path": suite["path"], "overrides": suite["overrides"], **tables, "retrieval": None}
+    return replace(values.record(Suite, shared, "suite"), retrieval=_retrieval_spec(suite["retrieval"]))
+
+
+def _retrieval_spec(data: Any) -> RetrievalSpec | None:
+    """[retrieval] from its flat keys: the shared ones, then each registered system's settings (its defaults
+    for keys the report lacks, a system registered since; keys of systems this build lacks are left)."""
+    from bench.retrieval.systems import default_settings
+
+    if data is None:
+        return None
+    flat = values.mapping(data, "suite.retrieval")
+    shared = {f.name: flat[f.name] for f in fields(RetrievalSpec) if f.name != "settings"}
+    settings = {
+        name: values.record(type(default), jsonable(default) | _known(flat, default), "suite.retrieval")
+        for name, default in default_settings().items()
+    }
+    return replace(
+        values.record(RetrievalSpec, shared | {"settings": {}}, "suite.retrieval"), settings=settings
+    )
+
+
+def _known(flat: Mapping[str, Any], settings: Any) -> dict[str, Any]:
+    """The keys of `flat` that `settings` (a dataclass) has."""
+    return {f.name: flat[f.name] for f in fields(settings) if f.name in flat}
 
 
 def from_json(data: Mapping[str, Any]) -> Report:
@@ -491,6 +583,8 @@ def _check_gate(report: Report) -> None:
         values.finite(getattr(gate, key), f"suite.gate.{key}", minimum=0)
     for pattern, value in gate.cell_thresholds.items():
         values.finite(value, f"suite.gate.cell_thresholds.{pattern}", minimum=0)
+    for measure, value in gate.quality_thresholds.items():
+        values.finite(value, f"suite.gate.quality_thresholds.{measure}", minimum=0)
 
 
 def _with_per_query(report: Report, path: Path) -> Report:

@@ -6,14 +6,20 @@ The bottom of bench's vocabulary: nothing here imports what measures, so every l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bench.timing import Budget
-from daft.core.config import Arch
+from daft.core.config import Arch, jsonable
+
+S = TypeVar("S")
 
 __all__ = [
     "ARRAYS",
+    "MAX_BATCH",
     "TABLES",
     "EncoderSpec",
     "GateSpec",
@@ -24,6 +30,10 @@ __all__ = [
     "Suite",
     "SuiteInfo",
 ]
+
+# A batch is built in memory at once (texts, ids, activations): far past any measured size (1024 on a GPU),
+# a typo such as 10**9 would end in a MemoryError after the run began.
+MAX_BATCH = 65_536
 
 
 @dataclass(frozen=True)
@@ -86,62 +96,74 @@ class LatencySpec:
 
 @dataclass(frozen=True)
 class RetrievalSpec:
-    """[retrieval]: the collection and splits, the systems, the measures, and how fusion and tests are set."""
+    """[retrieval]: the collection and splits, the systems, the measures and the tests; each system's own
+    keys (BM25's k1 and b, the index, fusion settings) are declared by the system (`bench.retrieval.systems`)
+    and parsed into `settings`, while the TOML table and the report's suite keep them flat."""
 
     collection: str = "wordnet"
     split: str = "test"
-    # Hybrid alpha is tuned here, never on `split` itself: "auto" (dev, else train, else cross-validation
-    # over `split`'s queries), "cv" (always cross-validate), or a split name.
+    # Where systems that tune (hybrid alpha) are tuned, never on `split` itself: "auto" (dev, else train,
+    # else cross-validation over `split`'s queries), "cv" (always cross-validate), or a split name.
     tune_split: str = "auto"
     cv_folds: int = 5
     encoders: tuple[
         str, ...
     ] = ()  # default: every encoder that can retrieve (a pair, or a model on both sides)
     baseline: str = ""  # the encoder the others are compared with (default: the first that retrieves)
-    systems: tuple[str, ...] = ("bm25", "dense", "hybrid", "rrf")
+    systems: tuple[str, ...] = ()  # default: every registered system
     measures: tuple[str, ...] = ("nDCG@10", "RR@10", "R@100", "R@1000")
+    # What tuning, the precision check and the comparison table use; "" resolves to the first of `measures`.
+    primary_measure: str = ""
     depth: int = 1000
     run_depth: int = 100  # hits per query written to the TREC run files (depth 1000 x 4k queries is ~200 MB)
     max_queries: int = 0  # 0: every query of the split
-    index: str = "flat"
-    query_max_length: int = 32
-    doc_max_length: int = 128
-    # How the document side runs when building the index (`bench.documents.precision.SETTINGS`): fp32, bf16,
-    # onnx-fp32, onnx-int8, or auto (bf16 where the machine runs it natively, else fp32).
-    doc_precision: str = "fp32"
-    batch_size: int = 128
-    bm25_k1: float = 0.9
-    bm25_b: float = 0.4
-    normalization: str = "min-max"
-    missing: str = "min"
-    alpha_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-    rrf_k: int = 60
     test: str = "permutation"
     significance_level: float = 0.05
     seed: int = 0
     latency_report: Path | None = None  # latency cells for the frontier when this suite measures none
-    # How much of the dense first measure an index built off fp32 may lose against fp32 (it depends on the
-    # collection: onnx-int8 lost 0.0011 nDCG@10 on wordnet, 0.0064 on another BEIR set); past it, a
-    # warning, or with precision_loss = "fail" a failed run (exit 1, the report written).
-    max_precision_loss: float | None = None
-    precision_loss: str = "warn"
+    settings: Mapping[str, Any] = field(default_factory=dict)  # system name -> its parsed settings
 
-    def system_ids(self) -> list[str]:
-        """The systems this spec evaluates, in report order."""
-        ids = ["bm25"] if "bm25" in self.systems else []
-        return ids + [
-            f"{name}/{system}" for name in self.encoders for system in self.systems if system != "bm25"
-        ]
+    def setting(self, cls: type[S]) -> S:
+        """The systems' settings of type `cls` (`load_suite` parses every registered system's)."""
+        found = next((s for s in self.settings.values() if isinstance(s, cls)), None)
+        if found is None:
+            raise KeyError(f"[retrieval] has no {cls.__name__}: a RetrievalSpec not made by load_suite")
+        return found
+
+    def flat(self) -> dict[str, Any]:
+        """JSON-ready and flat as the TOML table: the systems' settings beside the shared keys."""
+        out = {f.name: jsonable(getattr(self, f.name)) for f in fields(self) if f.name != "settings"}
+        for settings in self.settings.values():
+            out |= jsonable(settings)
+        return out
 
 
 @dataclass(frozen=True)
 class GateSpec:
-    """[gate]: what `bench compare` counts as a change for this suite (its command line can override)."""
+    """[gate]: what `bench compare` counts as a change for this suite; the one type of the gate's thresholds,
+    the command line's overrides applied to it (`bench.compare.override`)."""
 
     latency_threshold: float = 0.10
     noise_floor_us: float = 5.0
     quality_threshold: float = 0.005
     cell_thresholds: dict[str, float] = field(default_factory=dict)  # glob on cell id -> relative threshold
+    quality_thresholds: dict[str, float] = field(default_factory=dict)  # measure -> its quality threshold
+
+    def for_cell(self, cell_id: str) -> float:
+        """The relative threshold of one cell: the first matching glob of `cell_thresholds`, else
+        `latency_threshold`."""
+        matching = (t for glob, t in self.cell_thresholds.items() if fnmatch.fnmatchcase(cell_id, glob))
+        return next(matching, self.latency_threshold)
+
+    def for_measure(self, measure: str) -> float:
+        """The quality threshold of one measure: its own (`quality_thresholds`), else `quality_threshold`."""
+        return self.quality_thresholds.get(measure, self.quality_threshold)
+
+    def exceeded(self, cell_id: str, ratio: float, delta_ns: float) -> tuple[bool, bool]:
+        """Whether a change by `ratio` (candidate / baseline p50) and `delta_ns` is beyond the cell's relative
+        threshold, and beyond the noise floor: a verdict other than "no change" needs both (the medians tell
+        it, so a reader of many runs can skip the bootstrap where neither holds)."""
+        return abs(ratio - 1.0) > self.for_cell(cell_id), abs(delta_ns) > 1e3 * self.noise_floor_us
 
 
 @dataclass(frozen=True)

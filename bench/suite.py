@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import field, fields, make_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from bench.backends import backend
 from bench.backends import names as backend_names
 from bench.backends.base import DTYPES, PADDINGS
 from bench.specs import (
     ARRAYS,
+    MAX_BATCH,
     TABLES,
     EncoderSpec,
     GateSpec,
@@ -45,34 +47,52 @@ from daft.core.config import (
 )
 from daft.models.encoder_source import parse_source
 
-__all__ = ["DEVICES", "SYSTEMS", "load_suite", "retrieves"]
+__all__ = ["DEVICES", "load_suite", "retrieves"]
 
 # Name lists come from the modules that own them (backends: their registry; dtypes and paddings; encoder
-# types and poolings from daft's encoder-source parser; index kinds, fusion and test names where [retrieval]
-# is parsed, so that loading a suite imports no FAISS).
+# types and poolings from daft's encoder-source parser; retrieval systems, their keys and names from their
+# registry, and test names, where [retrieval] is parsed, so that loading a suite imports no FAISS).
 DEVICES = ("cpu", "cuda")
-SYSTEMS = ("bm25", "dense", "hybrid", "rrf")
 
 # Names end up in cell ids (`name/backend/...`) and result file names: no `/`, no spaces (daft.core.config.NAME).
 
 
 # The resolved suite's tables are `bench.specs`'s dataclasses; here, what a value may be.
 
-# A batch is built in memory at once (texts, ids, activations): far past any measured size (1024 on a GPU),
-# a typo such as 10**9 would end in a MemoryError after the run began.
-MAX_BATCH = 65_536
-PRECISION_LOSS_POLICIES = ("warn", "fail")
 MIN_ADAPTIVE_ROUNDS = 3  # the fewest round pairs whose bootstrap interval is more than the pairs themselves
 
 
 # --- loading -----------------------------------------------------------------------------------------------
 
-_SCHEMA = Schema(
-    kind="suite",
-    tables={table: cls for table, (_, cls) in TABLES.items()},
-    arrays=ARRAYS,
-    example="latency.batch_sizes=[1,8] or encoders.<name>.model=x",
-)
+
+def _retrieval_keys() -> type:
+    """The keys of [retrieval] as one dataclass (what the config engine checks and types overrides by):
+    `RetrievalSpec`'s own, then every registered system's settings; `systems` defaults to all of them."""
+    from bench.retrieval.systems import registry
+
+    own = [f for f in fields(RetrievalSpec) if f.name != "settings"]
+    keys = [(f.name, get_type_hints(RetrievalSpec)[f.name], field(default=f.default)) for f in own]
+    keys[[f.name for f in own].index("systems")] = (
+        "systems",
+        tuple[str, ...],
+        field(default=tuple(registry())),
+    )
+    for system in registry().values():
+        if system.settings is not None:
+            hints = get_type_hints(system.settings)
+            keys += [(f.name, hints[f.name], field(default=f.default)) for f in fields(system.settings)]
+    return make_dataclass("RetrievalKeys", keys, frozen=True)
+
+
+def _schema() -> Schema:
+    """The suite's tables, [retrieval] with the registered systems' keys."""
+    tables = {table: cls for table, (_, cls) in TABLES.items()}
+    return Schema(
+        kind="suite",
+        tables=tables | {"retrieval": _retrieval_keys()},
+        arrays=ARRAYS,
+        example="latency.batch_sizes=[1,8] or encoders.<name>.model=x",
+    )
 
 
 def load_suite(path: Path, overrides: Sequence[str] = ()) -> Suite:
@@ -80,18 +100,19 @@ def load_suite(path: Path, overrides: Sequence[str] = ()) -> Suite:
     path = Path(path)
     if isinstance(overrides, str):  # one override passed bare would otherwise be read character by character
         overrides = (overrides,)
-    raw, origins, _ = read_including(path, _SCHEMA)
+    schema = _schema()
+    raw, origins, _ = read_including(path, schema)
     provenance: dict[tuple[Any, ...], str] = {}
     for text in overrides:
-        apply_override(path, raw, text, provenance, _SCHEMA)
-    return _build(Loader(path, provenance, origins), raw, tuple(overrides))
+        apply_override(path, raw, text, provenance, schema)
+    return _build(Loader(path, provenance, origins), raw, tuple(overrides), schema)
 
 
 # --- the tables --------------------------------------------------------------------------------------------
 
 
-def _build(loader: Loader, raw: dict[str, Any], overrides: tuple[str, ...]) -> Suite:
-    check_top_level(loader, raw, _SCHEMA)
+def _build(loader: Loader, raw: dict[str, Any], overrides: tuple[str, ...], schema: Schema) -> Suite:
+    check_top_level(loader, raw, schema)
     info = _parse_info(loader.table("[suite]", ("suite",), raw.get("suite", {}), SuiteInfo))
     encoders = _parse_encoders(loader, raw.get("encoders", []))
     # The tables present say what is measured; a suite with neither measures latency with the defaults.
@@ -107,10 +128,11 @@ def _build(loader: Loader, raw: dict[str, Any], overrides: tuple[str, ...]) -> S
         )
     if "retrieval" in raw:
         retrieval = _parse_retrieval(
-            loader.table("[retrieval]", ("retrieval",), raw["retrieval"], RetrievalSpec), encoders
+            loader.table("[retrieval]", ("retrieval",), raw["retrieval"], schema.tables["retrieval"]),
+            encoders,
         )
     measure = _parse_measure(loader.table("[measure]", ("measure",), raw.get("measure", {}), MeasureSpec))
-    gate = _parse_gate(loader.table("[gate]", ("gate",), raw.get("gate", {}), GateSpec))
+    gate = _parse_gate(loader.table("[gate]", ("gate",), raw.get("gate", {}), GateSpec), retrieval)
     return Suite(loader.path, info, queries, encoders, latency, measure, retrieval, gate, overrides)
 
 
@@ -229,12 +251,8 @@ def retrieves(spec: EncoderSpec) -> bool:
 
 
 def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSpec:
-    import ir_measures
-
-    from bench.documents.precision import SETTINGS
-    from bench.retrieval.dense import INDEXES
-    from bench.retrieval.fusion import MISSING_POLICIES, NORMALIZATIONS
     from bench.retrieval.significance import TESTS
+    from bench.retrieval.systems import needed, per_encoder, registry
 
     able = [e.name for e in encoders if retrieves(e)]
     chosen = t.choices("encoders", [e.name for e in encoders], "encoder") if "encoders" in t else tuple(able)
@@ -244,8 +262,8 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
                 "encoders",
                 f"{name!r} cannot retrieve: give it a pair, or a transformer model (used on both sides)",
             )
-    systems = t.choices("systems", SYSTEMS, "system")
-    if not chosen and set(systems) - {"bm25"}:
+    systems = t.choices("systems", tuple(registry()), "system")
+    if not chosen and any(per_encoder(s) for s in systems):
         t.fail("encoders", "no encoder can retrieve (a pair, or a transformer model); dense systems need one")
     baseline = t.string("baseline", chosen[0]) if chosen else ""
     if chosen and baseline not in chosen:
@@ -253,6 +271,39 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
             "baseline",
             f"no retrieving encoder named {baseline!r}{suggest(baseline, chosen)} (retrieving: {', '.join(chosen)})",
         )
+    measures = _measures(t)
+    primary = t.text("primary_measure") or measures[0]
+    if primary not in measures:
+        t.fail("primary_measure", f"{primary!r} is not one of measures ({', '.join(measures)})")
+    split, tune = _splits(t, [s for s in needed(systems) if registry()[s].tunes])
+    level = t.number("significance_level", positive=True)
+    if level >= 1:
+        t.fail("significance_level", f"expected a number in (0, 1), got {show(level)}")
+    spec = RetrievalSpec(
+        collection=t.loader.local(t.string("collection")),
+        split=split,
+        tune_split=tune,
+        cv_folds=t.integer("cv_folds", minimum=2),
+        encoders=chosen,
+        baseline=baseline,
+        systems=systems,
+        measures=measures,
+        primary_measure=primary,
+        depth=t.integer("depth", minimum=1),
+        run_depth=t.integer("run_depth", minimum=1),
+        max_queries=t.integer("max_queries", minimum=0),
+        test=t.choice("test", tuple(TESTS), "significance test"),
+        significance_level=level,
+        seed=t.integer("seed", minimum=0),
+        latency_report=_existing_file(t, "latency_report") if "latency_report" in t else None,
+    )
+    # Every registered system's keys are read, listed or not (a fusion may need an unlisted system).
+    settings = {name: s.settings.parse(t, spec) for name, s in registry().items() if s.settings}
+    return replace(spec, settings=settings)
+
+
+def _measures(t: Table) -> tuple[str, ...]:
+    """[retrieval] measures: ir-measures names, at least one."""
     measures = t.value("measures")
     if (
         not isinstance(measures, list | tuple)
@@ -264,59 +315,36 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
             f'expected a non-empty list of ir-measures names such as "nDCG@10", got {show(measures)}',
         )
     for m in measures:
-        try:
-            ir_measures.parse_measure(m)
-        except (ValueError, NameError, AttributeError, TypeError, SyntaxError):
+        if not is_measure(m):
             t.fail("measures", f"unknown measure {m!r} (ir-measures names, e.g. nDCG@10, RR@10, R@100, AP)")
+    return tuple(measures)
+
+
+def is_measure(name: str) -> bool:
+    """Whether ir-measures knows the measure `name`."""
+    import ir_measures
+
+    try:
+        ir_measures.parse_measure(name)
+    except (ValueError, NameError, AttributeError, TypeError, SyntaxError):
+        return False
+    return True
+
+
+def _splits(t: Table, tuned: Sequence[str]) -> tuple[str, str]:
+    """[retrieval] split and tune_split; the `tuned` systems are never tuned on the split they are tested on."""
     split, tune = t.string("split"), t.string("tune_split")
     if not is_split_name(split):
         t.fail("split", f"expected a split name (e.g. test), got {show(split)}")
     if not is_split_name(tune):
         t.fail("tune_split", f'expected "auto", "cv" or a split name (e.g. dev), got {show(tune)}')
-    if "hybrid" in systems and split == tune:
+    if tuned and split == tune:
         t.fail(
             ("split", "tune_split"),
-            f"hybrid alpha would be tuned on the split it is tested on ({split!r}); "
+            f"{' and '.join(tuned)} would be tuned on the split it is tested on ({split!r}); "
             f'tune_split = "cv" cross-validates over its queries instead',
         )
-    b = t.number("bm25_b", positive=False)
-    if b > 1:
-        t.fail("bm25_b", f"expected a number between 0 and 1, got {show(b)}")
-    level = t.number("significance_level", positive=True)
-    if level >= 1:
-        t.fail("significance_level", f"expected a number in (0, 1), got {show(level)}")
-    return RetrievalSpec(
-        collection=t.loader.local(t.string("collection")),
-        split=split,
-        tune_split=tune,
-        cv_folds=t.integer("cv_folds", minimum=2),
-        encoders=chosen,
-        baseline=baseline,
-        systems=systems,
-        measures=tuple(measures),
-        depth=t.integer("depth", minimum=1),
-        run_depth=t.integer("run_depth", minimum=1),
-        max_queries=t.integer("max_queries", minimum=0),
-        index=t.choice("index", INDEXES, "index"),
-        query_max_length=t.integer("query_max_length", minimum=1),
-        doc_max_length=t.integer("doc_max_length", minimum=1),
-        doc_precision=t.choice("doc_precision", SETTINGS, "document precision"),
-        batch_size=t.integer("batch_size", minimum=1, maximum=MAX_BATCH),
-        bm25_k1=t.number("bm25_k1", positive=False),
-        bm25_b=b,
-        normalization=t.choice("normalization", NORMALIZATIONS, "normalisation"),
-        missing=t.choice("missing", MISSING_POLICIES, "missing-document policy"),
-        alpha_grid=t.numbers("alpha_grid", low=0.0, high=1.0),
-        rrf_k=t.integer("rrf_k", minimum=0),
-        test=t.choice("test", tuple(TESTS), "significance test"),
-        significance_level=level,
-        seed=t.integer("seed", minimum=0),
-        latency_report=_existing_file(t, "latency_report") if "latency_report" in t else None,
-        max_precision_loss=t.number("max_precision_loss", positive=False)
-        if "max_precision_loss" in t
-        else None,
-        precision_loss=t.choice("precision_loss", PRECISION_LOSS_POLICIES, "precision-loss policy"),
-    )
+    return split, tune
 
 
 def _existing_file(t: Table, key: str) -> Path:
@@ -327,23 +355,42 @@ def _existing_file(t: Table, key: str) -> Path:
     return path
 
 
-def _parse_gate(t: Table) -> GateSpec:
-    cells = t.value("cell_thresholds", {})
-    if not isinstance(cells, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
-        for v in cells.values()
-    ):
-        t.fail(
-            "cell_thresholds",
-            "expected a table of cell-id globs to finite non-negative numbers, "
-            f'e.g. {{ "L0/*" = 0.25 }}, got {show(cells)}',
-        )
+def _parse_gate(t: Table, retrieval: RetrievalSpec | None) -> GateSpec:
     return GateSpec(
         latency_threshold=t.number("latency_threshold", positive=False),
         noise_floor_us=t.number("noise_floor_us", positive=False),
         quality_threshold=t.number("quality_threshold", positive=False),
-        cell_thresholds={str(k): float(v) for k, v in cells.items()},
+        cell_thresholds=_thresholds(t, "cell_thresholds", "cell-id globs", '{ "L0/*" = 0.25 }'),
+        quality_thresholds=_quality_thresholds(t, retrieval),
     )
+
+
+def _thresholds(t: Table, key: str, names: str, example: str) -> dict[str, float]:
+    """A table of `names` to finite non-negative numbers."""
+    table = t.value(key, {})
+    if not isinstance(table, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+        for v in table.values()
+    ):
+        t.fail(
+            key,
+            f"expected a table of {names} to finite non-negative numbers, e.g. {example}, got {show(table)}",
+        )
+    return {str(k): float(v) for k, v in table.items()}
+
+
+def _quality_thresholds(t: Table, retrieval: RetrievalSpec | None) -> dict[str, float]:
+    """[gate] quality_thresholds: per measure of [retrieval] measures, the drop that counts."""
+    found = _thresholds(t, "quality_thresholds", "measures", '{ "nDCG@10" = 0.005 }')
+    for measure in found:
+        if retrieval is None:
+            t.fail("quality_thresholds", "the suite measures no quality (it has no [retrieval])")
+        if measure not in retrieval.measures:
+            t.fail(
+                "quality_thresholds",
+                f"{measure!r} is not one of [retrieval] measures ({', '.join(retrieval.measures)})",
+            )
+    return found
 
 
 def _parse_measure(t: Table) -> MeasureSpec:

@@ -94,7 +94,7 @@ def _cell_thresholds(items: list[str]) -> dict[str, float]:
 def run_from_args(args: argparse.Namespace) -> int:
     """Load, compare, print, write; the exit code is the verdict."""
     from bench import schema
-    from bench.compare import KINDS, Thresholds, check_complete, compare, workload_differences  # numpy, scipy
+    from bench.compare import KINDS, check_complete, compare, override, workload_differences  # numpy, scipy
     from bench.report import comparison as render
 
     for path, flag in ((args.markdown, "--markdown"), (args.json, "--json")):
@@ -115,14 +115,14 @@ def run_from_args(args: argparse.Namespace) -> int:
         stdout.print(
             f"[bold yellow]WARNING: the runs measured different workloads:[/] {escape('; '.join(differences))}"
         )
-    thresholds = Thresholds.from_gate(
+    gate, sources = override(
         base.gate,
-        latency=args.threshold,
-        noise_floor_ns=None if args.noise_floor_us is None else 1e3 * args.noise_floor_us,
-        quality=args.quality_threshold,
+        latency_threshold=args.threshold,
+        noise_floor_us=args.noise_floor_us,
+        quality_threshold=args.quality_threshold,
         cells=_cell_thresholds(args.cell_threshold),
     )
-    result = compare(base, cand, thresholds, allow_missing=args.allow_partial)
+    result = compare(base, cand, gate, sources=sources, allow_missing=args.allow_partial)
     fail_on = KINDS if args.fail_on == "both" else (args.fail_on,)
     if not result.judged(fail_on):
         raise UserError(

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from bench.cli.args import positive_int
 from bench.documents.precision import PRECISIONS
-from bench.specs import EncoderSpec, RetrievalSpec
+from bench.retrieval.systems.vectors import VectorSettings
+from bench.specs import EncoderSpec
 from daft.core.errors import UserError
 from daft.core.progress import console
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from daft.collections.collection import Collection
     from daft.models.encoders import Encoder
 
-DEFAULTS = RetrievalSpec()
+DEFAULTS = VectorSettings()
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

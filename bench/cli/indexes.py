@@ -8,10 +8,12 @@ from pathlib import Path
 from rich.table import Table
 
 from bench.cli.args import positive_int
+from bench.retrieval.systems.vectors import VectorSettings
 from bench.specs import EncoderSpec, RetrievalSpec
 from daft.core.progress import output_console
 
 DEFAULTS = RetrievalSpec()
+VECTORS = VectorSettings()
 stdout = output_console()
 
 
@@ -43,10 +45,10 @@ def run_from_args(args: argparse.Namespace) -> int:
         EncoderSpec(name="indexes", model=args.model, pair=args.pair, pooling=args.pooling)
     )
     _, docs, _ = embeddings.doc_embeddings(
-        pair.doc, collection, max_length=DEFAULTS.doc_max_length, batch_size=DEFAULTS.batch_size
+        pair.doc, collection, max_length=VECTORS.doc_max_length, batch_size=VECTORS.batch_size
     )
     queries, _ = collection.split(args.split)
-    vectors = pair.query.encode(list(queries.values()), max_length=DEFAULTS.query_max_length)
+    vectors = pair.query.encode(list(queries.values()), max_length=VECTORS.query_max_length)
     table = Table(
         title=f"{collection.name}: {len(docs):,} documents, {len(vectors):,} {args.split} queries, "
         f"{docs.shape[1]}-d; recall@{args.depth} against flat"

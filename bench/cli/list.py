@@ -1,4 +1,4 @@
-"""`python -m bench list`: the shipped suites, the model assets and the backends."""
+"""`python -m bench list`: the shipped suites, the model assets, the backends and the retrieval systems."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.table import Table
 
 from bench.backends import registry
+from bench.retrieval.systems import registry as retrieval_systems
 from daft.core.progress import output_console
 from daft.store import assets
 
@@ -17,13 +18,13 @@ stdout = output_console()
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register `list`."""
-    parser = commands.add_parser("list", help="show suites, model assets and backends")
+    parser = commands.add_parser("list", help="show suites, model assets, backends and retrieval systems")
     parser.add_argument("--suites", type=Path, default=Path("suites"), help="where to look for suites")
     parser.set_defaults(func=run_from_args)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Print the three tables."""
+    """Print the four tables."""
     suites = Table(title=f"suites in {args.suites}/")
     suites.add_column("file")
     suites.add_column("description")
@@ -44,6 +45,11 @@ def run_from_args(args: argparse.Namespace) -> int:
     backends.add_column("what it measures")
     for name, spec in registry().items():
         backends.add_row(name, spec.description)
-    for table in (suites, models, backends):
+    systems = Table(title="retrieval systems")
+    systems.add_column("name")
+    systems.add_column("what it runs")
+    for name, system in retrieval_systems().items():
+        systems.add_row(name, system.description)
+    for table in (suites, models, backends, systems):
         stdout.print(table)
     return 0

@@ -12,6 +12,8 @@ from bench import sources
 from bench.documents.precision import AUTO, REFERENCE, describe, resolve_precision
 from bench.plan import plan, plan_table
 from bench.report.render import WIDE_HELP
+from bench.retrieval.systems import needed, registry, system_ids
+from bench.retrieval.systems.vectors import VectorSettings
 from bench.retrieval.tuning import describe_request
 from bench.specs import Suite
 from bench.suite import load_suite
@@ -61,13 +63,23 @@ def run_from_args(args: argparse.Namespace) -> int:
         _show(stop.report, args.results, wide=args.wide)
         raise
     _show(report, args.results, wide=args.wide)
-    if suite.retrieval and suite.retrieval.precision_loss == "fail" and report.retrieval:
+    vectors = suite.retrieval.setting(VectorSettings) if suite.retrieval else None
+    if vectors and vectors.precision_loss == "fail" and report.retrieval:
         from bench.report.quality import precision_losses
 
         for line in (losses := precision_losses(report.retrieval)):
             console.print(f"error: {suite.path}: [retrieval] {line}", highlight=False)
         return 1 if losses else 0
     return 0
+
+
+def _documents(setting: str) -> str:
+    """How the documents will be encoded, where that is not plain fp32."""
+    if setting == AUTO:
+        return f", documents encoded in {describe(resolve_precision(AUTO), AUTO)} on cpu"
+    if setting != REFERENCE:
+        return f", documents encoded in {setting} (checked against fp32)"
+    return ""
 
 
 def _dry_run(suite: Suite) -> None:
@@ -86,15 +98,16 @@ def _dry_run(suite: Suite) -> None:
     if suite_plan.cells or suite.retrieval is None:
         console.print(plan_table(suite_plan))
     if spec := suite.retrieval:
-        tuning = describe_request(spec.tune_split, spec.split, spec.cv_folds)
-        tuned = f", hybrid alpha tuned on {tuning}" if "hybrid" in spec.systems else ""
-        if spec.doc_precision == AUTO:
-            tuned += f", documents encoded in {describe(resolve_precision(AUTO), AUTO)} on cpu"
-        elif spec.doc_precision != REFERENCE:
-            tuned += f", documents encoded in {spec.doc_precision} (checked against fp32)"
+        tuned = ""
+        if tuning := [name for name in needed(spec.systems) if registry()[name].tunes]:
+            how = describe_request(spec.tune_split, spec.split, spec.cv_folds)
+            tuned = f", {' and '.join(tuning)} tuned on {how}"
+        vectors = spec.setting(VectorSettings)
+        if any(registry()[name].vectors for name in needed(spec.systems)):
+            tuned += _documents(vectors.doc_precision)
         console.print(
             f"retrieval on {spec.collection}:{spec.split}{tuned}; measures {' '.join(spec.measures)}; "
-            f"systems: {', '.join(spec.system_ids())}",
+            f"systems: {', '.join(system_ids(spec))}",
             highlight=False,
             soft_wrap=True,
         )

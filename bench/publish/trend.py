@@ -4,7 +4,7 @@ A series is one cell identity (`Cell.key`) on one machine (fingerprint digest): 
 machines are never joined into one line. Each point after the first is judged against the previous point of
 its series exactly as `bench compare` would judge that pair of reports (`compare.compare_cell`, with the
 thresholds of the newer run's [gate]); the bootstrap is run only where the medians already exceed both
-thresholds (`Thresholds.exceeded`), since a change within either is "no change" whatever its interval.
+thresholds (`GateSpec.exceeded`), since a change within either is "no change" whatever its interval.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bench.compare import LatencyChange, Thresholds, compare_cell
+from bench.compare import LatencyChange, compare_cell
 from bench.history import latency_point
 from bench.publish.inputs import Source
 from bench.results import Cell, CellResult
@@ -57,11 +57,11 @@ def _change(previous: Point, point: Point) -> LatencyChange | None:
     before, after = _median(previous.result), _median(point.result)
     if not before or after is None:
         return None
-    thresholds = Thresholds.from_gate(point.source.report.gate)
+    gate = point.source.report.gate
     cell_id = point.result.id
-    if not all(thresholds.exceeded(cell_id, after / before, after - before)):
+    if not all(gate.exceeded(cell_id, after / before, after - before)):
         return None
-    change = compare_cell(cell_id, previous.result, point.result, thresholds)
+    change = compare_cell(cell_id, previous.result, point.result, gate)
     return None if change.verdict == "no change" else change
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from bench.compare import KINDS, VERDICTS, Comparison
+from bench.compare import KINDS, VERDICTS, Comparison, describe
 from bench.stats import format_ns
 
 _STYLE = {"regression": "bold red", "improvement": "green", "no change": "dim"}
@@ -101,7 +101,7 @@ def verdict_line(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> str:
 
 def summary_lines(comparison: Comparison, fail_on: Sequence[str] = KINDS) -> list[str]:
     """The thresholds, counts, environment differences, unmatched cells, then the verdict, as short lines."""
-    lines = [comparison.thresholds.describe()]
+    lines = [describe(comparison.gate, comparison.sources)]
     judged = comparison.judged(fail_on)
     for kind, changes in (("latency", comparison.latency), ("quality", comparison.quality)):
         if changes:

@@ -20,11 +20,6 @@ def _against(
     return None
 
 
-def _shown(value: object) -> str:
-    """A parameter as the table shows it: per-fold alphas (cross-validation) as 0.3/0.4/0.3."""
-    return "/".join(str(v) for v in value) if isinstance(value, list) else str(value)
-
-
 def retrieval_table(r: RetrievalResult) -> Table:
     """One row per system, one column per measure; `*` marks a significant difference from BM25 (Holm)."""
     title = f"retrieval on {r.collection}:{r.split} ({r.queries} queries)"
@@ -36,11 +31,7 @@ def retrieval_table(r: RetrievalResult) -> Table:
     for measure in r.measures:
         table.add_column(measure, justify="right")
     for entry in r.systems:
-        shown = ", ".join(
-            f"{k}={_shown(v)}"
-            for k, v in entry.params.items()
-            if k in ("alpha", "k", "k1", "b", "normalization")
-        )
+        shown = ", ".join(f"{k}={v}" for k, v in entry.params.shown().items())
         cells = []
         for measure in r.measures:
             c = _against(r.comparisons, entry.id, "bm25", measure)
@@ -52,8 +43,8 @@ def retrieval_table(r: RetrievalResult) -> Table:
 
 
 def comparison_table(r: RetrievalResult) -> Table:
-    """Each paired comparison on the first measure: delta, wins/ties/losses, p-values, verdict."""
-    measure = r.measures[0]
+    """Each paired comparison on the primary measure: delta, wins/ties/losses, p-values, verdict."""
+    measure = r.primary
     table = Table(title=f"paired comparisons on {measure}", title_justify="left")
     for column in ("system", "vs", "delta", "win/tie/loss", "p (t-test)", "p (perm.)", "p (Holm)", ""):
         table.add_column(column, justify="left" if column in ("system", "vs", "") else "right")
@@ -115,9 +106,9 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> Table:
     return table
 
 
-def precision_lines(r: RetrievalResult) -> list[str]:
-    """Per encoder: the precision its documents were encoded in (and why, where `auto` chose it); off fp32
-    when asked for, its dense quality against fp32 on the same split."""
+def precision_lines(r: RetrievalResult, setting: str) -> list[str]:
+    """Per encoder: the precision its documents were encoded in (and why, where the suite's doc_precision
+    `setting` is `auto`); off fp32 when asked for, its dense quality against fp32 on the same split."""
     lines = []
     seen = set()
     for entry in r.systems:
@@ -125,16 +116,14 @@ def precision_lines(r: RetrievalResult) -> list[str]:
             continue
         seen.add(entry.encoder)
         precision, check = entry.pair.doc_precision, entry.pair.precision_check
-        line = (
-            f"precision: {entry.encoder} documents in {describe(precision, entry.pair.doc_precision_setting)}"
-        )
+        line = f"precision: {entry.encoder} documents in {describe(precision, setting)}"
         if check:
             line += (
-                f": dense {check['measure']} {check[precision]:.4f} vs fp32 {check['fp32']:.4f} "
-                f"({check['delta']:+.4f}) on {r.collection}:{r.split}"
+                f": dense {check.measure} {check.value:.4f} vs fp32 {check.reference:.4f} "
+                f"({check.delta:+.4f}) on {r.collection}:{r.split}"
             )
-            if check.get("exceeded"):
-                line += f"; WARNING: beyond max_precision_loss {check['max_loss']:g}"
+            if check.exceeded:
+                line += f"; WARNING: beyond max_precision_loss {check.max_loss:g}"
         lines.append(line)
     return lines
 
@@ -144,10 +133,10 @@ def precision_losses(r: RetrievalResult) -> list[str]:
     found = {}
     for entry in r.systems:
         check = entry.pair.precision_check if entry.pair else None
-        if check and check.get("exceeded"):
+        if check and check.exceeded:
             found[entry.encoder] = (
-                f"{entry.encoder}: dense {check['measure']} lost {-check['delta']:.4f} in "
-                f"{entry.pair.doc_precision}, beyond max_precision_loss {check['max_loss']:g}"
+                f"{entry.encoder}: dense {check.measure} lost {-check.delta:.4f} in "
+                f"{entry.pair.doc_precision}, beyond max_precision_loss {check.max_loss:g}"
             )
     return list(found.values())
 

@@ -6,6 +6,7 @@ from rich.markup import escape
 
 from bench.report import quality, tables
 from bench.results import Report
+from bench.retrieval.systems.vectors import VectorSettings
 from daft.core.progress import output_console
 
 # Tables are the product of a run, so they go to stdout (progress and errors go to stderr).
@@ -28,7 +29,12 @@ def render(report: Report, *, phases: bool = False, wide: bool = False) -> None:
     if report.retrieval:
         stdout.print(quality.retrieval_table(report.retrieval))
         stdout.print(quality.comparison_table(report.retrieval))
-        for line in quality.precision_lines(report.retrieval) + quality.timing_lines(report.retrieval):
+        setting = (
+            report.suite.retrieval.setting(VectorSettings).doc_precision if report.suite.retrieval else ""
+        )
+        for line in quality.precision_lines(report.retrieval, setting) + quality.timing_lines(
+            report.retrieval
+        ):
             stdout.print(escape(line), highlight=False, soft_wrap=True)
     if report.frontier:
         stdout.print(quality.frontier_table(report.frontier))

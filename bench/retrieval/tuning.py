@@ -15,14 +15,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from bench.retrieval.fusion import interpolate, normalize
 from bench.retrieval.runs import AnyRun, RankedRun, concat
-from bench.specs import RetrievalSpec
 from daft.core.errors import UserError
 
-AUTO, CV = "auto", "cv"  # values of `tune_split` that are not split names
+AUTO, CV = "auto", "cv"  # the values of `tune_split` that are not split names
 PREFERRED = ("dev", "train")  # what "auto" tunes on, in this order, before cross-validating
 
 
@@ -32,6 +30,28 @@ class Tuning:
 
     split: str
     folds: int = 0
+
+
+@dataclass(frozen=True)
+class AlphaSearch:
+    """What alpha is chosen by: the grid, the measure it maximises, and how the two runs are fused."""
+
+    grid: tuple[float, ...]
+    measure: str
+    normalization: str = "min-max"
+    missing: str = "min"
+    depth: int | None = None
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """One choice of alpha: the best of the grid (ties: the first) and the curve it was chosen on, (alpha,
+    mean of the measure); under cross-validation one per fold, over the other folds' queries."""
+
+    alpha: float | None  # None: a fold without queries
+    curve: tuple[tuple[float, float], ...]
+    fold: int | None = None
+    queries: int = 0  # the fold's held-out queries
 
 
 def describe_request(requested: str, test_split: str, folds: int) -> str:
@@ -63,51 +83,46 @@ def fold_of(qid: str, folds: int) -> int:
     return int.from_bytes(hashlib.sha256(qid.encode("utf-8")).digest()[:8], "big") % folds
 
 
-def _normalized(run: AnyRun, spec: RetrievalSpec) -> RankedRun:
+def _normalized(run: AnyRun, search: AlphaSearch) -> RankedRun:
     """`run` normalised once for every alpha (fusing it again with "none" is the same fusion)."""
-    return normalize(run, spec.normalization)
+    return normalize(run, search.normalization)
 
 
-def _fuse(lexical: RankedRun, dense_run: RankedRun, alpha: float, spec: RetrievalSpec) -> RankedRun:
+def _fuse(lexical: RankedRun, dense_run: RankedRun, alpha: float, search: AlphaSearch) -> RankedRun:
     """The hybrid run of two `_normalized` runs."""
-    return interpolate(lexical, dense_run, alpha, normalization="none", missing=spec.missing, k=spec.depth)
+    return interpolate(
+        lexical, dense_run, alpha, normalization="none", missing=search.missing, k=search.depth
+    )
 
 
 def _values_by_alpha(
-    lexical: RankedRun, dense_run: RankedRun, qrels: Mapping, spec: RetrievalSpec
+    lexical: RankedRun, dense_run: RankedRun, qrels: Mapping, search: AlphaSearch
 ) -> dict[float, dict[str, float]]:
-    """alpha -> query id -> the first measure of the fused run, for every alpha of the grid."""
+    """alpha -> query id -> the measure of the fused run, for every alpha of the grid."""
     from daft.search.evaluation import evaluate_run  # imports torch: --dry-run describes tuning without it
 
-    target = spec.measures[0]
+    target = search.measure
     return {
-        alpha: evaluate_run(_fuse(lexical, dense_run, alpha, spec), qrels, [target])[1][target]
-        for alpha in spec.alpha_grid
+        alpha: evaluate_run(_fuse(lexical, dense_run, alpha, search), qrels, [target])[1][target]
+        for alpha in search.grid
     }
 
 
-def _best(
-    values: Mapping[float, Mapping[str, float]], qids: Sequence[str], target: str
-) -> tuple[float, list]:
+def _best(values: Mapping[float, Mapping[str, float]], qids: Sequence[str]) -> tuple[float, tuple]:
     """The alpha with the best mean over `qids` (ties: the first of the grid), and the whole curve."""
-    curve = [
-        {"alpha": alpha, target: sum(per_query[q] for q in qids) / len(qids)}
-        for alpha, per_query in values.items()
-    ]
-    return max(curve, key=lambda point: point[target])["alpha"], curve
+    curve = tuple((alpha, sum(per_query[q] for q in qids) / len(qids)) for alpha, per_query in values.items())
+    return max(curve, key=lambda point: point[1])[0], curve
 
 
-def tune_alpha(
-    lexical: AnyRun, dense_run: AnyRun, qrels: Mapping, spec: RetrievalSpec
-) -> tuple[float, list[dict[str, float]]]:
-    """The alpha of `spec.alpha_grid` with the best first measure on the tuning split, and the whole curve."""
-    lexical, dense_run = _normalized(lexical, spec), _normalized(dense_run, spec)
-    return _best(_values_by_alpha(lexical, dense_run, qrels, spec), list(qrels), spec.measures[0])
+def tune_alpha(lexical: AnyRun, dense_run: AnyRun, qrels: Mapping, search: AlphaSearch) -> Tuned:
+    """The alpha of the grid with the best measure on the tuning split, and the whole curve."""
+    lexical, dense_run = _normalized(lexical, search), _normalized(dense_run, search)
+    return Tuned(*_best(_values_by_alpha(lexical, dense_run, qrels, search), list(qrels)))
 
 
 def cross_validate(
-    lexical: AnyRun, dense_run: AnyRun, qrels: Mapping, spec: RetrievalSpec, folds: int, where: str
-) -> tuple[RankedRun, list[dict[str, Any]]]:
+    lexical: AnyRun, dense_run: AnyRun, qrels: Mapping, search: AlphaSearch, folds: int, where: str
+) -> tuple[RankedRun, tuple[Tuned, ...]]:
     """The hybrid run assembled from each fold fused at the alpha tuned on the other folds, and per fold
     its queries, alpha and curve (over the other folds)."""
     members: list[list[str]] = [[] for _ in range(folds)]
@@ -118,16 +133,16 @@ def cross_validate(
             f"{where} cv_folds: the {len(qrels)} judged queries fall into fewer than two of {folds} folds, "
             "so no fold has queries to tune on; use a split with more queries or a tune_split"
         )
-    lexical, dense_run = _normalized(lexical, spec), _normalized(dense_run, spec)
-    values = _values_by_alpha(lexical, dense_run, qrels, spec)
+    lexical, dense_run = _normalized(lexical, search), _normalized(dense_run, search)
+    values = _values_by_alpha(lexical, dense_run, qrels, search)
     fused: list[RankedRun] = []
     records = []
     for fold, held_out in enumerate(members):
         if not held_out:
-            records.append({"fold": fold, "queries": 0, "alpha": None, "curve": []})
+            records.append(Tuned(None, (), fold, 0))
             continue
         others = [q for other, queries in enumerate(members) if other != fold for q in queries]
-        alpha, curve = _best(values, others, spec.measures[0])
-        fused.append(_fuse(lexical.take([q for q in held_out if q in lexical]), dense_run, alpha, spec))
-        records.append({"fold": fold, "queries": len(held_out), "alpha": alpha, "curve": curve})
-    return concat(fused), records
+        alpha, curve = _best(values, others)
+        fused.append(_fuse(lexical.take([q for q in held_out if q in lexical]), dense_run, alpha, search))
+        records.append(Tuned(alpha, curve, fold, len(held_out)))
+    return concat(fused), tuple(records)

@@ -10,6 +10,7 @@ from typing import Any
 from rich.progress import Progress
 
 from daft.collections.collection import Collection, Document, is_split_name
+from daft.collections.format import Format
 from daft.collections.lines import LineError, read_lines, reading, require_file, write_lines
 from daft.collections.qrels import Known, add_judgement
 from daft.core.errors import UserError
@@ -166,3 +167,6 @@ def _tsv_id(collection: Collection, identifier: str) -> str:
             "it cannot be written to a BEIR qrels file"
         )
     return identifier
+
+
+FORMAT = Format("BEIR", "a BEIR folder has corpus.jsonl", is_beir_folder, load_beir)

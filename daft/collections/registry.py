@@ -1,5 +1,9 @@
 """Finding a collection by reference: the built-in names (built once into the cache) or a folder on disk.
 
+A folder is read by the first registered format that recognises it: each format module declares its
+`FORMAT` (how it recognises a folder and how it loads one), and `_FORMATS` lists the modules, one line
+each, so adding a format is one module and one line.
+
 A built-in collection is built into `cache_root()/collections/<name>/` in BEIR layout, as a sealed cache
 entry whose meta records its fingerprint, builder version and counts. Every load checks the seal and the
 fingerprint of what it read back, and rebuilds an entry that is half-built, modified or out of date.
@@ -7,18 +11,44 @@ fingerprint of what it read back, and rebuilds an entry that is half-built, modi
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from daft.collections import wordnet
-from daft.collections.beir import is_beir_folder, load_beir, write_beir
+from daft.collections.beir import load_beir, write_beir
 from daft.collections.collection import Collection, is_split_name
-from daft.collections.trec import is_trec_folder, load_trec
+from daft.collections.format import Format
 from daft.core.errors import UserError
 from daft.core.progress import console
 from daft.store import cache
+
+# The registration lines: the modules that declare a `FORMAT`, in the order folders are tried.
+_FORMATS = ("daft.collections.beir", "daft.collections.trec")
+
+
+@functools.cache
+def formats() -> tuple[Format, ...]:
+    """Every registered folder format, in registration order."""
+    return tuple(importlib.import_module(module).FORMAT for module in _FORMATS)
+
+
+def format_of(folder: Path) -> Format | None:
+    """The first registered format that recognises `folder`, or None."""
+    return next((f for f in formats() if f.recognises(folder)), None)
+
+
+def not_a_collection(folder: Path | str) -> str:
+    """Why `folder` is read by no format, naming what each looks for."""
+    return f"{folder}: not a collection folder ({', '.join(f.sign for f in formats())})"
+
+
+def folder_kinds() -> str:
+    """The registered formats as a reference may name them: "a BEIR or MS MARCO/TREC folder"."""
+    return f"a {' or '.join(f.name for f in formats())} folder"
 
 
 @dataclass(frozen=True)
@@ -126,25 +156,20 @@ def parse_ref(ref: str) -> tuple[str, str | None]:
 
 
 def load(ref: str, registry: Mapping[str, Builtin] = BUILTINS) -> Collection:
-    """A collection by name (`wordnet`, `wordnet-small`) or folder (BEIR: corpus.jsonl; TREC: collection.tsv)."""
+    """A collection by name (`wordnet`, `wordnet-small`) or folder (read by the format that recognises it)."""
     if ref in registry:
         return load_builtin(ref, registry)
     path = Path(ref).expanduser()
     if path.is_dir():
-        if is_beir_folder(path):
-            return load_beir(path)
-        if is_trec_folder(path):
-            return load_trec(path)
-        raise UserError(
-            f"{path}: not a collection folder (a BEIR folder has corpus.jsonl, an MS MARCO/TREC folder "
-            "has collection.tsv)"
-        )
+        if (found := format_of(path)) is None:
+            raise UserError(not_a_collection(path))
+        return found.load(path)
     hint = ""
     if (split := parse_ref(ref)[1]) is not None:
         hint = f" ({ref!r} names split {split!r}, which is not asked for here)"
     raise UserError(
         f"unknown collection {ref!r}{hint}; known collections: {', '.join(names(registry))}, "
-        "or the path of a BEIR or MS MARCO/TREC folder"
+        f"or the path of {folder_kinds()}"
     )
 
 

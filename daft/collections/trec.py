@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.progress import Progress
 
 from daft.collections.collection import Collection, Document, is_split_name
+from daft.collections.format import Format
 from daft.collections.lines import LineError, read_lines, reading, require_file
 from daft.collections.qrels import Known, add_judgement
 from daft.core.errors import UserError
@@ -113,3 +114,6 @@ def load_trec(folder: Path, name: str | None = None) -> Collection:
             split_queries = _read_queries(queries_paths[split], queries, bar)
             qrels[split] = _read_qrels(qrels_path, corpus, split_queries, queries_paths[split].name, bar)
     return Collection(name=name or folder.resolve().name, corpus=corpus, queries=queries, qrels=qrels)
+
+
+FORMAT = Format("MS MARCO/TREC", "an MS MARCO/TREC folder has collection.tsv", is_trec_folder, load_trec)

@@ -21,10 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from daft.collections.beir import is_beir_folder
 from daft.collections.collection import is_split_name
-from daft.collections.registry import BUILTINS
-from daft.collections.trec import is_trec_folder
+from daft.collections.registry import BUILTINS, folder_kinds, format_of, not_a_collection
 from daft.core.config import (
     NAME,
     Arch,
@@ -395,14 +393,10 @@ def _parse_data(t: Table) -> DataSpec:
             t.fail(
                 "collection",
                 f"unknown collection {reference!r}{suggest(reference, known)} (built-in: {', '.join(known)}; "
-                "or the path of a BEIR or MS MARCO/TREC folder)",
+                f"or the path of {folder_kinds()})",
             )
-        if not (os.path.isdir(found) and (is_beir_folder(Path(found)) or is_trec_folder(Path(found)))):
-            t.fail(
-                "collection",
-                f"{found}: not a collection folder (a BEIR folder has corpus.jsonl, an MS MARCO/TREC folder "
-                "has collection.tsv)",
-            )
+        if not (os.path.isdir(found) and format_of(Path(found))):
+            t.fail("collection", not_a_collection(found))
         collection = found
     splits = {}
     for key in ("train_split", "dev_split", "test_split"):

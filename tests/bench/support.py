@@ -11,6 +11,10 @@ import numpy as np
 
 from bench import schema
 from bench.results import Cell, CellResult, PhaseStats, Report, RetrievalResult, SystemResult
+from bench.retrieval.systems import default_settings
+from bench.retrieval.systems.bm25 import Bm25Params
+from bench.retrieval.systems.dense import DenseParams
+from bench.retrieval.systems.rrf import RrfParams
 from bench.specs import GateSpec, LatencySpec, MeasureSpec, QueriesSpec, RetrievalSpec, Suite, SuiteInfo
 
 
@@ -41,7 +45,8 @@ def system(system_id: str, aggregate: Mapping[str, float], **values: Any) -> Sys
     """A retrieval system; `per_query` as a keyword gives its per-query values."""
     encoder = system_id.split("/")[0] if "/" in system_id else None
     kind = system_id.split("/")[-1]
-    return SystemResult(system_id, kind, encoder, {}, dict(aggregate), **values)
+    params = {"bm25": Bm25Params(0.9, 0.4), "rrf": RrfParams(60)}.get(kind, DenseParams())
+    return SystemResult(system_id, kind, encoder, params, dict(aggregate), **values)
 
 
 def retrieval(systems: Sequence[SystemResult], measures: Sequence[str] | None = None) -> RetrievalResult:
@@ -70,7 +75,7 @@ def make_suite(tables: Mapping[str, Mapping[str, Any]] | None = None) -> Suite:
         encoders=(),
         latency=_optional(LatencySpec, {}, given["latency"]),
         measure=_table(MeasureSpec, {}, given.get("measure", {})),
-        retrieval=_optional(RetrievalSpec, {}, given["retrieval"]),
+        retrieval=_optional(RetrievalSpec, {"settings": default_settings()}, given["retrieval"]),
         gate=_table(GateSpec, {}, given.get("gate", {})),
     )
 

@@ -269,3 +269,12 @@ def test_the_plot_stays_legible_with_36_series(tmp_path: Path) -> None:
     renderer = figure.canvas.get_renderer()
     # Beside the axes, not over the lines.
     assert legend.get_window_extent(renderer).x0 >= axis.get_window_extent(renderer).x1
+
+
+def test_the_quality_trend_follows_the_primary_measure(tmp_path: Path) -> None:
+    for day in (1, 2):
+        made = make_report(day, ndcg=0.30)
+        schema.write(replace(made, retrieval=replace(made.retrieval, primary_measure="R@100")), tmp_path)
+    history = build_history("tiny", collect(tmp_path, "tiny")[0])
+    dense = next(s for s in history.series if s.kind == "quality" and s.key == "minilm-l6/dense")
+    assert dense.measure == "R@100" and dense.values == (0.7, 0.7)

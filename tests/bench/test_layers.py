@@ -26,10 +26,12 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("bench.environment", "bench.reference", "bench.memory"),
         ("bench.speedup", "bench.rounds", "bench.timeslice"),
         ("bench.queries",),
+        ("bench.pairs",),
     ),
     (("bench.documents",),),  # the document side, encoded on a backend's graphs
+    (("bench.retrieval.systems",),),  # the retrieval systems: a registry of what the blocks make runs with
     (("bench.schema",),),  # the JSON report: what the blocks produce, written and read
-    (("bench.suite", "bench.plan", "bench.sources", "bench.pairs"),),  # a suite read and planned
+    (("bench.suite", "bench.plan", "bench.sources"),),  # a suite read and planned
     (  # running and judging
         (
             "bench.runners",

@@ -23,10 +23,13 @@ from bench.results import (
     MemoryUse,
     PairInfo,
     PhaseStats,
+    PrecisionCheck,
     SetupResult,
     SystemComparison,
     Warmup,
 )
+from bench.retrieval.systems.rrf import RrfSettings
+from bench.retrieval.systems.vectors import VectorSettings
 from bench.specs import TABLES
 from bench.suite import load_suite
 from daft.core.errors import UserError
@@ -51,7 +54,7 @@ def _full():
     comparison = SystemComparison(
         "m/dense", "bm25", "nDCG@10", 0.5, 0.4, 0.1, 3, 1, 0, 0.02, 0.03, 0.06, False
     )
-    check = {"measure": "nDCG@10", "onnx-int8": 0.5, "fp32": 0.5, "delta": 0.0}
+    check = PrecisionCheck("nDCG@10", 0.5, 0.5, 0.01)
     pair = PairInfo(22, "computed", "flat", {"load_s": 1.0}, "onnx-int8", check)
     dense = system("m/dense", {"nDCG@10": 0.5}, pair=pair, per_query={"nDCG@10": {"q1": 0.5, "q2": 0.5}})
     bm25 = system("bm25", {"nDCG@10": 0.4}, per_query={"nDCG@10": {"q1": 0.3, "q2": 0.5}})
@@ -59,6 +62,7 @@ def _full():
         retrieval([bm25, dense]),
         tune_split="test",
         tune_folds=5,
+        primary_measure="nDCG@10",
         comparisons=(comparison,),
         timings={"bm25_s": 1.0},
     )
@@ -109,7 +113,13 @@ def test_every_key_is_written_every_time():
     cell = full["cells"][0]
     assert cell["word_cache"] is None and cell["memory"]["device"] is None and cell["stopped"] == "interval"
     bm25, dense = full["retrieval"]["systems"]
-    assert bm25["pair"] is None and dense["pair"]["doc_precision_setting"] is None
+    assert bm25["pair"] is None and "doc_precision_setting" not in dense["pair"]
+    # Named keys, never a precision's name as a key.
+    assert dense["pair"]["precision_check"] == {
+        "measure": "nDCG@10", "precision": "onnx-int8", "value": 0.5, "fp32": 0.5, "delta": 0.0,
+        "max_loss": 0.01, "exceeded": False,
+    }  # fmt: skip
+    assert full["retrieval"]["primary_measure"] == "nDCG@10"
     assert full["retrieval"]["tune_folds"] == 5 and full["encoders"]["m"]["random_init"] is False
     assert full["frontier"][0]["latency"][1] == {"batch_size": 256, "fastest": None}
 
@@ -138,7 +148,16 @@ def test_a_version_1_report_is_read_through_update_to_2():
     baseline = schema.from_json(upgraded)
     assert baseline.cells[0].rounds == () and baseline.cells[0].stopped is None
     assert baseline.suite.measure.rounds == 1  # measured in one go, before interleaved rounds
-    assert baseline.suite.latency.baseline_backend == "" and baseline.suite.retrieval.doc_precision == "fp32"
+    assert baseline.suite.latency.baseline_backend == ""
+    assert baseline.suite.retrieval.setting(VectorSettings).doc_precision == "fp32"
+    # Tuned and checked on the first measure before the primary one was named; no per-measure gate.
+    first = data["suite"]["retrieval"]["measures"][0]
+    assert baseline.suite.retrieval.primary_measure == baseline.retrieval.primary_measure == first
+    assert baseline.suite.gate.quality_thresholds == {}
+    # Where alpha was tuned is the run's tune_split, no longer repeated in the hybrid's parameters.
+    hybrid = next(s for s in data["retrieval"]["systems"] if s["system"] == "hybrid")
+    assert "tuned_on" in hybrid["params"]
+    assert all("tuned_on" not in s["params"] for s in upgraded["retrieval"]["systems"])
     assert baseline.cells[0].memory.rss_peak == data["cells"][0]["memory"]["rss_peak"]
     dense = baseline.retrieval.system("bert-l2-h128/dense")
     assert dense.pair.doc_precision == "fp32" and dense.pair.precision_check is None
@@ -147,6 +166,34 @@ def test_a_version_1_report_is_read_through_update_to_2():
     assert entry.pareto == {
         k.removeprefix("pareto_"): v for k, v in data["frontier"][0].items() if "pareto_" in k
     }
+
+
+def test_update_to_2_names_a_precision_checks_keys():
+    """Version 1 stored the value at the index's precision under that precision's name."""
+    data = json.loads(BASELINE.read_text())
+    dense = next(s for s in data["retrieval"]["systems"] if s["system"] == "dense")
+    check = {
+        "measure": "nDCG@10",
+        "bf16": 0.49,
+        "fp32": 0.5,
+        "delta": -0.01,
+        "max_loss": 0.005,
+        "exceeded": True,
+    }
+    dense |= {"doc_precision": "bf16", "doc_precision_setting": "bf16", "precision_check": check}
+    upgraded = schema.upgrade(data)
+    pair = next(s for s in upgraded["retrieval"]["systems"] if s["id"] == dense["id"])["pair"]
+    assert "doc_precision_setting" not in pair and pair["precision_check"]["precision"] == "bf16"
+    loaded = schema.from_json(upgraded).retrieval.system(dense["id"]).pair.precision_check
+    assert loaded == PrecisionCheck("nDCG@10", 0.49, 0.5, 0.005) and loaded.exceeded
+
+
+def test_a_stored_suite_may_hold_keys_of_systems_this_build_lacks():
+    data = schema.upgrade(json.loads(BASELINE.read_text()))
+    data["suite"]["retrieval"]["combsum_normalization"] = "max"  # a system registered elsewhere
+    del data["suite"]["retrieval"]["rrf_k"]  # a system registered since: its default
+    spec = schema.from_json(data).suite.retrieval
+    assert spec.setting(RrfSettings) == RrfSettings() and spec.setting(VectorSettings).index == "flat"
 
 
 def test_one_update_per_version():

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bench import schema
+from bench.retrieval.systems.bm25 import Bm25Settings
+from bench.retrieval.systems.hybrid import HybridSettings
+from bench.retrieval.systems.rrf import RrfSettings
 from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo
 from bench.suite import load_suite
 from daft.core.errors import UserError
@@ -466,9 +470,22 @@ def test_retrieval_only_suite_has_no_latency_and_every_default(tmp_path: Path) -
     assert spec.encoders == ("m",) and spec.baseline == "m"  # an arch (random weights) cannot retrieve
     assert spec.systems == ("bm25", "dense", "hybrid", "rrf")
     assert spec.measures == ("nDCG@10", "RR@10", "R@100", "R@1000")
-    assert (spec.bm25_k1, spec.bm25_b, spec.rrf_k, spec.depth) == (0.9, 0.4, 60, 1000)
-    assert spec.alpha_grid[0] == 0.0 and spec.alpha_grid[-1] == 1.0 and len(spec.alpha_grid) == 11
+    assert spec.primary_measure == "nDCG@10"  # the first of measures, as before the setting existed
+    bm25, rrf = spec.setting(Bm25Settings), spec.setting(RrfSettings)
+    assert (bm25.bm25_k1, bm25.bm25_b, rrf.rrf_k, spec.depth) == (0.9, 0.4, 60, 1000)
+    grid = spec.setting(HybridSettings).alpha_grid
+    assert grid[0] == 0.0 and grid[-1] == 1.0 and len(grid) == 11
     assert suite.retrieval is not None and suite.latency is None
+    # The report's suite keeps [retrieval] flat, as the file is: the systems' keys beside the others.
+    stored = schema.to_json(schema.new_report(suite, "s.toml", []))["suite"]["retrieval"]
+    assert stored["rrf_k"] == 60 and "settings" not in stored
+
+
+def test_the_primary_measure_is_a_named_setting(tmp_path: Path) -> None:
+    text = RETRIEVAL + 'measures = ["nDCG@10", "R@100"]\nprimary_measure = "R@100"\n'
+    assert load_suite(_write(tmp_path, text)).retrieval.primary_measure == "R@100"
+    suite = load_suite(_write(tmp_path, RETRIEVAL), ["retrieval.primary_measure=R@1000"])
+    assert suite.retrieval.primary_measure == "R@1000"
 
 
 def test_a_suite_with_latency_and_retrieval_has_both(tmp_path: Path) -> None:
@@ -480,7 +497,8 @@ RETRIEVAL_ERRORS = {
     "alpha outside": ("alpha_grid = [0.5, 1.5]", "[retrieval] alpha_grid: 1.5 is outside [0, 1]"),
     "alpha not numbers": ('alpha_grid = ["a"]', '[retrieval] alpha_grid: expected a non-empty list of numbers, got ["a"]'),
     "unknown measure": ('measures = ["nDCG@10", "Foo@3"]', "[retrieval] measures: unknown measure 'Foo@3'"),
-    "tuned on test": ('tune_split = "test"', "[retrieval] split/tune_split: hybrid alpha would be tuned on the split it is tested on ('test')"),
+    "tuned on test": ('tune_split = "test"', "[retrieval] split/tune_split: hybrid would be tuned on the split it is tested on ('test')"),
+    "primary not measured": ('primary_measure = "AP"', "[retrieval] primary_measure: 'AP' is not one of measures (nDCG@10, RR@10, R@100, R@1000)"),
     "random encoder": ('encoders = ["rand"]', "[retrieval] encoders: 'rand' cannot retrieve"),
     "unknown system": ('systems = ["bm25", "splade"]', "[retrieval] systems: unknown system 'splade'"),
     "bad b": ("bm25_b = 2", "[retrieval] bm25_b: expected a number between 0 and 1, got 2"),
@@ -533,6 +551,33 @@ def test_gate_defaults_and_values(tmp_path: Path) -> None:
     )
     bad = _write(tmp_path, MINIMAL + '[gate]\ncell_thresholds = { "L0/*" = -1 }\n')
     assert "[gate] cell_thresholds: expected a table of cell-id globs" in _error(bad)
+
+
+GATE_ERRORS = {
+    "negative": ('{ "nDCG@10" = -1 }', 'expected a table of measures to finite non-negative numbers, e.g. { "nDCG@10" = 0.005 }, got { nDCG@10 = -1 }'),
+    "not a table": ("0.01", "expected a table of measures to finite non-negative numbers"),
+    "not measured": ('{ "AP" = 0.01 }', "'AP' is not one of [retrieval] measures (nDCG@10, RR@10, R@100, R@1000)"),
+}  # fmt: skip
+
+
+def test_the_gate_takes_a_quality_threshold_per_measure(tmp_path: Path) -> None:
+    assert load_suite(_write(tmp_path, RETRIEVAL)).gate.quality_thresholds == {}
+    text = RETRIEVAL + '[gate]\nquality_thresholds = { "nDCG@10" = 0.005, "R@100" = 0.01 }\n'
+    assert load_suite(_write(tmp_path, text)).gate.quality_thresholds == {"nDCG@10": 0.005, "R@100": 0.01}
+
+
+@pytest.mark.parametrize(("value", "expected"), list(GATE_ERRORS.values()), ids=list(GATE_ERRORS))
+def test_per_measure_thresholds_are_checked_in_one_line(tmp_path: Path, value: str, expected: str) -> None:
+    path = _write(tmp_path, RETRIEVAL + f"[gate]\nquality_thresholds = {value}\n")
+    assert _error(path).startswith(f"{path}: [gate] quality_thresholds: {expected}")
+
+
+def test_per_measure_thresholds_need_measures(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL + '[gate]\nquality_thresholds = { "nDCG@10" = 0.01 }\n')
+    assert (
+        _error(path)
+        == f"{path}: [gate] quality_thresholds: the suite measures no quality (it has no [retrieval])"
+    )
 
 
 def test_a_suite_includes_another_and_overrides_its_values(tmp_path: Path) -> None:

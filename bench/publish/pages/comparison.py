@@ -5,7 +5,7 @@ force and where each came from, and what the candidate lacks."""
 from __future__ import annotations
 
 from bench import schema
-from bench.compare import KINDS, Comparison, Thresholds, check_complete, compare
+from bench.compare import KINDS, Comparison, check_complete, compare
 from bench.publish.context import Context, Judged
 from bench.publish.html import Td, esc, link, table
 from bench.publish.inputs import SuiteRuns
@@ -28,7 +28,7 @@ def judge(suite: SuiteRuns) -> Judged | None:
         after = schema.load(latest.path, per_query=True)
         check_complete(before, "baseline", base.path)
         check_complete(after, "candidate", latest.path)
-        comparison = compare(before, after, Thresholds.from_gate(before.gate))
+        comparison = compare(before, after, before.gate)
     except UserError as err:
         return Judged(None, f"not compared: {err}")
     return Judged(comparison, verdict_line(comparison, KINDS))

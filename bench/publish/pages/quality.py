@@ -33,10 +33,7 @@ def systems_table(r: RetrievalResult) -> str:
     """One row per system, one column per measure."""
     rows = []
     for s in r.systems:
-        shown = {k: v for k, v in s.params.items() if k in ("alpha", "k", "k1", "b", "normalization")}
-        params = ", ".join(
-            f"{k}={'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in shown.items()
-        )
+        params = ", ".join(f"{k}={v}" for k, v in s.params.shown().items())
         row: list[Td | str] = [s.id, params]
         for measure in r.measures:
             value = s.aggregate.get(measure)
@@ -48,8 +45,8 @@ def systems_table(r: RetrievalResult) -> str:
 
 
 def comparisons_table(r: RetrievalResult) -> str:
-    """The paired tests on the first measure."""
-    measure = r.measures[0]
+    """The paired tests on the primary measure."""
+    measure = r.primary
     rows = []
     for c in (c for c in r.comparisons if c.measure == measure):
         verdict = ("better" if c.delta > 0 else "worse") if c.significant else ""
@@ -70,10 +67,10 @@ def comparisons_table(r: RetrievalResult) -> str:
 
 
 def alpha_chart(source: Source) -> str:
-    """Each hybrid system's first measure against alpha on the tuning split, the chosen alpha marked."""
+    """Each hybrid system's primary measure against alpha on the tuning split, the chosen alpha marked."""
     r = source.report.retrieval
     assert r is not None
-    measure = r.measures[0]
+    measure = r.primary
     fig = figures.figure(x_title="alpha (the weight of BM25)", y_title=measure)
     i = 0
     for system in r.systems:
@@ -132,7 +129,7 @@ def body(context: Context) -> str:
         systems_table(r),
         comparisons_table(r),
     ]
-    if any(s.alpha_curves(r.measures[0]) for s in r.systems):
+    if any(s.alpha_curves(r.primary) for s in r.systems):
         parts.append(alpha_chart(latest))
     parts.append(f"<h2>Each measure over {len(runs)} run{'s' * (len(runs) != 1)}</h2>")
     if len(runs) < 2:

@@ -25,6 +25,7 @@ from bench.results import (
     SystemComparison,
     SystemResult,
 )
+from bench.retrieval.systems import registry
 from bench.stats import Stats
 from tests.bench.support import make_suite
 
@@ -76,12 +77,13 @@ def _cells(rng: np.random.Generator, factor: float) -> list[CellResult]:
 def _system(system_id: str, value: float, params: dict[str, Any] | None = None) -> SystemResult:
     encoder, _, kind = system_id.rpartition("/")
     aggregate = {m: round(value * (1 + 0.5 * i), 4) for i, m in enumerate(MEASURES)}
-    return SystemResult(system_id, kind or system_id, encoder or None, params or {}, aggregate)
+    typed = registry()[kind or system_id].params.from_json(params or {})
+    return SystemResult(system_id, kind or system_id, encoder or None, typed, aggregate)
 
 
 def _hybrid(top: float) -> dict[str, Any]:
     curve = [{"alpha": a / 4, MEASURES[0]: round(top - (a / 4 - 0.5) ** 2 / 5, 4)} for a in range(5)]
-    return {"alpha": 0.5, "normalization": "min-max", "tuned_on": "dev", "curve": curve}
+    return {"alpha": 0.5, "normalization": "min-max", "missing": "min", "curve": curve}
 
 
 def _retrieval(quality: float) -> RetrievalResult:

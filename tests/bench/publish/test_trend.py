@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.compare import Thresholds, compare_cell
+from bench.compare import compare_cell
 from bench.publish.inputs import collect
 from bench.publish.trend import latency_trends
+from bench.specs import GateSpec
 from tests.bench.publish.sample import cells_count
 
 
@@ -30,7 +31,7 @@ def test_the_marks_are_the_gates_verdicts_between_neighbours(results: Path) -> N
         first, second = trend.points
         assert first.change is None
         # What `bench compare` says of the same pair, computed in full.
-        verdict = compare_cell(second.result.id, first.result, second.result, Thresholds()).verdict
+        verdict = compare_cell(second.result.id, first.result, second.result, GateSpec()).verdict
         assert verdict == "regression"
         assert second.change is not None and second.change.verdict == verdict
 

@@ -12,8 +12,7 @@ from bench.retrieval.dense import build_index, search
 from bench.retrieval.fusion import interpolate, normalize, rrf
 from bench.retrieval.fusion.normalization import _METHODS
 from bench.retrieval.runs import DocIndex, compact
-from bench.retrieval.tuning import cross_validate, fold_of
-from bench.specs import RetrievalSpec
+from bench.retrieval.tuning import AlphaSearch, cross_validate, fold_of
 from daft.search import evaluation
 from daft.search.evaluation import evaluate_run
 from daft.search.ranked import RankedRun
@@ -174,11 +173,11 @@ def test_evaluation_in_chunks_equals_one_dict(monkeypatch, seed):
 
 def test_cross_validation_assembles_the_dict_folds():
     lexical, dense, qrels = _random_runs(4)
-    spec = RetrievalSpec(measures=("nDCG@10",), alpha_grid=(0.0, 0.4, 1.0), depth=10, normalization="z-score")
-    fused, folds = cross_validate(_bm25_like(lexical), dense, qrels, spec, 3, "w")
+    search = AlphaSearch((0.0, 0.4, 1.0), "nDCG@10", normalization="z-score", depth=10)
+    fused, folds = cross_validate(_bm25_like(lexical), dense, qrels, search, 3, "w")
     expected: DictRun = {}
     for record in folds:
-        held_out = {q: lexical[q] for q in qrels if fold_of(q, 3) == record["fold"] and q in lexical}
-        expected |= _interpolate(held_out, dense, record["alpha"], "z-score", "min", "lexical", 10)
+        held_out = {q: lexical[q] for q in qrels if fold_of(q, 3) == record.fold and q in lexical}
+        expected |= _interpolate(held_out, dense, record.alpha, "z-score", "min", "lexical", 10)
     _same(fused, expected)
     assert list(fused) == list(expected)  # fold by fold, as the TREC file lists them

@@ -9,8 +9,7 @@ import pytest
 
 from bench.__main__ import main
 from bench.report.quality import precision_lines, precision_losses
-from bench.results import PairInfo
-from bench.runners.retrieval import precision_verdict
+from bench.results import PairInfo, PrecisionCheck
 from bench.suite import load_suite
 from daft.core.errors import UserError
 from tests.bench.support import report, retrieval, system
@@ -34,27 +33,27 @@ def _suite(tmp_path: Path, extra: str) -> Path:
 
 
 def _result(got: float, bound: float | None):
-    check = precision_verdict("nDCG@10", "onnx-int8", got, 0.40, bound)
+    check = PrecisionCheck("nDCG@10", got, 0.40, bound)
     info = PairInfo(10, "computed", "flat", {}, "onnx-int8", check)
     return retrieval([system("m/dense", {"nDCG@10": got}, pair=info)])
 
 
 def test_the_loss_is_judged_against_the_bound_only_when_one_is_set() -> None:
-    assert "exceeded" not in precision_verdict("nDCG@10", "onnx-int8", 0.39, 0.40, None)
-    assert precision_verdict("nDCG@10", "onnx-int8", 0.399, 0.40, 0.002)["exceeded"] is False
-    assert precision_verdict("nDCG@10", "onnx-int8", 0.3936, 0.40, 0.002)["exceeded"] is True
-    assert precision_verdict("nDCG@10", "onnx-int8", 0.41, 0.40, 0.0)["exceeded"] is False  # a gain
+    assert PrecisionCheck("nDCG@10", 0.39, 0.40, None).exceeded is False
+    assert PrecisionCheck("nDCG@10", 0.399, 0.40, 0.002).exceeded is False
+    assert PrecisionCheck("nDCG@10", 0.3936, 0.40, 0.002).exceeded is True
+    assert PrecisionCheck("nDCG@10", 0.41, 0.40, 0.0).exceeded is False  # a gain
 
 
 def test_past_the_bound_the_table_line_warns_and_names_it() -> None:
-    (line,) = precision_lines(_result(0.3936, 0.002))
+    (line,) = precision_lines(_result(0.3936, 0.002), "onnx-int8")
     assert line.endswith("WARNING: beyond max_precision_loss 0.002")
     assert precision_losses(_result(0.3936, 0.002)) == [
         "m: dense nDCG@10 lost 0.0064 in onnx-int8, beyond max_precision_loss 0.002"
     ]
     assert (
         precision_losses(_result(0.3995, 0.002)) == []
-        and "WARNING" not in precision_lines(_result(0.3995, 0.002))[0]
+        and "WARNING" not in precision_lines(_result(0.3995, 0.002), "onnx-int8")[0]
     )
 
 

@@ -7,13 +7,12 @@ import hashlib
 import pytest
 
 from bench.retrieval.fusion import interpolate
-from bench.retrieval.tuning import Tuning, cross_validate, fold_of, resolve
-from bench.specs import RetrievalSpec
+from bench.retrieval.tuning import AlphaSearch, Tuning, cross_validate, fold_of, resolve
 from daft.core.errors import UserError
 from tests.conftest import under_hash_seeds
 
 # No 0.5: there both sides tie per query, and trec_eval breaks ties by document id.
-SPEC = RetrievalSpec(measures=("nDCG@10",), alpha_grid=(0.0, 1.0), depth=10)
+SEARCH = AlphaSearch((0.0, 1.0), "nDCG@10", depth=10)
 
 
 @pytest.mark.parametrize(
@@ -72,12 +71,12 @@ def test_each_held_out_fold_is_fused_at_the_alpha_of_the_other_folds() -> None:
     qids += [q for f in (1, 2, 3) for q in [q for q in pool if fold_of(q, 4) == f][:10]]
     fold0 = {q for q in qids if fold_of(q, 4) == 0}
     lexical, dense, qrels = _runs(qids, fold0)
-    fused, folds = cross_validate(lexical, dense, qrels, SPEC, 4, "w")
-    assert [f["fold"] for f in folds] == [0, 1, 2, 3] and [f["queries"] for f in folds] == [40, 10, 10, 10]
-    assert [f["alpha"] for f in folds] == [0.0, 1.0, 1.0, 1.0]
+    fused, folds = cross_validate(lexical, dense, qrels, SEARCH, 4, "w")
+    assert [f.fold for f in folds] == [0, 1, 2, 3] and [f.queries for f in folds] == [40, 10, 10, 10]
+    assert [f.alpha for f in folds] == [0.0, 1.0, 1.0, 1.0]
     assert set(fused) == set(qids)
     for q in qids:  # the assembled run: held-out queries ranked at their fold's alpha
-        alpha = folds[fold_of(q, 4)]["alpha"]
+        alpha = folds[fold_of(q, 4)].alpha
         assert fused[q] == interpolate({q: lexical[q]}, dense, alpha, k=10)[q]
     # Every query is ranked by the alpha its own fold did not choose: none of them voted for it.
     assert all(fused[q][0][0].endswith("-non") for q in qids)
@@ -88,17 +87,17 @@ def test_the_curve_of_a_fold_excludes_its_queries() -> None:
     by_fold = {f: {q for q in qids if fold_of(q, 2) == f} for f in (0, 1)}
     # All of fold 1 wants alpha 1, all of fold 0 alpha 0: each fold gets the other's alpha.
     lexical, dense, qrels = _runs(qids, by_fold[1])
-    _, folds = cross_validate(lexical, dense, qrels, SPEC, 2, "w")
-    assert [f["alpha"] for f in folds] == [1.0, 0.0]
+    _, folds = cross_validate(lexical, dense, qrels, SEARCH, 2, "w")
+    assert [f.alpha for f in folds] == [1.0, 0.0]
     # Fold 0's curve is fold 1's queries alone: right at alpha 1, second at alpha 0 (1 / log2(3)).
-    curve = {point["alpha"]: point["nDCG@10"] for point in folds[0]["curve"]}
+    curve = dict(folds[0].curve)
     assert curve[1.0] == 1.0 and curve[0.0] == pytest.approx(0.6309, abs=1e-4)
 
 
 def test_too_few_queries_for_two_folds_is_an_error() -> None:
     lexical, dense, qrels = _runs(["q1"], set())
     with pytest.raises(UserError, match="w cv_folds: the 1 judged queries fall into fewer than two of 5"):
-        cross_validate(lexical, dense, qrels, SPEC, 5, "w")
+        cross_validate(lexical, dense, qrels, SEARCH, 5, "w")
 
 
 def test_folds_are_the_same_in_every_process_and_follow_sha256():

@@ -104,7 +104,8 @@ def test_retrieval_suite_end_to_end(write_suite, tmp_path: Path, capsys):
         assert set(system["aggregate"]) == {"nDCG@10", "RR@10", "R@20"}
         assert all(0.0 <= v <= 1.0 for v in system["aggregate"].values())
     hybrid = next(s for s in r["systems"] if s["id"] == "mean/hybrid")
-    assert hybrid["params"]["alpha"] in (0.0, 0.5, 1.0) and hybrid["params"]["tuned_on"] == "dev"
+    # Where alpha was tuned is the run's, resolved once: not repeated in each hybrid's parameters.
+    assert hybrid["params"]["alpha"] in (0.0, 0.5, 1.0) and "tuned_on" not in hybrid["params"]
     assert len(hybrid["params"]["curve"]) == 3
     # Queries repeat two words of their document: BM25 finds most of them.
     bm25 = r["systems"][0]["aggregate"]
@@ -154,7 +155,7 @@ def test_a_test_only_collection_cross_validates_alpha(write_suite, test_only_bei
     assert (r["split"], r["tune_split"], r["tune_folds"]) == ("test", "test", 5)
     hybrid = next(s for s in r["systems"] if s["id"] == "mean/hybrid")
     params = hybrid["params"]
-    assert params["cv_folds"] == 5 and sum(f["queries"] for f in params["folds"]) == 8
+    assert "cv_folds" not in params and sum(f["queries"] for f in params["folds"]) == 8
     assert params["alpha"] == [f["alpha"] for f in params["folds"] if f["queries"]]
     assert all(f["alpha"] in (0.0, 0.5, 1.0) for f in params["folds"] if f["queries"])
     # The aggregate is the mean over the assembled run's per-query values (every test query once).
@@ -182,8 +183,8 @@ def test_an_index_built_off_fp32_is_checked_against_fp32(write_suite, tmp_path, 
     mean = next(s for s in systems if s["id"] == "mean/dense")
     check = mean["pair"]["precision_check"]
     assert mean["pair"]["doc_precision"] == "bf16" and check["measure"] == "nDCG@10"
-    assert check["bf16"] == mean["aggregate"]["nDCG@10"]
-    assert check["delta"] == pytest.approx(check["bf16"] - check["fp32"]) and 0.0 < check["fp32"] <= 1.0
+    assert check["precision"] == "bf16" and check["value"] == mean["aggregate"]["nDCG@10"]
+    assert check["delta"] == pytest.approx(check["value"] - check["fp32"]) and 0.0 < check["fp32"] <= 1.0
     out = capsys.readouterr().out.replace("\n", " ")
     assert "precision: mean documents in bf16: dense nDCG@10" in out and "vs fp32" in out
 
@@ -203,7 +204,8 @@ def test_auto_precision_prints_and_records_what_it_resolved_to_and_is_not_checke
     )
     resolved = "bf16" if native else "fp32"  # fp32 too is written: it was once left out as the default
     pair = mean["pair"]
-    assert pair["doc_precision"] == resolved and pair["doc_precision_setting"] == "auto"
+    report = _json(results / "tinyq-latest.json")
+    assert pair["doc_precision"] == resolved and report["suite"]["retrieval"]["doc_precision"] == "auto"
     assert pair["precision_check"] is None
     why = "native bf16 on the encoding machine" if native else "no native bf16 on the encoding machine"
     said = f"documents in {resolved} (doc_precision auto: {why}"
@@ -280,3 +282,67 @@ def test_a_query_known_only_by_its_batch_position_names_its_source(tmp_path):
     assert origin(None, tmp_path / "q.txt", "\u200b") == f"{tmp_path / 'q.txt'} line 2"
     assert origin(None, tmp_path / "q.txt", None) == str(tmp_path / "q.txt")
     assert origin("wordnet:test", None, None) == "wordnet:test"
+
+
+@pytest.fixture
+def combsum(monkeypatch):
+    """The test-only CombSUM system registered: its module and one line in the registry."""
+    from bench.retrieval import systems
+
+    monkeypatch.setattr(systems, "_MODULES", (*systems._MODULES, "tests.bench.retrieval.combsum"))
+    systems.registry.cache_clear()
+    yield
+    monkeypatch.undo()
+    systems.registry.cache_clear()
+
+
+def test_a_fusion_is_one_module_and_one_registry_line(combsum, write_suite, tmp_path: Path, capsys):
+    extra = 'systems = ["bm25", "combsum"]\ncombsum_normalization = "z-score"\n'
+    results = tmp_path / "results"
+    assert main(["run", str(write_suite(extra=extra)), "--results", str(results)]) == 0
+    report = _json(results / "tinyq-latest.json")
+    r = report["retrieval"]
+    # What it fuses is made without being listed, and not reported; nothing is tuned.
+    assert [s["id"] for s in r["systems"]] == ["bm25", "mean/combsum", "cls/combsum", "pair/combsum"]
+    assert r["tune_split"] is None and report["suite"]["retrieval"]["combsum_normalization"] == "z-score"
+    combsum = r["systems"][1]
+    assert combsum["params"] == {"normalization": "z-score"} and combsum["pair"]["index"] == "flat"
+    assert 0.0 < combsum["aggregate"]["nDCG@10"] <= 1.0 and "fuse_s" in combsum["pair"]["timings"]
+    assert ("mean/combsum", "bm25") in {(c["system_a"], c["system_b"]) for c in r["comparisons"]}
+    assert (results / report["artifacts"]["dir"] / "runs" / "mean__combsum.trec").is_file()
+    capsys.readouterr()
+    assert main(["report", str(results / "tinyq-latest.json")]) == 0
+    assert "normalization=z-score" in capsys.readouterr().out
+
+
+def test_a_report_naming_an_unregistered_system_reads_its_parameters_as_stored(
+    combsum, write_suite, tmp_path, monkeypatch
+):
+    from bench import schema
+    from bench.results import StoredParams
+    from bench.retrieval import systems
+
+    results = tmp_path / "results"
+    suite = write_suite(extra='systems = ["combsum"]\nencoders = ["mean"]\n')
+    assert main(["run", str(suite), "--results", str(results)]) == 0
+    monkeypatch.setattr(systems, "_MODULES", systems._MODULES[:-1])  # a build without it
+    systems.registry.cache_clear()
+    (combsum,) = schema.load(results / "tinyq-latest.json").retrieval.systems
+    assert combsum.params == StoredParams({"normalization": "min-max"})
+
+
+def test_the_primary_measure_tunes_checks_and_compares(write_suite, tmp_path, capsys):
+    extra = 'primary_measure = "RR@10"\nsystems = ["dense", "hybrid"]\ndoc_precision = "bf16"\n'
+    results = tmp_path / "results"
+    assert main(["run", str(write_suite(extra=extra)), "--results", str(results)]) == 0
+    r = _json(results / "tinyq-latest.json")["retrieval"]
+    assert r["primary_measure"] == "RR@10" and r["measures"][0] == "nDCG@10"
+    hybrid = next(s for s in r["systems"] if s["id"] == "mean/hybrid")
+    assert all(set(point) == {"alpha", "RR@10"} for point in hybrid["params"]["curve"])
+    check = hybrid["pair"]["precision_check"]
+    assert (
+        check["measure"] == "RR@10"
+        and check["value"] == next(s for s in r["systems"] if s["id"] == "mean/dense")["aggregate"]["RR@10"]
+    )
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "paired comparisons on RR@10" in out and "dense RR@10" in out

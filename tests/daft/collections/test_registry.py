@@ -239,3 +239,30 @@ def test_builtin_wordnet_collections_through_the_cache(
         assert cached.fingerprint == expected.fingerprint
         assert cached.stats() == expected.stats()
     assert info("wordnet-small:test")["splits"] == {"test": {"queries": 4_335, "judged_pairs": 4_335}}
+
+
+def test_a_format_is_one_module_and_one_registry_line(tmp_path, monkeypatch):
+    folder = tmp_path / "tiny-csv"
+    folder.mkdir()
+    (folder / "docs.csv").write_text("d1,a potter's wheel\nd2,the river bank\n")
+    (folder / "topics.csv").write_text("q1,potter wheel\n")
+    (folder / "judgements.csv").write_text("q1,d1,1\n")
+    with pytest.raises(UserError) as err:
+        load(str(folder))
+    assert "a BEIR folder has corpus.jsonl, an MS MARCO/TREC folder has collection.tsv)" in str(err.value)
+
+    monkeypatch.setattr(registry, "_FORMATS", (*registry._FORMATS, "tests.daft.collections.csv_format"))
+    registry.formats.cache_clear()
+    try:
+        collection = load(str(folder))
+        assert collection.split("test") == ({"q1": "potter wheel"}, {"q1": {"d1": 1}})
+        assert collection.corpus["d2"].text == "the river bank"
+        with pytest.raises(UserError, match="or the path of a BEIR or MS MARCO/TREC or CSV folder"):
+            load(str(tmp_path / "nowhere"))
+        with pytest.raises(
+            UserError, match="an MS MARCO/TREC folder has collection.tsv, a CSV folder has docs.csv"
+        ):
+            load(str(tmp_path))
+    finally:
+        monkeypatch.undo()
+        registry.formats.cache_clear()
