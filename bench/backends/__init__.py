@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 
 # The registration lines, in the order `bench list` and error messages show the backends.
 _MODULES = (
-    "torch_eager",
-    "torch_compile",
-    "torch_cudagraphs",
-    "onnxruntime",
-    "static",
-    "model2vec_ref",
-    "sentence_transformers_ref",
+    "bench.backends.torch_eager",
+    "bench.backends.torch_compile",
+    "bench.backends.torch_cudagraphs",
+    "bench.backends.onnxruntime",
+    "bench.backends.static",
+    "bench.backends.model2vec_ref",
+    "bench.backends.sentence_transformers_ref",
 )
 
 __all__ = [
@@ -53,7 +53,7 @@ def registry() -> dict[str, Backend]:
     """Every registered backend by name, in registration order."""
     found: dict[str, Backend] = {}
     for module_name in _MODULES:
-        module = importlib.import_module(f"{__name__}.{module_name}")
+        module = importlib.import_module(module_name)
         for spec in module.BACKENDS:
             if spec.name in found:
                 raise RuntimeError(f"backend {spec.name!r} registered twice (again in {module_name})")

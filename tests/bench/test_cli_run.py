@@ -215,3 +215,23 @@ def test_report_rejects_other_schema_version(tmp_path: Path, capsys):
     assert "schema_version 99 is not supported" in capsys.readouterr().err
     path.write_text("{not json")
     assert main(["report", str(path)]) == 2
+
+
+def test_a_latency_backend_is_one_module_and_one_registry_line(suite: Path, tmp_path: Path, monkeypatch):
+    from bench import backends
+
+    monkeypatch.setattr(backends, "_MODULES", (*backends._MODULES, "tests.bench.backends.numpy_mean"))
+    backends.registry.cache_clear()
+    try:
+        results = tmp_path / "results"
+        overrides = ["--set", 'latency.backends=["torch", "numpy-mean"]', "--set", "latency.batch_sizes=[4]"]
+        assert main(["run", str(suite), "--results", str(results), *overrides, "--as-latest"]) == 0
+        report = schema.load(results / "tiny-latest.json")
+        assert "l0-tiny/numpy-mean/cpu/fp32/b4/t1" in [cell.id for cell in report.cells]
+        # A transformer is refused by the backend's own declaration, as an exclusion, not a failure.
+        assert any("numpy-mean runs static encoders only" in e.reason for e in report.excluded)
+        (setup,) = [s for s in report.setups if s.backend == "numpy-mean"]
+        assert setup.parity_max_abs_diff < 1e-5  # the same vectors as the static encoder on torch
+    finally:
+        monkeypatch.undo()
+        backends.registry.cache_clear()
