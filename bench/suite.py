@@ -45,7 +45,9 @@ from daft.core.config import (
     show,
     suggest,
 )
+from daft.core.errors import UserError
 from daft.models.encoder_source import parse_source
+from daft.search.measures import parse_measure
 
 __all__ = ["DEVICES", "load_suite", "retrieves"]
 
@@ -315,20 +317,11 @@ def _measures(t: Table) -> tuple[str, ...]:
             f'expected a non-empty list of ir-measures names such as "nDCG@10", got {show(measures)}',
         )
     for m in measures:
-        if not is_measure(m):
-            t.fail("measures", f"unknown measure {m!r} (ir-measures names, e.g. nDCG@10, RR@10, R@100, AP)")
+        try:
+            parse_measure(m)
+        except UserError as err:
+            t.fail("measures", str(err))
     return tuple(measures)
-
-
-def is_measure(name: str) -> bool:
-    """Whether ir-measures knows the measure `name`."""
-    import ir_measures
-
-    try:
-        ir_measures.parse_measure(name)
-    except (ValueError, NameError, AttributeError, TypeError, SyntaxError):
-        return False
-    return True
 
 
 def _splits(t: Table, tuned: Sequence[str]) -> tuple[str, str]:

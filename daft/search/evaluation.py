@@ -20,7 +20,7 @@ import ir_measures
 import numpy as np
 import torch
 
-from daft.core.errors import UserError
+from daft.search.measures import parse_measures
 from daft.search.ranked import AnyRun, RankedRun
 
 Run = dict[str, dict[str, float]]  # qid -> doc id -> score, higher is better
@@ -29,19 +29,6 @@ PerQuery = dict[str, dict[str, float]]  # measure -> qid -> value
 DEPTH = 100
 # Queries per ir-measures call: each query's measures depend on its own hits and judgements alone.
 EVAL_CHUNK = 512
-
-
-def parse_measures(names: Sequence[str]) -> list[ir_measures.Measure]:
-    """The ir-measures objects for `names` (e.g. "nDCG@10"); an unknown name is a UserError."""
-    measures = []
-    for name in names:
-        try:
-            measures.append(ir_measures.parse_measure(name))
-        except (ValueError, NameError, AttributeError, TypeError, SyntaxError):
-            raise UserError(
-                f"unknown measure {name!r} (ir-measures names, e.g. nDCG@10, RR@10, R@100)"
-            ) from None
-    return measures
 
 
 def _chunks(run: RankedRun, qrels: Qrels, size: int) -> Iterator[tuple[dict, dict]]:

@@ -15,8 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from daft.core.errors import UserError
-
-NORMALIZATIONS = ("row", "matrix")
+from daft.training.recipe import NORMALIZATIONS  # the recipe owns the names: it is read without torch
 
 
 def _check_hyperparameters(scale: float, normalization: str) -> None:

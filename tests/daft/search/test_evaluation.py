@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from daft.core.errors import UserError
-from daft.search.evaluation import dense_run, evaluate_dense, evaluate_run, parse_measures
+from daft.search.evaluation import dense_run, evaluate_dense, evaluate_run
+from daft.search.measures import parse_measures
 
 QRELS = {"q1": {"d1": 1}, "q2": {"d3": 1}, "q3": {"d4": 1}}
 RUN = {"q1": {"d2": 2.0, "d1": 1.0}, "q2": {"d3": 5.0, "d1": 1.0}}  # q3 retrieves nothing
