@@ -39,7 +39,7 @@ class Curve:
 
     @property
     def stage_switches(self) -> tuple[int, ...]:
-        """The global steps at which a new stage began (daft: align -> finetune)."""
+        """The global steps at which a new stage began (daft: align -> finetune; index -> finetune)."""
         return tuple(
             self.steps[i] for i in range(1, len(self.stages)) if self.stages[i] != self.stages[i - 1]
         )
@@ -110,10 +110,21 @@ def plot(curves: Sequence[Curve], *, title: str = "") -> bytes:
     handles, labels = flat[0].get_legend_handles_labels()
     if not handles:  # e.g. every curve lacks a loss (zero-shot pairs validate once, untrained)
         handles, labels = flat[-2].get_legend_handles_labels()
-    legend.legend(handles, labels, loc="center", fontsize=9, title="dotted: align -> finetune")
+    legend.legend(handles, labels, loc="center", fontsize=9, title=legend_title(curves))
     if title:
         figure.suptitle(title)
     return png(figure)
+
+
+def legend_title(curves: Sequence[Curve]) -> str | None:
+    """What the dotted lines mean, named by the stages they separate; None when no curve switches stage."""
+    switches = {
+        f"{curve.stages[i - 1]} -> {curve.stages[i]}"
+        for curve in curves
+        for i in range(1, len(curve.stages))
+        if curve.stages[i] != curve.stages[i - 1]
+    }
+    return f"dotted: {', '.join(sorted(switches))}" if switches else None
 
 
 def save(curves: Sequence[Curve], out: Path, *, title: str = "") -> Path:

@@ -9,7 +9,7 @@ import pytest
 
 from daft.__main__ import main
 from daft.core.errors import UserError
-from daft.training.curves import read_curve, write
+from daft.training.curves import legend_title, read_curve, write
 
 
 def _log(folder: Path, stages: list[tuple[str, list[int]]]) -> Path:
@@ -70,3 +70,11 @@ def test_a_log_without_validations_is_a_user_error(tmp_path: Path) -> None:
         write([pair], tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
     assert main(["curves", str(tmp_path / "missing")]) == 2
+
+
+def test_the_legend_names_the_stage_switches_the_curves_have(tmp_path: Path) -> None:
+    daft = read_curve(_log(tmp_path / "daft-x", [("align", [0, 64]), ("finetune", [64])]))
+    index = read_curve(_log(tmp_path / "fi-x", [("index", [0, 64]), ("finetune", [64])]))
+    alone = read_curve(_log(tmp_path / "fi-y", [("index", [0, 64, 128])]))
+    assert legend_title([daft, index]) == "dotted: align -> finetune, index -> finetune"
+    assert legend_title([alone]) is None  # one stage: no dotted line to explain
