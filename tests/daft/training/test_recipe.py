@@ -643,6 +643,7 @@ def test_every_recipe_file_is_tested() -> None:
         *(f"budget/standard-{query}-640" for query in BUDGET),
         "fixed-index/base",
         *(f"fixed-index/{name}" for name in FIXED_INDEX),
+        "fixed-index/zero_shot-minilm-l6-wordnet",
     }
 
 
@@ -703,6 +704,16 @@ def test_fixed_index_recipes_use_all_the_data_and_the_whole_corpus(name: str, tm
     assert data["index"]["negatives"] == "corpus" and data["train"]["weight_decay"] == 0.0
     if kind == "static":
         assert (data["query_encoder"]["init"], data["query_encoder"]["token_weights"]) == ("distilled", "idf")
+
+
+def test_the_full_wordnet_zero_shot_reference_evaluates_like_its_fixed_index_run(tmp_path: Path) -> None:
+    """Same collection, document encoder, dev queries and whole-corpus validation: the same cached index."""
+    zero = load_recipe(RECIPES / "fixed-index" / "zero_shot-minilm-l6-wordnet.toml").to_dict()
+    trained = _fixed_index("fixed_index-l0-minilm-wordnet", tmp_path)
+    assert zero["recipe"]["method"] == "zero_shot" and zero["query_encoder"]["model"] == "minilm-l6"
+    assert zero["doc_encoder"] == trained["doc_encoder"]
+    for key in ("collection", "max_dev_queries", "kl_documents", "validation_documents"):
+        assert zero["data"][key] == trained["data"][key], key
 
 
 def test_the_listwise_recipe_differs_from_its_reference_only_in_the_listwise_weight(tmp_path: Path) -> None:
