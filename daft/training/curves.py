@@ -38,11 +38,18 @@ class Curve:
     values: Mapping[str, tuple[float | None, ...]]
 
     @property
-    def stage_switches(self) -> tuple[int, ...]:
-        """The global steps at which a new stage began (daft: align -> finetune; index -> finetune)."""
+    def switches(self) -> tuple[tuple[int, str], ...]:
+        """(global step, "align -> finetune") where a new stage began (also: index -> finetune)."""
         return tuple(
-            self.steps[i] for i in range(1, len(self.stages)) if self.stages[i] != self.stages[i - 1]
+            (self.steps[i], f"{self.stages[i - 1]} -> {self.stages[i]}")
+            for i in range(1, len(self.stages))
+            if self.stages[i] != self.stages[i - 1]
         )
+
+    @property
+    def stage_switches(self) -> tuple[int, ...]:
+        """The global steps at which a new stage began."""
+        return tuple(step for step, _ in self.switches)
 
 
 def _pair_name(path: Path) -> str:
@@ -118,12 +125,7 @@ def plot(curves: Sequence[Curve], *, title: str = "") -> bytes:
 
 def legend_title(curves: Sequence[Curve]) -> str | None:
     """What the dotted lines mean, named by the stages they separate; None when no curve switches stage."""
-    switches = {
-        f"{curve.stages[i - 1]} -> {curve.stages[i]}"
-        for curve in curves
-        for i in range(1, len(curve.stages))
-        if curve.stages[i] != curve.stages[i - 1]
-    }
+    switches = {named for curve in curves for _, named in curve.switches}
     return f"dotted: {', '.join(sorted(switches))}" if switches else None
 
 
