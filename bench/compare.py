@@ -325,7 +325,8 @@ def _table(report: Report, table: str) -> Any:
 
 def workload_differences(base: Report, cand: Report) -> list[str]:
     """How the two runs' workloads differ ("queries.max_length: 32 -> 64"): keys both suites have, of the
-    queries, the encoders both name and the retrieval settings, and the collection's content."""
+    queries, the encoders both name and the retrieval settings, the collection's content, and how hybrid
+    alpha was tuned (as resolved: a requested "auto" that tuned on dev is the same as "dev")."""
     found = []
     for table in _WORKLOAD_TABLES:
         a, b = (_flat(_table(report, table), table) for report in (base, cand))
