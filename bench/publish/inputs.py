@@ -20,7 +20,7 @@ from bench.history import start_time
 from bench.results import Report
 from daft.core.errors import UserError
 
-__all__ = ["Inputs", "Source", "SuiteRuns", "collect", "report_files"]
+__all__ = ["REPORTS", "Inputs", "Source", "SuiteRuns", "collect", "report_files"]
 
 SUFFIXES = (".json", ".json.gz")
 REPORTS = "reports"  # the site's folder of report copies

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bench.publish.context import Context
 from bench.publish.html import Td, esc, link, table
-from bench.publish.inputs import Inputs
+from bench.publish.inputs import REPORTS, Inputs, Source
 from bench.publish.machine import Machines, commit
 from bench.report.noise import cell_warning_lines
 
@@ -33,6 +33,12 @@ def _warnings(context: Context) -> str:
     return '<dd class="warn"><ul>' + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul></dd>"
 
 
+def _file(source: Source) -> str:
+    # The newest run of a suite may be an experiment's copy (a run under load kept beside its quiet twin):
+    # the file it came from says which.
+    return f'<span class="muted">{esc(source.link.removeprefix(REPORTS + "/"))}</span>'
+
+
 def _card(context: Context, machines: Machines) -> str:
     suite, latest = context.suite, context.suite.latest
     report = latest.report
@@ -44,7 +50,7 @@ def _card(context: Context, machines: Machines) -> str:
     return f"""<section class="card" id="suite-{esc(suite.name)}">
 <h2>{esc(suite.name)}</h2>
 <dl>
-<dt>latest run</dt><dd>{link(latest.link, latest.started.strftime("%Y-%m-%d %H:%M UTC"))}</dd>
+<dt>latest run</dt><dd>{link(latest.link, latest.started.strftime("%Y-%m-%d %H:%M UTC"))} {_file(latest)}</dd>
 <dt>commit</dt><dd>{esc(commit(report.environment))}</dd>
 <dt>machine</dt><dd>{esc(machine)}: {esc(summaries[machine])}</dd>
 <dt>status</dt><dd>{esc(status)}</dd>

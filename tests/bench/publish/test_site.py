@@ -58,6 +58,8 @@ def test_the_overview_gives_the_verdict_against_the_baseline_and_the_warnings(si
     assert f'class="pass"><a href="demo.compare.html">{verdict}' in index
     assert "4 on 2 machines" in index and "cpu-a, 2 cores" in index and "generated STAMP" in index
     assert "2 files left out" in index and "1 JSON files that are not reports" in index
+    latest = re.search(r"<dt>latest run</dt><dd>(.*?)</dd>", index)
+    assert latest is not None and '<span class="muted">results/' in latest.group(1)
     compare = (site / "demo.compare.html").read_text("utf-8")
     assert "thresholds: latency 10% (default)" in compare
     assert "normalised by the reference workload" in compare  # the baseline ran on the other machine
