@@ -1,6 +1,6 @@
 """The JSON report: a versioned document written atomically, and read back through its upgrades.
 
-Layout (schema_version 2; every key is written every time, null where a value is absent):
+Layout (schema_version 3; every key is written every time, null where a value is absent):
   schema, schema_version, status ("complete" | "partial" | "skipped"), skip_reason, quick_look,
   suite (as resolved: path, overrides and every table, null where the suite has none), suite_file,
   overrides, started_at, finished_at, environment (fingerprint), noise_warnings, reference
@@ -89,7 +89,7 @@ __all__ = [
 ]
 
 SCHEMA = "daft-bench/report"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PER_QUERY = "per_query.jsonl"
 
 
@@ -349,8 +349,16 @@ def _regroup_frontier(entry: dict[str, Any]) -> None:
     entry["pareto"] = {key.removeprefix("pareto_"): entry.pop(key) for key in flags}
 
 
+def update_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 -> 3: [retrieval] comparisons, none before (every encoder was compared with the baseline)."""
+    retrieval = values.mapping(data["suite"], "suite")["retrieval"]
+    if retrieval is not None:
+        retrieval.setdefault("comparisons", [])
+    return data
+
+
 # Version N-1 -> N, for N = 2, ...: `UPDATES[N - 2]`.
-UPDATES: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (update_to_2,)
+UPDATES: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (update_to_2, update_to_3)
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:

@@ -110,6 +110,9 @@ class RetrievalSpec:
         str, ...
     ] = ()  # default: every encoder that can retrieve (a pair, or a model on both sides)
     baseline: str = ""  # the encoder the others are compared with (default: the first that retrieves)
+    # More (encoder, reference encoder) pairs to test, each system of the one against the same system of the
+    # other, beside every system against BM25 and every encoder against `baseline` (all Holm-corrected).
+    comparisons: tuple[tuple[str, str], ...] = ()
     systems: tuple[str, ...] = ()  # default: every registered system
     measures: tuple[str, ...] = ("nDCG@10", "RR@10", "R@100", "R@1000")
     # What tuning, the precision check and the comparison table use; "" resolves to the first of `measures`.

@@ -273,6 +273,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
             "baseline",
             f"no retrieving encoder named {baseline!r}{suggest(baseline, chosen)} (retrieving: {', '.join(chosen)})",
         )
+    comparisons = _comparisons(t, chosen, baseline)
     measures = _measures(t)
     primary = t.text("primary_measure") or measures[0]
     if primary not in measures:
@@ -288,6 +289,7 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
         cv_folds=t.integer("cv_folds", minimum=2),
         encoders=chosen,
         baseline=baseline,
+        comparisons=comparisons,
         systems=systems,
         measures=measures,
         primary_measure=primary,
@@ -346,6 +348,38 @@ def _existing_file(t: Table, key: str) -> Path:
     if not path.is_file():
         t.fail(key, f"file not found: {path}")
     return path
+
+
+def _comparisons(t: Table, chosen: tuple[str, ...], baseline: str) -> tuple[tuple[str, str], ...]:
+    """[retrieval] comparisons: pairs of two different retrieving encoders, none listed twice and none that
+    the baseline comparisons already make."""
+    value = t.value("comparisons")
+    shape = isinstance(value, list | tuple) and all(
+        isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(n, str) for n in p) for p in value
+    )
+    if not shape:
+        t.fail(
+            "comparisons",
+            f'expected a list of [encoder, reference] name pairs, e.g. [["a", "b"]], got {show(value)}',
+        )
+    pairs: list[tuple[str, str]] = []
+    for one, other in value:
+        for name in (one, other):
+            if name not in chosen:
+                t.fail(
+                    "comparisons",
+                    f"no retrieving encoder named {name!r}{suggest(name, chosen)} (retrieving: {', '.join(chosen)})",
+                )
+        if one == other:
+            t.fail("comparisons", f"{one!r} is compared with itself")
+        if other == baseline:
+            t.fail(
+                "comparisons", f"[{one!r}, {other!r}]: every encoder is compared with the baseline already"
+            )
+        if (one, other) in pairs or (other, one) in pairs:
+            t.fail("comparisons", f"[{one!r}, {other!r}] is listed twice")
+        pairs.append((one, other))
+    return tuple(pairs)
 
 
 def _parse_gate(t: Table, retrieval: RetrievalSpec | None) -> GateSpec:

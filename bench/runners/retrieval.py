@@ -219,10 +219,14 @@ def _evaluated(
 
 
 def _comparison_pairs(systems: list[SystemResult], spec: RetrievalSpec) -> list[tuple[str, str]]:
-    """Every system against BM25, and every encoder's system against the baseline encoder's same system."""
+    """Every system against BM25, every encoder's system against the baseline encoder's same system, and
+    each of [retrieval] comparisons' encoder pairs system by system."""
     ids = {e.id for e in systems}
     pairs = [(e.id, "bm25") for e in systems if e.id != "bm25" and "bm25" in ids]
     for e in systems:
-        if e.encoder and e.encoder != spec.baseline and (other := f"{spec.baseline}/{e.system}") in ids:
-            pairs.append((e.id, other))
+        if not e.encoder:
+            continue
+        references = [spec.baseline] * (e.encoder != spec.baseline)
+        references += [reference for one, reference in spec.comparisons if one == e.encoder]
+        pairs += [(e.id, other) for r in references if (other := f"{r}/{e.system}") in ids]
     return pairs

@@ -188,6 +188,14 @@ def test_update_to_2_names_a_precision_checks_keys():
     assert loaded == PrecisionCheck("nDCG@10", 0.49, 0.5, 0.005) and loaded.exceeded
 
 
+def test_a_version_2_report_is_read_through_update_to_3():
+    """Version 2 had no [retrieval] comparisons: every encoder was compared with the baseline alone."""
+    path = RESULTS / "experiments" / "fixed-index" / "fixed-index-wordnet.json.gz"
+    data = json.loads(gzip.decompress(path.read_bytes()))
+    assert data["schema_version"] == 2 and "comparisons" not in data["suite"]["retrieval"]
+    assert schema.from_json(schema.upgrade(data)).suite.retrieval.comparisons == ()
+
+
 def test_a_stored_suite_may_hold_keys_of_systems_this_build_lacks():
     data = schema.upgrade(json.loads(BASELINE.read_text()))
     data["suite"]["retrieval"]["combsum_normalization"] = "max"  # a system registered elsewhere

@@ -11,9 +11,11 @@ from bench import schema
 from bench.retrieval.systems.bm25 import Bm25Settings
 from bench.retrieval.systems.hybrid import HybridSettings
 from bench.retrieval.systems.rrf import RrfSettings
+from bench.retrieval.systems.vectors import VectorSettings
 from bench.specs import EncoderSpec, LatencySpec, MeasureSpec, QueriesSpec, Suite, SuiteInfo
 from bench.suite import load_suite
 from daft.core.errors import UserError
+from daft.training.recipe import load_recipe
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 
@@ -517,6 +519,38 @@ def test_retrieval_errors_name_the_key(tmp_path: Path, line: str, expected: str)
     assert message.startswith(f"{path}: {expected}"), message
 
 
+# Three encoders that retrieve: "m" (the baseline), "l3" and "l6".
+COMPARED = RETRIEVAL.replace(
+    "[retrieval]\n",
+    '[[encoders]]\nname = "l3"\nmodel = "minilm-l3"\n\n[[encoders]]\nname = "l6"\nmodel = "minilm-l6"\n\n[retrieval]\n',
+)
+
+
+def test_comparisons_name_more_encoder_pairs_to_test(tmp_path: Path) -> None:
+    assert load_suite(_write(tmp_path, COMPARED)).retrieval.comparisons == ()
+    spec = load_suite(_write(tmp_path, COMPARED + 'comparisons = [["l3", "l6"]]\n')).retrieval
+    assert spec.baseline == "m" and spec.comparisons == (("l3", "l6"),)
+    spec = load_suite(_write(tmp_path, COMPARED), ['retrieval.comparisons=[["l6", "l3"]]']).retrieval
+    assert spec.comparisons == (("l6", "l3"),)
+
+
+COMPARISON_ERRORS = {
+    "not pairs": ('comparisons = ["l3"]', '[retrieval] comparisons: expected a list of [encoder, reference] name pairs'),
+    "unknown": ('comparisons = [["l3", "l7"]]', "[retrieval] comparisons: no retrieving encoder named 'l7'"),
+    "not retrieving": ('comparisons = [["l3", "rand"]]', "[retrieval] comparisons: no retrieving encoder named 'rand'"),
+    "itself": ('comparisons = [["l3", "l3"]]', "[retrieval] comparisons: 'l3' is compared with itself"),
+    "the baseline": ('comparisons = [["l3", "m"]]', "[retrieval] comparisons: ['l3', 'm']: every encoder is compared with the baseline already"),
+    "twice": ('comparisons = [["l3", "l6"], ["l6", "l3"]]', "[retrieval] comparisons: ['l6', 'l3'] is listed twice"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "expected"), list(COMPARISON_ERRORS.values()), ids=list(COMPARISON_ERRORS))
+def test_comparison_errors_name_the_key(tmp_path: Path, line: str, expected: str) -> None:
+    path = _write(tmp_path, COMPARED + line + "\n")
+    message = _error(path)
+    assert message.startswith(f"{path}: {expected}"), message
+
+
 def test_queries_without_latency_in_a_retrieval_suite_is_an_error(tmp_path: Path) -> None:
     path = _write(tmp_path, '[queries]\nsource = "wordnet:test"\n' + RETRIEVAL)
     assert (
@@ -540,6 +574,24 @@ def test_shipped_quality_suites_load() -> None:
     assert sizes.retrieval.collection == "wordnet-small" and sizes.retrieval.baseline == "minilm-l6"
     pairs = [e for e in sizes.encoders if e.pair is not None]
     assert pairs and all(e.recipe is not None and e.recipe.is_file() for e in pairs)
+
+
+@pytest.mark.parametrize("path", sorted(SUITES.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_suite_loads_under_its_file_name_with_recipes_for_its_pairs(path: Path) -> None:
+    suite = load_suite(path)
+    assert suite.name == path.stem
+    assert all(e.recipe is not None and e.recipe.is_file() for e in suite.encoders if e.pair is not None)
+
+
+def test_the_full_wordnet_fixed_index_suite_scores_the_index_the_l0_was_trained_against() -> None:
+    suite = load_suite(SUITES / "fixed_index_wordnet.toml")
+    retrieval = suite.retrieval
+    assert retrieval is not None and suite.latency is None
+    vectors = retrieval.setting(VectorSettings)
+    assert (retrieval.collection, retrieval.baseline) == ("wordnet", "minilm-l6")
+    assert (vectors.doc_max_length, vectors.doc_precision) == (64, "fp32")  # as the trainer encoded it
+    recipe = load_recipe(suite.encoder("fi-l0-wordnet").recipe)
+    assert recipe.data.collection == "wordnet" and recipe.doc_encoder.model == "minilm-l6"
 
 
 def test_gate_defaults_and_values(tmp_path: Path) -> None:

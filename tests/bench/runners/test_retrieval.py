@@ -346,3 +346,24 @@ def test_the_primary_measure_tunes_checks_and_compares(write_suite, tmp_path, ca
     )
     out = capsys.readouterr().out.replace("\n", " ")
     assert "paired comparisons on RR@10" in out and "dense RR@10" in out
+
+
+def test_comparisons_add_encoder_pairs_to_the_paired_tests(write_suite, tmp_path: Path) -> None:
+    extra = 'systems = ["bm25", "dense"]\ncomparisons = [["pair", "cls"]]\n'
+    results = tmp_path / "results"
+    assert main(["run", str(write_suite(extra=extra)), "--results", str(results)]) == 0
+    report = _json(results / "tinyq-latest.json")
+    comparisons = report["retrieval"]["comparisons"]
+    pairs = [(c["system_a"], c["system_b"]) for c in comparisons if c["measure"] == "nDCG@10"]
+    # BM25 and the baseline (the first encoder) as always, then the listed pair, every p Holm-corrected.
+    assert sorted(pairs) == sorted(
+        [
+            ("mean/dense", "bm25"),
+            ("cls/dense", "bm25"),
+            ("pair/dense", "bm25"),
+            ("cls/dense", "mean/dense"),
+            ("pair/dense", "mean/dense"),
+            ("pair/dense", "cls/dense"),
+        ]
+    )
+    assert report["suite"]["retrieval"]["comparisons"] == [["pair", "cls"]]
