@@ -268,11 +268,8 @@ def _parse_retrieval(t: Table, encoders: tuple[EncoderSpec, ...]) -> RetrievalSp
     if not chosen and any(per_encoder(s) for s in systems):
         t.fail("encoders", "no encoder can retrieve (a pair, or a transformer model); dense systems need one")
     baseline = t.string("baseline", chosen[0]) if chosen else ""
-    if chosen and baseline not in chosen:
-        t.fail(
-            "baseline",
-            f"no retrieving encoder named {baseline!r}{suggest(baseline, chosen)} (retrieving: {', '.join(chosen)})",
-        )
+    if chosen:
+        _retrieving(t, "baseline", baseline, chosen)
     comparisons = _comparisons(t, chosen, baseline)
     measures = _measures(t)
     primary = t.text("primary_measure") or measures[0]
@@ -350,6 +347,15 @@ def _existing_file(t: Table, key: str) -> Path:
     return path
 
 
+def _retrieving(t: Table, key: str, name: str, chosen: tuple[str, ...]) -> None:
+    """Fail on `key` unless `name` is one of the retrieving encoders."""
+    if name not in chosen:
+        t.fail(
+            key,
+            f"no retrieving encoder named {name!r}{suggest(name, chosen)} (retrieving: {', '.join(chosen)})",
+        )
+
+
 def _comparisons(t: Table, chosen: tuple[str, ...], baseline: str) -> tuple[tuple[str, str], ...]:
     """[retrieval] comparisons: pairs of two different retrieving encoders, none listed twice and none that
     the baseline comparisons already make."""
@@ -365,14 +371,10 @@ def _comparisons(t: Table, chosen: tuple[str, ...], baseline: str) -> tuple[tupl
     pairs: list[tuple[str, str]] = []
     for one, other in value:
         for name in (one, other):
-            if name not in chosen:
-                t.fail(
-                    "comparisons",
-                    f"no retrieving encoder named {name!r}{suggest(name, chosen)} (retrieving: {', '.join(chosen)})",
-                )
+            _retrieving(t, "comparisons", name, chosen)
         if one == other:
             t.fail("comparisons", f"{one!r} is compared with itself")
-        if other == baseline:
+        if baseline in (one, other):
             t.fail(
                 "comparisons", f"[{one!r}, {other!r}]: every encoder is compared with the baseline already"
             )

@@ -540,6 +540,7 @@ COMPARISON_ERRORS = {
     "not retrieving": ('comparisons = [["l3", "rand"]]', "[retrieval] comparisons: no retrieving encoder named 'rand'"),
     "itself": ('comparisons = [["l3", "l3"]]', "[retrieval] comparisons: 'l3' is compared with itself"),
     "the baseline": ('comparisons = [["l3", "m"]]', "[retrieval] comparisons: ['l3', 'm']: every encoder is compared with the baseline already"),
+    "from the baseline": ('comparisons = [["m", "l6"]]', "[retrieval] comparisons: ['m', 'l6']: every encoder is compared with the baseline already"),
     "twice": ('comparisons = [["l3", "l6"], ["l6", "l3"]]', "[retrieval] comparisons: ['l6', 'l3'] is listed twice"),
 }  # fmt: skip
 
