@@ -673,6 +673,7 @@ FIXED_INDEX = {
     "fixed_index-l0-minilm-wordnet": ("minilm-l6", "static", "minilm-l6", "doc"),
     "fixed_index-l0-reference": ("minilm-l6", "static", "pair", "encoder"),
     "fixed_index-l0-reference-listwise": ("minilm-l6", "static", "pair", "encoder"),
+    "fixed_index-l0-reference-listwise4": ("minilm-l6", "static", "pair", "encoder"),
 }
 
 
@@ -716,15 +717,33 @@ def test_the_full_wordnet_zero_shot_reference_evaluates_like_its_fixed_index_run
         assert zero["data"][key] == trained["data"][key], key
 
 
-def test_the_listwise_recipe_differs_from_its_reference_only_in_the_listwise_weight(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "weight"), [("listwise", 1.0), ("listwise4", 4.0)])
+def test_the_listwise_recipes_differ_from_their_reference_only_in_the_listwise_weight(
+    tmp_path: Path, name: str, weight: float
+) -> None:
     base = _fixed_index("fixed_index-l0-reference", tmp_path)
-    listwise = _fixed_index("fixed_index-l0-reference-listwise", tmp_path)
-    assert listwise["index"].pop("listwise_weight") == 1.0 and base["index"].pop("listwise_weight") == 0.0
+    listwise = _fixed_index(f"fixed_index-l0-reference-{name}", tmp_path)
+    assert listwise["index"].pop("listwise_weight") == weight and base["index"].pop("listwise_weight") == 0.0
     for data in (base, listwise):
         for key in ("path", "overrides"):
             data.pop(key)
         data["recipe"].pop("output"), data["recipe"].pop("name")
     assert listwise == base
+
+
+def test_fine_tuning_from_the_fixed_index_l0_differs_from_standard_only_in_the_start(tmp_path: Path) -> None:
+    """DAFT's two stages with the index objective first: the second stage is exactly standard's."""
+    start = tmp_path / "fixed_index-l0"
+    start.mkdir()
+    name = "fixed-index/standard-from-fixed_index-l0.toml"
+    after = load_recipe(RECIPES / name, [f'query_encoder.pair="{start}"']).to_dict()
+    standard = load_recipe(RECIPES / "standard-l0-minilm-distilled-idf.toml").to_dict()
+    assert after["query_encoder"]["pair"] == str(start) and after["query_encoder"]["lr"] == 1e-3
+    for data in (after, standard):
+        for key in ("path", "overrides", "include", "query_encoder"):
+            data.pop(key)
+        data["recipe"].pop("output"), data["recipe"].pop("name")
+    assert after == standard
 
 
 # The collapse search (issue 12, question 4): name -> what it changes in standard-l0-minilm, as
