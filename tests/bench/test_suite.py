@@ -495,30 +495,6 @@ def test_a_suite_with_latency_and_retrieval_has_both(tmp_path: Path) -> None:
     assert suite.latency is not None and suite.retrieval.measures == ("AP",)
 
 
-RETRIEVAL_ERRORS = {
-    "alpha outside": ("alpha_grid = [0.5, 1.5]", "[retrieval] alpha_grid: 1.5 is outside [0, 1]"),
-    "alpha not numbers": ('alpha_grid = ["a"]', '[retrieval] alpha_grid: expected a non-empty list of numbers, got ["a"]'),
-    "unknown measure": ('measures = ["nDCG@10", "Foo@3"]', "[retrieval] measures: unknown measure 'Foo@3'"),
-    "tuned on test": ('tune_split = "test"', "[retrieval] split/tune_split: hybrid would be tuned on the split it is tested on ('test')"),
-    "primary not measured": ('primary_measure = "AP"', "[retrieval] primary_measure: 'AP' is not one of measures (nDCG@10, RR@10, R@100, R@1000)"),
-    "random encoder": ('encoders = ["rand"]', "[retrieval] encoders: 'rand' cannot retrieve"),
-    "unknown system": ('systems = ["bm25", "splade"]', "[retrieval] systems: unknown system 'splade'"),
-    "bad b": ("bm25_b = 2", "[retrieval] bm25_b: expected a number between 0 and 1, got 2"),
-    "bad baseline": ('baseline = "x"', "[retrieval] baseline: no retrieving encoder named 'x'"),
-    "unknown test": ('test = "wilcoxon"', "[retrieval] test: unknown significance test 'wilcoxon'"),
-    "bad index": ('index = "ivf"', "[retrieval] index: unknown index 'ivf'"),
-    "one fold": ("cv_folds = 1", "[retrieval] cv_folds: expected an integer >= 2"),
-    "bad tune split": ('tune_split = "a/b"', '[retrieval] tune_split: expected "auto", "cv" or a split name'),
-}  # fmt: skip
-
-
-@pytest.mark.parametrize(("line", "expected"), list(RETRIEVAL_ERRORS.values()), ids=list(RETRIEVAL_ERRORS))
-def test_retrieval_errors_name_the_key(tmp_path: Path, line: str, expected: str) -> None:
-    path = _write(tmp_path, RETRIEVAL + line + "\n")
-    message = _error(path)
-    assert message.startswith(f"{path}: {expected}"), message
-
-
 # Three encoders that retrieve: "m" (the baseline), "l3" and "l6".
 COMPARED = RETRIEVAL.replace(
     "[retrieval]\n",
@@ -534,7 +510,20 @@ def test_comparisons_name_more_encoder_pairs_to_test(tmp_path: Path) -> None:
     assert spec.comparisons == (("l6", "l3"),)
 
 
-COMPARISON_ERRORS = {
+RETRIEVAL_ERRORS = {
+    "alpha outside": ("alpha_grid = [0.5, 1.5]", "[retrieval] alpha_grid: 1.5 is outside [0, 1]"),
+    "alpha not numbers": ('alpha_grid = ["a"]', '[retrieval] alpha_grid: expected a non-empty list of numbers, got ["a"]'),
+    "unknown measure": ('measures = ["nDCG@10", "Foo@3"]', "[retrieval] measures: unknown measure 'Foo@3'"),
+    "tuned on test": ('tune_split = "test"', "[retrieval] split/tune_split: hybrid would be tuned on the split it is tested on ('test')"),
+    "primary not measured": ('primary_measure = "AP"', "[retrieval] primary_measure: 'AP' is not one of measures (nDCG@10, RR@10, R@100, R@1000)"),
+    "random encoder": ('encoders = ["rand"]', "[retrieval] encoders: 'rand' cannot retrieve"),
+    "unknown system": ('systems = ["bm25", "splade"]', "[retrieval] systems: unknown system 'splade'"),
+    "bad b": ("bm25_b = 2", "[retrieval] bm25_b: expected a number between 0 and 1, got 2"),
+    "bad baseline": ('baseline = "x"', "[retrieval] baseline: no retrieving encoder named 'x'"),
+    "unknown test": ('test = "wilcoxon"', "[retrieval] test: unknown significance test 'wilcoxon'"),
+    "bad index": ('index = "ivf"', "[retrieval] index: unknown index 'ivf'"),
+    "one fold": ("cv_folds = 1", "[retrieval] cv_folds: expected an integer >= 2"),
+    "bad tune split": ('tune_split = "a/b"', '[retrieval] tune_split: expected "auto", "cv" or a split name'),
     "not pairs": ('comparisons = ["l3"]', '[retrieval] comparisons: expected a list of [encoder, reference] name pairs'),
     "unknown": ('comparisons = [["l3", "l7"]]', "[retrieval] comparisons: no retrieving encoder named 'l7'"),
     "not retrieving": ('comparisons = [["l3", "rand"]]', "[retrieval] comparisons: no retrieving encoder named 'rand'"),
@@ -545,8 +534,8 @@ COMPARISON_ERRORS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(("line", "expected"), list(COMPARISON_ERRORS.values()), ids=list(COMPARISON_ERRORS))
-def test_comparison_errors_name_the_key(tmp_path: Path, line: str, expected: str) -> None:
+@pytest.mark.parametrize(("line", "expected"), list(RETRIEVAL_ERRORS.values()), ids=list(RETRIEVAL_ERRORS))
+def test_retrieval_errors_name_the_key(tmp_path: Path, line: str, expected: str) -> None:
     path = _write(tmp_path, COMPARED + line + "\n")
     message = _error(path)
     assert message.startswith(f"{path}: {expected}"), message
