@@ -644,6 +644,7 @@ def test_every_recipe_file_is_tested() -> None:
         "fixed-index/base",
         *(f"fixed-index/{name}" for name in FIXED_INDEX),
         "fixed-index/zero_shot-minilm-l6-wordnet",
+        "fixed-index/standard-from-fixed_index-l0",
     }
 
 
