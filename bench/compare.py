@@ -304,7 +304,7 @@ def check_complete(report: Report, role: str, path: Path) -> None:
 _WORKLOAD_TABLES = ("queries", "encoders", "retrieval")
 _NOT_WORKLOAD = frozenset(
     {"encoders", "systems", "measures", "baseline", "run_depth", "batch_size", "latency_report"}
-    | {"significance_level", "test", "max_precision_loss", "precision_loss"}
+    | {"significance_level", "test", "comparisons", "max_precision_loss", "precision_loss"}
     # What the request resolved to is compared instead: "auto" that tuned on dev is a run tuned on dev.
     | {"tune_split", "cv_folds"}
 )

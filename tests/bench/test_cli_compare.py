@@ -319,6 +319,16 @@ def test_another_collection_content_is_another_workload(tmp_path, capsys):
     assert "collection content" in capsys.readouterr().err
 
 
+def test_which_encoders_are_tested_against_each_other_is_not_the_workload(tmp_path, capsys):
+    """A suite that adds [retrieval] comparisons measures what it measured before: its baseline still holds."""
+    suite = {"suite": {"name": "s"}, "retrieval": {"collection": "wordnet-small"}}
+    more = copy.deepcopy(suite)
+    more["retrieval"]["comparisons"] = (("a", "b"),)
+    base = _write(tmp_path / "base.json", replace(_report(1.0), suite=make_suite(suite)))
+    cand = _write(tmp_path / "cand.json", replace(_report(1.0), suite=make_suite(more)))
+    assert main(["compare", str(base), str(cand)]) == 0, capsys.readouterr().err
+
+
 def test_a_requested_tuning_is_judged_by_what_it_resolved_to(tmp_path, capsys):
     """The CI baseline said tune_split = "dev"; the default became "auto", which tuned on dev: same workload."""
     suite = {"suite": {"name": "s"}, "retrieval": {"collection": "wordnet-small", "tune_split": "dev"}}
